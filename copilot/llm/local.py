@@ -1,0 +1,195 @@
+"""The embedded default: a GGUF model run in-process by llama.cpp (llama-cpp-python), offline.
+
+One `llama_cpp.Llama` object lives as long as the backend, so llama.cpp keeps the KV cache of the previous prompt and
+re-evaluates only the tokens after the common prefix: an append-only agent conversation costs little per step. The
+number of reused tokens is measured on every call and reported as `Usage.cached_prompt_tokens`.
+
+Structured output is grammar-constrained: the JSON schema is compiled to a llama.cpp grammar, so the model cannot
+produce anything but schema-shaped JSON. Tool calls are the same mechanism: the reply is constrained to
+`{"thought": ..., "tool": <one of the tool names>, "arguments": <that tool's schema>}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from copilot.llm.base import Completion, Message, PermanentLLMError, Request, ToolCall, ToolSpec, Usage
+from copilot.llm.model_store import resolve_gguf
+
+log = logging.getLogger(__name__)
+
+
+def tool_call_schema(tools: list[ToolSpec]) -> dict[str, Any]:
+    """The JSON schema of one tool call among `tools`: a short thought, the tool's name, and its arguments."""
+    branches = []
+    for tool in tools:
+        branches.append({
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string"},
+                "tool": {"const": tool.name},
+                "arguments": tool.parameters,
+            },
+            "required": ["thought", "tool", "arguments"],
+        })
+    return branches[0] if len(branches) == 1 else {"anyOf": branches}
+
+
+def tool_instructions(tools: list[ToolSpec]) -> str:
+    """The text that tells a local model which tools exist and how to call one."""
+    lines = ["You act by calling exactly one tool per reply. Reply with one JSON object: "
+             '{"thought": "<one or two sentences>", "tool": "<tool name>", "arguments": {...}}.', "Tools:"]
+    for tool in tools:
+        props = tool.parameters.get("properties", {})
+        args = ", ".join(f"{name}: {spec.get('type', 'any')}" for name, spec in props.items())
+        lines.append(f"- {tool.name}({args}): {tool.description}")
+    return "\n".join(lines)
+
+
+def _flatten_messages(messages: list[Message]) -> list[dict[str, str]]:
+    """Chat-template-safe messages: tool results become user turns and tool calls become assistant JSON.
+
+    Small models' chat templates often lack a `tool` role; this form works with every template and keeps the
+    conversation append-only (an earlier message never changes), which is what keeps the KV-cache prefix valid.
+    """
+    flat: list[dict[str, str]] = []
+    for message in messages:
+        if message.role == "tool":
+            flat.append({"role": "user", "content": f"Observation:\n{message.content}"})
+        elif message.role == "assistant" and message.tool_calls:
+            call = message.tool_calls[0]
+            content = message.content or json.dumps({"tool": call.name, "arguments": call.arguments})
+            flat.append({"role": "assistant", "content": content})
+        else:
+            flat.append({"role": message.role, "content": message.content})
+    return flat
+
+
+class LocalBackend:
+    """llama.cpp in-process. `model` is a GGUF spec: `embedded:<name>`, a `.gguf` path, or `hf:<repo>/<file>.gguf`."""
+
+    def __init__(
+        self,
+        model: str = "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m",
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        temperature: float = 0.2,
+        max_tokens: int = 1024,
+        seed: int = 0,
+        chat_format: str | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.spec = model
+        self.path: Path = resolve_gguf(model)
+        self.model = self.path.stem
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_batch = n_batch
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.seed = seed
+        self.chat_format = chat_format
+        self.verbose = verbose
+        self._llama: Any = None
+        self._eval_sizes: list[int] = []
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise PermanentLLMError(
+                    "llama-cpp-python is not installed; install it with: pip install 'copilot[local]'"
+                ) from None
+            log.info("loading %s (n_ctx=%d, threads=%d)", self.path, self.n_ctx, self.n_threads)
+            llama = Llama(
+                model_path=str(self.path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_batch=self.n_batch,
+                seed=self.seed,
+                chat_format=self.chat_format,
+                verbose=self.verbose,
+            )
+            original_eval = llama.eval
+
+            def counting_eval(tokens: Any) -> None:
+                self._eval_sizes.append(len(tokens))
+                original_eval(tokens)
+
+            llama.eval = counting_eval  # measures how many prompt tokens llama.cpp really had to evaluate
+            self._llama = llama
+        return self._llama
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` under this model's tokenizer (used to keep conversations within `n_ctx`)."""
+        return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def generate(self, request: Request) -> Completion:
+        """One chat completion, grammar-constrained when the request carries a schema or tools."""
+        llama = self._load()
+        messages = _flatten_messages(request.messages)
+        response_format = None
+        if request.tools:
+            messages = self._with_tool_instructions(messages, request.tools)
+            response_format = {"type": "json_object", "schema": tool_call_schema(request.tools)}
+        elif request.schema_ is not None:
+            response_format = {"type": "json_object", "schema": request.schema_}
+        with self._lock:
+            self._eval_sizes = []
+            try:
+                reply = llama.create_chat_completion(
+                    messages=messages,
+                    response_format=response_format,
+                    max_tokens=request.max_tokens or self.max_tokens,
+                    temperature=self.temperature if request.temperature is None else request.temperature,
+                    seed=self.seed,
+                )
+            except ValueError as error:  # llama.cpp reports a prompt longer than the context this way
+                raise PermanentLLMError(f"{self.model}: {error} (n_ctx={self.n_ctx})") from error
+            prompt_evaluated = self._eval_sizes[0] if self._eval_sizes else 0
+        choice = reply["choices"][0]
+        text = choice["message"].get("content") or ""
+        usage = reply.get("usage", {})
+        prompt_tokens = int(usage.get("prompt_tokens", 0))
+        completion = Completion(
+            text=text,
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                cached_prompt_tokens=max(prompt_tokens - prompt_evaluated, 0),
+            ),
+            model=self.model,
+            finish_reason=choice.get("finish_reason"),
+        )
+        if request.tools:
+            completion.tool_calls = self._parse_tool_call(text)
+        return completion
+
+    @staticmethod
+    def _with_tool_instructions(messages: list[dict[str, str]], tools: list[ToolSpec]) -> list[dict[str, str]]:
+        """Put the tool list in the system message, which stays the same every step (prefix-stable)."""
+        instructions = tool_instructions(tools)
+        if messages and messages[0]["role"] == "system":
+            return [{"role": "system", "content": messages[0]["content"] + "\n\n" + instructions}, *messages[1:]]
+        return [{"role": "system", "content": instructions}, *messages]
+
+    @staticmethod
+    def _parse_tool_call(text: str) -> list[ToolCall]:
+        """The tool call in a constrained reply; a reply cut off by max_tokens yields none (the agent corrects)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get("tool"), str):
+            return []
+        arguments = data.get("arguments") if isinstance(data.get("arguments"), dict) else {}
+        return [ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=data["tool"], arguments=arguments)]

@@ -1,0 +1,161 @@
+"""A task: what to read, where the starter code is, how an experiment runs and how it is measured.
+
+Two forms are accepted:
+- `problems/<task>/task.yaml` (validated by `TaskSpec`; paths in it are relative to that folder);
+- MLR-Copilot's plain-text `problems/<task>` file holding the research problem, with `workspaces/<task>/`. Its
+  measuring settings come from `workspaces/<task>/task.yaml` when present, else from the defaults below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from copilot.errors import UserError
+
+
+class MetricSpec(BaseModel):
+    """The number that decides which attempt is best, and whether higher or lower is better."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    direction: Literal["maximize", "minimize"]
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether `a` is strictly better than `b`."""
+        return a > b if self.direction == "maximize" else a < b
+
+
+class Budgets(BaseModel):
+    """Limits of one run; reaching one ends the stage cleanly with what was achieved recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(30, gt=0, description="agent steps (LLM actions) per implementation episode")
+    attempts: int = Field(4, gt=0, description="experiment executions after the baseline")
+    wall_clock_s: float = Field(1800, gt=0, description="wall-clock seconds for the whole run")
+    run_timeout_s: float = Field(300, gt=0, description="seconds one experiment run may take before it is killed")
+    tokens: int | None = Field(None, gt=0, description="LLM tokens for the run (prompt + completion)")
+    cost_usd: float | None = Field(None, gt=0, description="LLM dollars for the run")
+
+
+class TaskSpec(BaseModel):
+    """The content of `problems/<task>/task.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    paper: str | None = Field(None, description="a PDF or text file in the task folder, or arxiv:<id>")
+    problem: str | None = Field(None, description="the research problem, when there is no paper or to focus it")
+    workspace: str | None = Field(None, description="starter code folder; default workspaces/<task>")
+    metric: MetricSpec
+    run: str = Field(description="command that runs the experiment in the workspace")
+    evaluate: str = Field(description="command of the task's own read-only evaluation, run after each experiment")
+    results_file: str = Field("results.json", description="file the evaluation writes, relative to the workspace")
+    read_only: list[str] = Field(default_factory=list, description="workspace files no action may change")
+    repositories: list[str] = Field(default_factory=list, description="prototype code: git URLs or local paths")
+    models: list[str] = Field(default_factory=list, description="models to make available: hub ids or local paths")
+    datasets: list[str] = Field(default_factory=list, description="datasets: hub ids or local files")
+    related: str | None = Field("related", description="folder of related PDFs / papers.jsonl for local retrieval")
+    budgets: Budgets = Field(default_factory=Budgets)
+
+    @field_validator("read_only")
+    @classmethod
+    def _relative_paths(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if Path(item).is_absolute() or ".." in Path(item).parts:
+                raise ValueError(f"'{item}' must be a path inside the workspace")
+        return value
+
+
+class Task(BaseModel):
+    """A loaded task with every path resolved."""
+
+    name: str
+    spec: TaskSpec
+    folder: Path | None = Field(None, description="problems/<task>/ (None for the plain-text form)")
+    workspace: Path
+    problem_text: str | None = None
+
+    @property
+    def paper_path(self) -> str | None:
+        """The paper spec with a relative file resolved against the task folder."""
+        paper = self.spec.paper
+        if paper is None or paper.startswith("arxiv:") or self.folder is None:
+            return paper
+        return str((self.folder / paper).resolve())
+
+    @property
+    def related_dir(self) -> Path | None:
+        """The local library folder, when it exists."""
+        if self.folder is None or not self.spec.related:
+            return None
+        path = self.folder / self.spec.related
+        return path if path.is_dir() else None
+
+
+def _format_validation(path: Path, error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{path}: field '{where}': {first['msg']}{more}"
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of fields, found {type(data).__name__}")
+    return data
+
+
+def available_tasks(problems_dir: Path) -> list[str]:
+    """Names of the tasks under `problems_dir`, in either form."""
+    if not problems_dir.is_dir():
+        return []
+    names = []
+    for entry in sorted(problems_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if (entry.is_dir() and (entry / "task.yaml").is_file()) or entry.is_file():
+            names.append(entry.name)
+    return names
+
+
+def load_task(name: str, problems_dir: Path, workspaces_dir: Path) -> Task:
+    """Load and validate the task `name`; a bad task gives a `UserError` naming the file, the field and the problem."""
+    folder = problems_dir / name
+    if folder.is_dir() and (folder / "task.yaml").is_file():
+        path = folder / "task.yaml"
+        try:
+            spec = TaskSpec.model_validate(_read_yaml(path))
+        except ValidationError as error:
+            raise UserError(_format_validation(path, error)) from None
+        workspace = (folder / spec.workspace).resolve() if spec.workspace else (workspaces_dir / name).resolve()
+        if not workspace.is_dir():
+            raise UserError(f"{path}: workspace folder '{workspace}' does not exist")
+        return Task(name=name, spec=spec, folder=folder.resolve(), workspace=workspace, problem_text=spec.problem)
+    if folder.is_file():
+        problem = folder.read_text(encoding="utf-8").strip()
+        if not problem:
+            raise UserError(f"{folder}: the research problem file is empty")
+        workspace = (workspaces_dir / name).resolve()
+        if not workspace.is_dir():
+            raise UserError(f"{folder}: plain-text task needs the folder {workspace}, which does not exist")
+        settings = workspace / "task.yaml"
+        if not settings.is_file():
+            raise UserError(f"{folder}: plain-text task needs {settings} naming its metric, run and evaluate commands")
+        data = {"title": name, **_read_yaml(settings), "problem": problem}
+        try:
+            spec = TaskSpec.model_validate(data)
+        except ValidationError as error:
+            raise UserError(_format_validation(settings, error)) from None
+        return Task(name=name, spec=spec, folder=None, workspace=workspace, problem_text=problem)
+    choices = ", ".join(available_tasks(problems_dir)) or "(none)"
+    raise UserError(f"unknown task '{name}': no {folder}/task.yaml or {folder} file; available tasks: {choices}")

