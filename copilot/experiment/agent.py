@@ -1,0 +1,193 @@
+"""The implementation agent: a tool-calling loop over the workspace, with budgets and a prefix-stable context.
+
+The conversation is append-only: system prompt and task (with plan and data findings) first, then one assistant
+tool call and one tool observation per step. Only when it nears the context window are the older steps replaced,
+once, by a summary block; the prefix then stays stable again. This is what lets llama.cpp reuse its KV cache and
+hosted APIs bill the prefix at cached rates; `cached_prompt_tokens` is logged for every step in the trace.
+
+Control flow uses named exceptions: `BudgetExhausted` (steps, tokens, cost, wall clock) and `FormatError` (the model
+made no usable tool call). A malformed action gets a corrective observation; too many in a row end the episode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, Field
+
+from copilot.llm import LLM, Message
+from copilot.llm.base import ToolCall
+from copilot.rundir import JsonlWriter, utc_now
+
+log = logging.getLogger("copilot.experiment")
+
+EpisodeStatus = Literal["final", "steps", "tokens", "cost", "wall_clock", "format_errors"]
+
+
+class AgentConfig(BaseModel):
+    """Limits and sizes of one implementation episode."""
+
+    max_steps: int = Field(30, gt=0, description="tool calls before the episode ends")
+    max_tokens: int | None = Field(None, description="prompt + completion tokens over the whole run (LLM totals)")
+    max_cost_usd: float | None = Field(None, description="dollars over the whole run (LLM totals)")
+    deadline: float | None = Field(None, description="time.monotonic() value at which the run's wall clock ends")
+    context_tokens: int = Field(8192, gt=0, description="the model's context window")
+    compact_at: float = Field(0.75, gt=0, le=1, description="share of the context that triggers compaction")
+    keep_recent_steps: int = Field(4, ge=1, description="steps kept verbatim when compacting")
+    max_format_errors: int = Field(3, ge=1, description="consecutive replies without a usable tool call")
+    reply_max_tokens: int = Field(1024, gt=0, description="tokens per model reply")
+
+
+class BudgetExhausted(Exception):
+    """A budget of the run ran out; `kind` names which."""
+
+    def __init__(self, kind: EpisodeStatus) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class FormatError(Exception):
+    """The model's reply held no usable tool call."""
+
+
+class EpisodeResult(BaseModel):
+    """How an episode ended and what the agent said at the end."""
+
+    status: EpisodeStatus
+    steps: int
+    summary: str = ""
+    claimed_metric: float | None = None
+    compactions: int = 0
+
+
+class ExperimentAgent:
+    """Runs episodes of tool calls against a `ToolBox` (see `copilot.experiment.tools`)."""
+
+    def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, trace: JsonlWriter | None = None,
+                 step_offset: int = 0) -> None:
+        self.llm = llm
+        self.toolbox = toolbox
+        self.config = config
+        self.trace = trace
+        self.step_counter = step_offset
+        self.templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"),
+                                     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        self.messages: list[Message] = []
+        self.compactions = 0
+
+    def render(self, template: str, **values: Any) -> str:
+        """Render one of the agent's prompt templates."""
+        return self.templates.get_template(template).render(**values)
+
+    def run(self, task_message: str) -> EpisodeResult:
+        """One episode: from the task message to `final_answer` or an exhausted budget."""
+        self.messages = [Message(role="system", content=self.render("system.j2")),
+                         Message(role="user", content=task_message)]
+        self._header = 2
+        steps = 0
+        format_errors = 0
+        try:
+            while True:
+                self._check_budgets(steps)
+                steps += 1
+                self.step_counter += 1
+                try:
+                    call, completion = self._next_action()
+                except FormatError as error:
+                    format_errors += 1
+                    self._record(steps, None, {"ok": False, "text": str(error)}, None)
+                    if format_errors >= self.config.max_format_errors:
+                        return EpisodeResult(status="format_errors", steps=steps, compactions=self.compactions)
+                    self.messages.append(Message(role="user", content=f"Format error: {error} Call exactly one "
+                                                 "of the tools, with arguments that follow its schema."))
+                    continue
+                format_errors = 0
+                observation = self._act(call)
+                self._record(steps, call, observation.model_dump(), completion)
+                if observation.final:
+                    return EpisodeResult(status="final", steps=steps, summary=str(observation.data.get("summary", "")),
+                                         claimed_metric=observation.data.get("claimed_metric"),
+                                         compactions=self.compactions)
+                self._maybe_compact(completion.usage.prompt_tokens + completion.usage.completion_tokens)
+        except BudgetExhausted as exhausted:
+            log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
+            return EpisodeResult(status=exhausted.kind, steps=steps, compactions=self.compactions)
+
+    def _check_budgets(self, steps: int) -> None:
+        cfg = self.config
+        usage = self.llm.total_usage
+        if steps >= cfg.max_steps:
+            raise BudgetExhausted("steps")
+        if cfg.max_tokens is not None and usage.prompt_tokens + usage.completion_tokens >= cfg.max_tokens:
+            raise BudgetExhausted("tokens")
+        if cfg.max_cost_usd is not None and self.llm.total_cost_usd >= cfg.max_cost_usd:
+            raise BudgetExhausted("cost")
+        if cfg.deadline is not None and time.monotonic() >= cfg.deadline:
+            raise BudgetExhausted("wall_clock")
+
+    def _next_action(self) -> tuple[ToolCall, Any]:
+        completion = self.llm.complete(self.messages, tools=self.toolbox.specs(), tool_choice="required",
+                                       max_tokens=self.config.reply_max_tokens, purpose="experiment.step")
+        if not completion.tool_calls:
+            self.messages.append(Message(role="assistant", content=completion.text or "(empty reply)"))
+            raise FormatError("your reply contained no tool call.")
+        call = completion.tool_calls[0]
+        self.messages.append(Message(role="assistant", content=completion.text, tool_calls=[call]))
+        return call, completion
+
+    def _act(self, call: ToolCall) -> Any:
+        workspace = self.toolbox.workspace
+        workspace.begin_step(self.step_counter)
+        try:
+            observation = self.toolbox.call(call.name, call.arguments)
+        finally:
+            change = workspace.end_step(self.step_counter)
+        text = observation.text + (f"\n[workspace changes: {change}]" if change else "")
+        self.messages.append(Message(role="tool", content=text, tool_call_id=call.id))
+        return observation
+
+    def _record(self, step: int, call: ToolCall | None, observation: dict[str, Any], completion: Any) -> None:
+        if self.trace is None:
+            return
+        usage = completion.usage if completion is not None else None
+        self.trace.write({
+            "ts": utc_now(),
+            "step": self.step_counter,
+            "episode_step": step,
+            "action": {"tool": call.name, "arguments": call.arguments} if call else None,
+            "observation": {"ok": observation.get("ok"), "text": str(observation.get("text", ""))[:4000]},
+            "prompt_tokens": usage.prompt_tokens if usage else None,
+            "cached_prompt_tokens": usage.cached_prompt_tokens if usage else None,
+            "completion_tokens": usage.completion_tokens if usage else None,
+        })
+
+    def _maybe_compact(self, conversation_tokens: int) -> None:
+        """Replace old steps by one summary block when the conversation nears the context window."""
+        cfg = self.config
+        if conversation_tokens < cfg.compact_at * cfg.context_tokens:
+            return
+        body = self.messages[self._header :]
+        keep = self._recent_boundary(body, cfg.keep_recent_steps)
+        old, recent = body[:keep], body[keep:]
+        if not old:
+            return
+        transcript = "\n".join(f"[{m.role}] {m.content[:1500]}" for m in old)
+        summary = self.llm.complete(
+            [Message(role="user", content=self.render("compact.j2", transcript=transcript))],
+            max_tokens=400, purpose="experiment.compact",
+        ).text
+        self.compactions += 1
+        block = Message(role="user", content=f"Summary of the earlier steps (compacted):\n{summary}")
+        self.messages = [*self.messages[: self._header], block, *recent]
+        self._header += 1
+        log.info("context compacted (%d messages summarised, %d kept)", len(old), len(recent))
+
+    @staticmethod
+    def _recent_boundary(body: list[Message], keep_steps: int) -> int:
+        """Index in `body` where the last `keep_steps` assistant turns begin (a call stays with its result)."""
+        starts = [i for i, m in enumerate(body) if m.role == "assistant"]
+        return starts[-keep_steps] if len(starts) >= keep_steps else 0

@@ -1,0 +1,147 @@
+"""Stage 2 in the run directory: workspace copy, resources, data analysis, then the first implementation of the plan.
+
+Outputs: `workspace/` (the working copy; `workspaces/<task>` is never edited), `experiment/resources.json`,
+`experiment/data_analysis.json`, `experiment/episode.json`. Each is reused when present, so a resumed run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copilot.experiment.agent import AgentConfig, EpisodeResult, ExperimentAgent
+from copilot.experiment.analyst import DataFindings, analyse_data
+from copilot.idea.models import ExperimentPlan
+from copilot.idea.stage import describe_workspace
+
+if TYPE_CHECKING:
+    from copilot.app import RunContext
+
+log = logging.getLogger("copilot.experiment")
+
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co")
+
+
+def load_plan(ctx: RunContext) -> ExperimentPlan:
+    """Stage 1's plan, or a plan made from the task alone when stage 1 did not run (plain research problem)."""
+    if ctx.run.exists("idea/plan.json"):
+        return ExperimentPlan.model_validate(ctx.run.read_json("idea/plan.json"))
+    spec = ctx.task.spec
+    return ExperimentPlan(
+        hypothesis_title=spec.title, datasets=spec.datasets, baselines=["the starter code"], metric=spec.metric.name,
+        metric_direction=spec.metric.direction,
+        steps=[ctx.task.problem_text or f"Improve {spec.metric.name} of the starter code."],
+        expected_outcome=f"a better {spec.metric.name} than the starter code", compute_budget="minutes on a CPU",
+        workspace_files=[],
+    )
+
+
+def prepare_workspace(ctx: RunContext) -> Any:
+    """The run's working copy of the starter code (created once)."""
+    from copilot.experiment.workspace import Workspace
+
+    root = ctx.run.path("workspace")
+    traces = ctx.run.path("env_log", "traces")
+    if root.is_dir():
+        return Workspace(root, ctx.task.spec.read_only, traces)
+    return Workspace.create(ctx.task.workspace, root, ctx.task.spec.read_only, traces)
+
+
+def gather_resources(ctx: RunContext) -> list[str]:
+    """Clone prototype code, resolve models and datasets; returns one line per resource for the agent's context."""
+    from copilot.experiment.resources import ResourceManager
+
+    if ctx.run.exists("experiment/resources.json"):
+        records = ctx.run.read_json("experiment/resources.json")
+    else:
+        manager = ResourceManager(ctx.run.path("workspace"))
+        spec = ctx.task.spec
+        repos = list(spec.repositories)
+        if ctx.run.exists("idea/paper.json"):
+            links = ctx.run.read_json("idea/paper.json").get("links", [])
+            repos += [url for url in links if "github.com" in url or "gitlab.com" in url]
+        for repo in dict.fromkeys(repos):
+            manager.clone_repo(repo)
+        for model in spec.models:
+            if manager.find_model(model) is None:
+                log.warning("model %s: not found locally and the hub is unreachable", model)
+        for dataset in spec.datasets:
+            manager.get_dataset(dataset)
+        manager.save(ctx.run.path("experiment/resources.json"))
+        records = ctx.run.read_json("experiment/resources.json")
+    items = records.get("resources", records) if isinstance(records, dict) else records
+    return [f"{r['kind']} {r['id']}: {r['local_path']}" for r in items]
+
+
+def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> ExperimentAgent:
+    """An implementation agent over `workspace` with the run's budgets."""
+    from copilot.experiment.resources import ResourceManager
+    from copilot.experiment.tools import ToolBox
+
+    spec = ctx.task.spec
+    cfg = ctx.cfg.experiment
+    toolbox = ToolBox(workspace, sandbox=ctx.sandbox, llm=ctx.llm, resources=ResourceManager(workspace.root),
+                      observation_max_chars=int(cfg.observation_max_chars),
+                      run_timeout_s=spec.budgets.run_timeout_s)
+    context = getattr(ctx.llm.backend, "n_ctx", None) or int(cfg.get("context_tokens") or 100_000)
+    config = AgentConfig(
+        max_steps=int(cfg.max_steps or spec.budgets.steps),
+        max_tokens=spec.budgets.tokens,
+        max_cost_usd=spec.budgets.cost_usd,
+        deadline=ctx.started + spec.budgets.wall_clock_s,
+        context_tokens=context,
+        compact_at=float(cfg.compact_at),
+    )
+    return ExperimentAgent(ctx.llm, toolbox, config, trace=ctx.run.jsonl("env_log/trace.jsonl"),
+                           step_offset=step_offset)
+
+
+def task_message(ctx: RunContext, agent: ExperimentAgent, plan: ExperimentPlan, instruction: str,
+                 resources: list[str], findings: str, history: str = "") -> str:
+    """The fixed task block at the top of an episode's conversation."""
+    spec = ctx.task.spec
+    return agent.render(
+        "task.j2", title=spec.title, instruction=instruction, plan=plan, metric=spec.metric.name,
+        direction=spec.metric.direction, evaluate=spec.evaluate, run=spec.run, timeout=int(spec.budgets.run_timeout_s),
+        workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run), read_only=spec.read_only,
+        resources=resources, findings=findings, history=history,
+    )
+
+
+def data_findings(ctx: RunContext, workspace: Any) -> str:
+    """The data-analysis findings (run once, then read from `experiment/data_analysis.json`)."""
+    if ctx.run.exists("experiment/data_analysis.json"):
+        return ctx.run.read_json("experiment/data_analysis.json")["findings"]
+    if not ctx.cfg.experiment.analyse_data:
+        return ""
+    findings: DataFindings = analyse_data(
+        ctx.llm, ctx.sandbox, Path(workspace.root), describe_workspace(Path(workspace.root), ctx.task.spec.run),
+        ctx.run.path("experiment", "profile_data.py"), timeout_s=ctx.task.spec.budgets.run_timeout_s,
+    )
+    ctx.run.write_json("experiment/data_analysis.json", findings)
+    return findings.findings
+
+
+def run_experiment_stage(ctx: RunContext) -> EpisodeResult:
+    """Run (or reuse) stage 2 and return how the implementation episode ended."""
+    if ctx.run.exists("experiment/episode.json"):
+        log.info("experiment stage: reusing %s", ctx.run.path("experiment/episode.json"))
+        return EpisodeResult.model_validate(ctx.run.read_json("experiment/episode.json")["result"])
+    ctx.console.print("[bold]Stage 2[/]: preparing the workspace")
+    plan = load_plan(ctx)
+    workspace = prepare_workspace(ctx)
+    resources = gather_resources(ctx)
+    findings = data_findings(ctx, workspace)
+    agent = build_agent(ctx, workspace)
+    instruction = "Implement the plan below in the workspace, then make sure the experiment command runs."
+    started = time.monotonic()
+    ctx.console.print("implementing the plan")
+    result = agent.run(task_message(ctx, agent, plan, instruction, resources, findings))
+    ctx.run.write_json("experiment/episode.json", {
+        "instruction": instruction, "result": result.model_dump(mode="json"),
+        "duration_s": round(time.monotonic() - started, 2), "steps_total": agent.step_counter,
+    })
+    ctx.console.print(f"implementation episode ended: {result.status} after {result.steps} steps")
+    return result

@@ -1,0 +1,186 @@
+"""Stage 1 in the run directory: each step's output is a JSON file in `idea/`, reused when it already exists.
+
+Order: paper.json (or the plain-text problem) → analysis.json → related.json → hypotheses.json (ranked) → human gate
+→ plan.json → idea.md. A resumed run whose `idea/plan.json` exists skips the stage entirely.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copilot.errors import UserError
+from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, RankedHypothesis
+
+if TYPE_CHECKING:
+    from copilot.app import RunContext
+
+log = logging.getLogger("copilot.idea")
+
+SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+def describe_workspace(root: Path, run_command: str, max_files: int = 40, script_lines: int = 40) -> str:
+    """A short description of the starter code: its files with sizes, and the head of the script it runs."""
+    lines = []
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts))
+    for path in files[:max_files]:
+        lines.append(f"- {path.relative_to(root)} ({path.stat().st_size:,} bytes)")
+    if len(files) > max_files:
+        lines.append(f"- ... and {len(files) - max_files} more files")
+    scripts = [word for word in run_command.split() if word.endswith(".py") and (root / word).is_file()]
+    if scripts:
+        head = (root / scripts[0]).read_text(encoding="utf-8", errors="replace").splitlines()[:script_lines]
+        lines.append(f"\n{scripts[0]} (first {len(head)} lines):\n" + "\n".join(head))
+    return "\n".join(lines)
+
+
+def _load_material(ctx: RunContext) -> tuple[str, Any]:
+    """The text the model reads, and the Paper (None for a plain-text problem)."""
+    task = ctx.task
+    if ctx.run.exists("idea/paper.json"):
+        from copilot.paper.model import Paper
+
+        paper = Paper.model_validate(ctx.run.read_json("idea/paper.json"))
+    elif task.paper_path is not None:
+        from copilot.paper import load_paper
+
+        paper = load_paper(task.paper_path, max_pages=int(ctx.cfg.idea.max_pages))
+        ctx.run.write_json("idea/paper.json", paper)
+        for warning in paper.warnings:
+            log.warning("paper: %s", warning)
+    else:
+        paper = None
+    chars = int(ctx.cfg.idea.paper_chars)
+    parts = []
+    if task.problem_text:
+        parts.append(f"Research problem:\n{task.problem_text}")
+    if paper is not None:
+        parts.append(f"Paper:\n{paper.body_text(chars)}")
+    if not parts:
+        raise UserError(f"task '{task.name}' has neither a paper nor a research problem to read")
+    return "\n\n".join(parts), paper
+
+
+def _retrieve(ctx: RunContext, analysis: PaperAnalysis, paper: Any) -> list[Any]:
+    from copilot.retrieval import build_retrievers
+    from copilot.retrieval.base import PaperRef
+    from copilot.retrieval.merge import gather_related
+
+    if ctx.run.exists("idea/related.json"):
+        return [PaperRef.model_validate(r) for r in ctx.run.read_json("idea/related.json")["works"]]
+    references = paper.references if paper is not None else []
+    retrievers = build_retrievers(ctx.cfg.retrieval, folder=ctx.task.related_dir, references=references)
+    queries = [" ".join(analysis.keywords[:4]), *analysis.research_tasks[:2]]
+    works, warnings = gather_related(retrievers, queries, int(ctx.cfg.retrieval.limit))
+    for warning in warnings:
+        log.warning("retrieval: %s", warning)
+    ctx.run.write_json("idea/related.json", {"queries": queries, "warnings": warnings,
+                                             "works": [w.model_dump(mode="json") for w in works]})
+    return works
+
+
+def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnalysis, related: list[Any],
+          ranked: list[RankedHypothesis]) -> Hypothesis | None:
+    """Ask the human which hypothesis to pursue; regenerations are bounded. None means the user quit."""
+    regenerations = 0
+    while True:
+        decision = ctx.feedback.on_ideas(hypotheses=[_as_row(r) for r in ranked])
+        log.info("feedback on ideas: %s", decision)
+        if decision.action == "accept":
+            return ranked[0].hypothesis
+        if decision.action == "pick":
+            if decision.index is None or not 0 <= decision.index < len(ranked):
+                raise UserError(f"feedback picked hypothesis {decision.index}; valid: 0..{len(ranked) - 1}")
+            return ranked[decision.index].hypothesis
+        if decision.action == "edit":
+            index = decision.index or 0
+            merged = {**ranked[index].hypothesis.model_dump(), **(decision.edited or {})}
+            return Hypothesis.model_validate(merged)
+        if decision.action == "quit":
+            return None
+        if decision.action == "regenerate":
+            regenerations += 1
+            if regenerations > int(ctx.cfg.idea.max_regenerations):
+                raise UserError(f"hypotheses regenerated {regenerations - 1} times, the limit "
+                                "(idea.max_regenerations); accept or pick one")
+            fresh = agent.hypothesize(material, analysis, related[: int(ctx.cfg.idea.related_in_prompt)],
+                                      comment=decision.comment)
+            ranked = agent.rank(fresh, related)
+            ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
+
+
+def _as_row(ranked: RankedHypothesis) -> dict[str, Any]:
+    h = ranked.hypothesis
+    return {**h.model_dump(), "scores": {k: v["score"] for k, v in ranked.scores.model_dump().items()},
+            "total": ranked.total, "novel": ranked.novelty.novel}
+
+
+def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related: list[Any],
+                   ranked: list[RankedHypothesis], chosen: Hypothesis, plan: ExperimentPlan) -> str:
+    """The human-readable summary of stage 1."""
+    out = [f"# Ideas for: {task_title}", ""]
+    if paper is not None:
+        out += [f"**Paper:** {paper.title}", ""]
+    out += ["## Analysis", "", "Tasks: " + "; ".join(analysis.research_tasks), "",
+            "Gaps: " + "; ".join(analysis.gaps), "", "Keywords: " + ", ".join(analysis.keywords), "",
+            f"## Related work ({len(related)})", ""]
+    out += [f"- `{r.id}` {r.title} ({r.year or 'n.d.'}, {r.source})" for r in related[:15]]
+    out += ["", "## Hypotheses (ranked)", "", "| # | title | clarity | validity | novelty | feasibility | "
+            "significance | total | novel |", "|---|---|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(ranked):
+        s = r.scores
+        novel = "yes" if r.novelty.novel else "no"
+        out.append(f"| {i} | {r.hypothesis.title} | {s.clarity.score} | {s.validity.score} | {s.novelty.score} | "
+                   f"{s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
+    out += ["", f"## Chosen: {chosen.title}", "", f"- Problem: {chosen.problem}", f"- Method: {chosen.method}",
+            f"- Supported if: {chosen.supporting_result}", f"- Refuted if: {chosen.refuting_result}", "",
+            "## Plan", "", f"Metric: {plan.metric} ({plan.metric_direction}); datasets: {', '.join(plan.datasets)}; "
+            f"baselines: {', '.join(plan.baselines)}; budget: {plan.compute_budget}", ""]
+    out += [f"{i}. {step}" for i, step in enumerate(plan.steps, 1)]
+    out += ["", f"Expected: {plan.expected_outcome}", "", "Files: " + ", ".join(plan.workspace_files), ""]
+    return "\n".join(out)
+
+
+def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
+    """Run (or reuse) stage 1 and return the plan; None when the user quit at the gate."""
+    if ctx.run.exists("idea/plan.json"):
+        log.info("idea stage: reusing %s", ctx.run.path("idea/plan.json"))
+        return ExperimentPlan.model_validate(ctx.run.read_json("idea/plan.json"))
+    task = ctx.task
+    facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run), metric=task.spec.metric.name,
+                      direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only)
+    agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses))
+    ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}")
+    material, paper = _load_material(ctx)
+    if ctx.run.exists("idea/analysis.json"):
+        analysis = PaperAnalysis.model_validate(ctx.run.read_json("idea/analysis.json"))
+    else:
+        analysis = agent.analyse(material)
+        ctx.run.write_json("idea/analysis.json", analysis)
+    related = _retrieve(ctx, analysis, paper)
+    ctx.console.print(f"related works: {len(related)}; generating {agent.num_hypotheses} hypotheses")
+    if ctx.run.exists("idea/hypotheses.json"):
+        ranked = [RankedHypothesis.model_validate(r) for r in ctx.run.read_json("idea/hypotheses.json")]
+    else:
+        hypotheses = agent.hypothesize(material, analysis, related[: int(ctx.cfg.idea.related_in_prompt)])
+        ranked = agent.rank(hypotheses, related)
+        ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
+    if not ranked:
+        raise UserError(f"{ctx.llm.name} produced no hypotheses; try another llm or idea.num_hypotheses")
+    chosen = _gate(ctx, agent, material, analysis, related, ranked)
+    if chosen is None:
+        log.info("idea stage: the user quit at the hypothesis gate")
+        ctx.console.print("stopped at the hypothesis gate; hypotheses are in idea/hypotheses.json")
+        return None
+    plan = agent.plan(chosen)
+    ctx.run.write_json("idea/plan.json", plan)
+    (ctx.run.path("idea/idea.md")).write_text(
+        render_idea_md(task.spec.title, paper, analysis, related, ranked, chosen, plan), encoding="utf-8")
+    ctx.console.print(f"plan written: {ctx.run.path('idea/plan.json')}")
+    return plan
+
+
+__all__ = ["describe_workspace", "run_idea_stage"]
