@@ -1,0 +1,1 @@
+"""Sandboxes run experiment code; nothing else in copilot starts a subprocess for it."""

@@ -1,0 +1,132 @@
+"""The local sandbox: process-tree timeouts, memory and file limits, scrubbed environment, output cap, no network."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from copilot.sandbox.base import SandboxUnavailable
+from copilot.sandbox.docker import DockerSandbox
+from copilot.sandbox.local import LocalSandbox
+
+
+def script(tmp_path: Path, name: str, code: str) -> str:
+    (tmp_path / name).write_text(code)
+    return f"python {name}"
+
+
+def test_exit_codes_cwd_and_output(tmp_path):
+    box = LocalSandbox()
+    result = box.run(script(tmp_path, "a.py", "import os, sys\nprint(os.getcwd())\nsys.exit(3)"), tmp_path)
+    assert result.exit_code == 3 and result.reason == "finished" and not result.ok
+    assert result.stdout_tail.strip() == str(tmp_path)
+    assert box.run("true", tmp_path).ok
+
+
+def test_the_interpreter_running_copilot_is_python_in_the_sandbox(tmp_path):
+    result = LocalSandbox().run("python -c 'import sys; print(sys.executable)'", tmp_path)
+    assert Path(result.stdout_tail.strip()).parent == Path(sys.executable).parent
+
+
+def test_timeout_kills_children_and_setsid_grandchildren(tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, time\n"
+        f"p = subprocess.Popen(['setsid', 'sleep', '1000'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(1000)\n"
+    )
+    started = time.monotonic()
+    result = LocalSandbox().run(script(tmp_path, "spawn.py", code), tmp_path, timeout_s=1.5)
+    assert result.reason == "timeout" and time.monotonic() - started < 10
+    grandchild = int(pid_file.read_text())
+    time.sleep(0.2)
+    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+
+
+def test_background_processes_do_not_outlive_a_finished_command(tmp_path):
+    result = LocalSandbox().run("sleep 1000 & echo $! > bg.pid", tmp_path)
+    assert result.ok
+    time.sleep(0.2)
+    pid = int((tmp_path / "bg.pid").read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_memory_limit_stops_a_large_allocation(tmp_path):
+    code = "x = bytearray(600 * 1024 * 1024)\nprint('allocated')\n"
+    result = LocalSandbox(memory_mb=300).run(script(tmp_path, "big.py", code), tmp_path)
+    assert result.reason == "memory" and "allocated" not in result.stdout_tail
+    assert "MemoryError" in result.stderr_tail
+
+
+def test_secrets_of_the_parent_are_not_visible(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-secret")
+    result = LocalSandbox().run("env", tmp_path)
+    assert "sk-secret" not in result.stdout_tail and "tok-secret" not in result.stdout_tail
+    assert "PATH=" in result.stdout_tail
+
+
+def test_output_is_capped_with_head_tail_and_a_cut_notice(tmp_path):
+    code = "import sys\nsys.stdout.write('BEGIN' + 'x' * 10_000_000 + 'END')\n"
+    started = time.monotonic()
+    result = LocalSandbox(output_cap_bytes=4000).run(script(tmp_path, "loud.py", code), tmp_path)
+    assert time.monotonic() - started < 20
+    assert result.stdout_bytes == 10_000_008
+    assert result.stdout_tail.startswith("BEGIN") and result.stdout_tail.endswith("END")
+    assert "bytes cut" in result.stdout_tail and len(result.stdout_tail) < 5000
+
+
+def test_cpu_time_limit(tmp_path):
+    result = LocalSandbox(cpu_time_s=1).run(script(tmp_path, "spin.py", "while True: pass\n"), tmp_path,
+                                            timeout_s=20)
+    assert result.reason in ("killed", "memory") and result.duration_s < 15
+    assert result.reason == "killed"
+
+
+def test_max_file_size(tmp_path):
+    code = "open('out.bin', 'wb').write(b'0' * 3 * 1024 * 1024)\n"
+    result = LocalSandbox(max_file_mb=1).run(script(tmp_path, "write.py", code), tmp_path)
+    assert not result.ok
+    assert (tmp_path / "out.bin").stat().st_size <= 1024 * 1024
+
+
+def test_network_is_isolated_or_the_notice_says_it_is_not(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)\nprint('connected')\n"
+    try:
+        result = LocalSandbox(network="isolate").run(script(tmp_path, "net.py", code), tmp_path)
+    finally:
+        server.close()
+    if result.notice:
+        assert "network isolation unavailable" in result.notice
+    else:
+        assert "connected" not in result.stdout_tail and result.exit_code != 0
+    allowed = LocalSandbox(network="allow")
+    assert allowed.environment().get("HF_HUB_OFFLINE") is None
+
+
+def test_docker_sandbox_without_an_engine_is_a_clear_error(tmp_path):
+    box = DockerSandbox()
+    try:
+        box.check_engine()
+    except SandboxUnavailable as error:
+        assert "sandbox=local" in str(error)
+        with pytest.raises(SandboxUnavailable):
+            box.run("true", tmp_path)
+    else:
+        pytest.skip("a Docker engine is reachable here")
+
+
+def test_no_sandbox_process_is_left_behind():
+    children = psutil.Process(os.getpid()).children(recursive=True)
+    assert [c for c in children if c.status() != psutil.STATUS_ZOMBIE] == []

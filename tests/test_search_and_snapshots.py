@@ -1,0 +1,74 @@
+"""Search policies (which attempt next) and code snapshots (restore without copying data)."""
+
+from __future__ import annotations
+
+from copilot.execution.attempt import Attempt, Measurement
+from copilot.execution.search import LinearSearch, NextStep, TreeSearch, best_attempt
+from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
+from copilot.task import MetricSpec
+
+ACC = MetricSpec(name="accuracy", direction="maximize")
+RMSE = MetricSpec(name="rmse", direction="minimize")
+
+
+def attempt(id_: str, kind: str, status: str, value: float | None = None, parent: str | None = None) -> Attempt:
+    measurement = Measurement(metric="m", value=value, source="results.json") if value is not None else None
+    return Attempt(id=id_, kind=kind, status=status, measurement=measurement, parent=parent)
+
+
+def test_best_attempt_respects_direction_and_ignores_failures():
+    attempts = [attempt("a000", "baseline", "ok", 0.5), attempt("a001", "draft", "ok", 0.7),
+                attempt("a002", "improve", "failed"), attempt("a003", "improve", "ok", 0.6)]
+    assert best_attempt(attempts, ACC).id == "a001"
+    assert best_attempt(attempts, RMSE).id == "a000"
+    assert best_attempt([attempt("a000", "baseline", "failed")], ACC) is None
+
+
+def test_linear_debugs_a_failure_a_bounded_number_of_times_then_improves_the_latest_working():
+    search = LinearSearch(max_debug_rounds=2)
+    history = [attempt("a000", "baseline", "ok", 0.5), attempt("a001", "draft", "ok", 0.6, "a000"),
+               attempt("a002", "improve", "failed", parent="a001")]
+    assert search.next_step(history, ACC) == NextStep("debug", "a002")
+    history.append(attempt("a003", "debug", "failed", parent="a002"))
+    assert search.next_step(history, ACC) == NextStep("debug", "a003")
+    history.append(attempt("a004", "debug", "failed", parent="a003"))
+    assert search.next_step(history, ACC) == NextStep("improve", "a001")
+
+
+def test_tree_drafts_first_then_debugs_leaves_then_improves_the_best():
+    search = TreeSearch(num_drafts=2, max_debug_depth=1)
+    history = [attempt("a000", "baseline", "ok", 0.5)]
+    assert search.next_step(history, ACC) == NextStep("draft", None)
+    history += [attempt("a001", "draft", "ok", 0.7, "a000"), attempt("a002", "draft", "failed", parent="a000")]
+    assert search.next_step(history, ACC) == NextStep("debug", "a002")
+    history.append(attempt("a003", "debug", "failed", parent="a002"))
+    assert search.next_step(history, ACC) == NextStep("improve", "a001"), "a003 reached the debug depth"
+
+
+def _tree(root, files):
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+def test_snapshot_records_only_changes_and_restores_exactly(tmp_path):
+    source, work = tmp_path / "src", tmp_path / "work"
+    _tree(source, {"train.py": "v1\n", "data/train.csv": "x\n" * 1000, "old.py": "gone\n"})
+    clean_copy(source, None, work)
+    (work / "train.py").write_text("v2\n")
+    (work / "new.py").write_text("added\n")
+    (work / "old.py").unlink()
+    manifest = take_snapshot(work, source, tmp_path / "snap")
+    assert manifest == {"changed": ["new.py", "train.py"], "deleted": ["old.py"], "too_large": []}
+    assert not (tmp_path / "snap" / "files" / "data").exists(), "unchanged data is not copied"
+
+    restore_snapshot(work, source, None)  # back to the starter code
+    assert (work / "train.py").read_text() == "v1\n" and not (work / "new.py").exists()
+    assert (work / "old.py").read_text() == "gone\n"
+    restore_snapshot(work, source, tmp_path / "snap")  # forward to the attempt again
+    assert (work / "train.py").read_text() == "v2\n" and (work / "new.py").read_text() == "added\n"
+    assert not (work / "old.py").exists()
+
+    copy = clean_copy(source, tmp_path / "snap", tmp_path / "verify")
+    assert (copy / "train.py").read_text() == "v2\n" and (copy / "data/train.csv").exists()
