@@ -103,5 +103,5 @@ def test_default_without_a_terminal_is_auto_and_interactive_refuses(capsys):
     assert "stdin is not a terminal" in capsys.readouterr().err
     with pytest.raises(UserError, match="needs a terminal"):
         choose_feedback("interactive")
-    with pytest.raises(UserError, match="feedback.path"):
+    with pytest.raises(UserError, match=r"feedback\.path"):
         choose_feedback("scripted")
