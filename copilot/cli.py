@@ -22,6 +22,7 @@ from dotenv import load_dotenv
 from omegaconf import DictConfig
 
 from copilot.errors import UserError
+from copilot.llm.base import LLMError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -64,6 +65,10 @@ def _hydra_main(cfg: DictConfig) -> None:
         if os.environ.get("COPILOT_DEBUG"):
             raise
         _fail(str(error))
+    except LLMError as error:  # the model or its service failed after bounded retries: not a bug of ours
+        if os.environ.get("COPILOT_DEBUG"):
+            raise
+        _fail(f"{type(error).__name__}: {error} (logs kept in {HydraConfig.get().runtime.output_dir})")
     except KeyboardInterrupt:
         print("copilot: interrupted; logs and results written so far are kept", file=sys.stderr)
         sys.exit(130)

@@ -58,8 +58,9 @@ class TaskFacts:
 class IdeaAgent:
     """Runs the structured steps of stage 1 against one LLM."""
 
-    def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3) -> None:
+    def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048) -> None:
         self.llm = llm
+        self.max_reply_tokens = max_reply_tokens
         self.facts = facts
         self.num_hypotheses = num_hypotheses
         self.templates = Environment(
@@ -73,7 +74,7 @@ class IdeaAgent:
         system = self.templates.get_template("system.j2").render()
         prompt = self.templates.get_template(template).render(**values)
         messages = [Message(role="system", content=system), Message(role="user", content=prompt)]
-        return self.llm.complete(messages, schema, purpose=f"idea.{purpose}").parsed
+        return self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens, purpose=f"idea.{purpose}").parsed
 
     def analyse(self, material: str) -> PaperAnalysis:
         """Research tasks, gaps and search keywords of the paper or problem."""

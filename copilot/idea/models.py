@@ -2,49 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
+
+# Bounded strings and lists keep grammar-constrained local models from rambling past their token budget.
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=160)]
+Sentence = Annotated[str, StringConstraints(min_length=1, max_length=400)]
+Paragraph = Annotated[str, StringConstraints(min_length=1, max_length=800)]
 
 
 class PaperAnalysis(BaseModel):
     """What the model extracts from the paper before anything else."""
 
-    research_tasks: list[str] = Field(description="the tasks the paper addresses, one short phrase each")
-    gaps: list[str] = Field(description="limitations or open questions the paper leaves, one sentence each")
-    keywords: list[str] = Field(description="3 to 8 search keywords for related work")
+    research_tasks: list[Phrase] = Field(min_length=1, max_length=5,
+                                         description="the tasks the paper addresses, one short phrase each")
+    gaps: list[Sentence] = Field(min_length=1, max_length=5,
+                                 description="limitations or open questions the paper leaves, one sentence each")
+    keywords: list[Phrase] = Field(min_length=1, max_length=8, description="search keywords for related work")
 
 
 class Hypothesis(BaseModel):
     """A testable research hypothesis."""
 
-    title: str
-    problem: str = Field(description="the problem or gap it addresses")
-    rationale: str = Field(description="why it should work")
-    method: str = Field(description="what to change or try, concretely")
-    supporting_result: str = Field(description="the measured result that would support it")
-    refuting_result: str = Field(description="the measured result that would refute it")
+    title: Phrase
+    problem: Sentence = Field(description="the problem or gap it addresses")
+    rationale: Sentence = Field(description="why it should work")
+    method: Paragraph = Field(description="what to change or try, concretely")
+    supporting_result: Sentence = Field(description="the measured result that would support it")
+    refuting_result: Sentence = Field(description="the measured result that would refute it")
 
 
 class HypothesisSet(BaseModel):
     """The model's reply when asked for hypotheses."""
 
-    hypotheses: list[Hypothesis]
+    hypotheses: list[Hypothesis] = Field(min_length=1, max_length=8)
 
 
 class NoveltyJudgement(BaseModel):
     """The model's judgement of novelty against the closest retrieved works."""
 
     novel: bool
-    closest_work_ids: list[str] = Field(description="ids of the retrieved works most similar to the hypothesis")
-    explanation: str
+    closest_work_ids: list[Phrase] = Field(max_length=3,
+                                           description="ids of the retrieved works most similar to the hypothesis")
+    explanation: Sentence
 
 
 class Score(BaseModel):
     """A 1-5 score with a one-line justification."""
 
     score: int = Field(ge=1, le=5)
-    justification: str
+    justification: Sentence
 
 
 class Scores(BaseModel):
@@ -76,12 +84,12 @@ class RankedHypothesis(BaseModel):
 class ExperimentPlan(BaseModel):
     """The plan stage 2 implements."""
 
-    hypothesis_title: str
-    datasets: list[str]
-    baselines: list[str]
-    metric: str
+    hypothesis_title: Phrase
+    datasets: list[Phrase] = Field(max_length=5)
+    baselines: list[Phrase] = Field(max_length=5)
+    metric: Phrase
     metric_direction: Literal["maximize", "minimize"]
-    steps: list[str] = Field(description="ordered, concrete implementation steps")
-    expected_outcome: str
-    compute_budget: str = Field(description="e.g. 'minutes on 2 CPU cores'")
-    workspace_files: list[str] = Field(description="workspace files the plan changes or creates")
+    steps: list[Sentence] = Field(min_length=1, max_length=10, description="ordered, concrete implementation steps")
+    expected_outcome: Sentence
+    compute_budget: Phrase = Field(description="e.g. 'minutes on 2 CPU cores'")
+    workspace_files: list[Phrase] = Field(max_length=10, description="workspace files the plan changes or creates")

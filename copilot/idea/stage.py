@@ -152,7 +152,8 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     task = ctx.task
     facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run), metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only)
-    agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses))
+    agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
+                      max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens))
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}")
     material, paper = _load_material(ctx)
     if ctx.run.exists("idea/analysis.json"):

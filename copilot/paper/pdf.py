@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ def _lines(doc: pymupdf.Document, pages: int) -> list[Line]:
                 spans = [s for s in raw["spans"] if s["text"].strip()]
                 if not spans:
                     continue
-                text = " ".join(s["text"].strip() for s in spans)
+                text = unicodedata.normalize("NFKC", " ".join(s["text"].strip() for s in spans))
                 size = max(s["size"] for s in spans)
                 bold = all(s["flags"] & BOLD_FLAG or "bold" in s["font"].lower() for s in spans)
                 y = raw["bbox"][1]
@@ -106,7 +107,21 @@ def _title(lines: list[Line]) -> tuple[str, int]:
     end = start
     while end + 1 < len(lines) and lines[end + 1].page == 0 and abs(lines[end + 1].size - biggest) < 0.6:
         end += 1
-    return " ".join(line.text for line in lines[start : end + 1]).strip(), end + 1
+    return join_lines([line.text for line in lines[start : end + 1]]), end + 1
+
+
+def join_lines(texts: list[str]) -> str:
+    """Join wrapped lines: a line ending in '-' or '/' continues the next word (URLs, hyphenated words)."""
+    joined = ""
+    for text in texts:
+        text = text.strip()
+        if joined.endswith("/") or (joined.endswith("-") and text[:1].isupper()):
+            joined += text
+        elif joined.endswith("-") and text[:1].islower():
+            joined = joined[:-1] + text
+        else:
+            joined = f"{joined} {text}" if joined else text
+    return joined
 
 
 def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
@@ -154,13 +169,11 @@ def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
         elif current is None:
             preface.append(line.text)
         else:
-            current.text = f"{current.text} {line.text}".strip() if current.text else line.text
+            current.text = join_lines([current.text, line.text]) if current.text else line.text
     for line in preface:
         if "@" in line or len(line) > 150:
             continue
         authors += [a.strip() for a in re.split(r",| and |;", line) if 2 < len(a.strip()) < 60]
-    for section in sections:
-        section.text = re.sub(r"(\w)- (\w)", r"\1\2", section.text)
     abstract = next((s.text for s in sections if s.heading.lower() == "abstract"), "")
     references = []
     ref_index = next((i for i, s in enumerate(sections) if REFERENCES.match(s.heading)), None)
@@ -171,7 +184,7 @@ def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
         references = [parse_reference(entry) for entry in split_entries(raw)]
         sections = sections[:ref_index] + sections[ref_index + 1 :]
     urls = [link["uri"] for n in range(pages) for link in doc[n].get_links() if link.get("uri")]
-    urls += URL.findall(" ".join(line.text for line in all_lines))
+    urls += URL.findall(join_lines([line.text for line in all_lines]))
     if not title:
         title = path.stem
         warnings.append("no title found on page 1; using the file name")

@@ -68,6 +68,8 @@ def parse_reference(raw: str) -> Reference:
         pieces = [p.strip() for p in re.split(r"(?<=\w[a-z])\.\s+", body) if p.strip()]  # not after initials
         if len(pieces) >= 2:
             title = pieces[1]
+    if title:
+        title = re.split(r"\s(?:arXiv:|In |doi:|https?://|[A-Z][a-z]*\.? ?\d)", title)[0].strip(" ,.") or None
     year_match = YEAR.search(body)
     doi_match = DOI.search(body)
     return Reference(raw=raw, title=title or None, year=int(year_match.group(1)) if year_match else None,
