@@ -62,6 +62,8 @@ def _instantiate(group: str, node: DictConfig) -> Any:
 def _setup_logging(run: RunDir) -> None:
     logger = logging.getLogger("copilot")
     logger.setLevel(logging.INFO)
+    for noisy in ("bm25s", "httpx", "urllib3", "arxiv"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == run.main_log for h in logger.handlers):
         run.attach_main_log(logger)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from copilot.sandbox.base import RunResult
 from pydantic import BaseModel, Field
+
+from copilot.sandbox.base import RunResult
 
 AttemptKind = Literal["baseline", "draft", "debug", "improve"]
 AttemptStatus = Literal["ok", "failed", "invalid", "skipped"]

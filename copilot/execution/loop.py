@@ -16,9 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from copilot.execution.measure import MeasurementError, clear_results, read_measurement
-
 from copilot.execution.attempt import Attempt, AttemptKind
+from copilot.execution.measure import MeasurementError, clear_results, read_measurement
 from copilot.execution.search import NextStep, best_attempt
 from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
 from copilot.rundir import RunDir, utc_now
@@ -166,13 +165,19 @@ class ExecutionLoop:
         return best_attempt(self.attempts, self.task.spec.metric)
 
 
+CODE_SUFFIXES = {".py", ".sh", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".txt", ".md", ".r", ".jl", ".ipynb"}
+
+
 def _diff_summary(workspace: Path, source: Path, manifest: dict) -> str:
-    """A unified diff of the changed text files against the starter code (new files diffed against nothing)."""
+    """A unified diff of changed code files against the starter code; data and outputs are listed with sizes."""
     import difflib
 
     chunks = []
     for rel in manifest["changed"]:
         new_path, old_path = workspace / rel, source / rel
+        if Path(rel).suffix.lower() not in CODE_SUFFIXES:
+            chunks.append(f"Changed file {rel} ({new_path.stat().st_size:,} bytes, not code: not diffed)\n")
+            continue
         try:
             new = new_path.read_text(encoding="utf-8").splitlines(keepends=True)
             old = old_path.read_text(encoding="utf-8").splitlines(keepends=True) if old_path.exists() else []

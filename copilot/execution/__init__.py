@@ -1,0 +1,1 @@
+"""Stage 3: sandboxed experiment runs, measured attempts, search, verification and the report."""

@@ -1,0 +1,90 @@
+"""End to end through the real CLI: all three stages on the tabular-digits demo task with `llm=replay` reading a
+hand-written script (tests/fixtures/pipeline_script.jsonl: canned test replies, not model output). Also: a run
+killed with SIGKILL mid-execution resumes without losing or duplicating attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "tests" / "fixtures" / "pipeline_script.jsonl"
+
+
+def copilot(run_dir: Path, *overrides: str, script: Path = SCRIPT, **popen) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
+            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", f"llm.backend.path={script}",
+            "feedback=auto", "retrieval=offline", "idea.num_hypotheses=1", "execution.max_attempts=2",
+            f"hydra.run.dir={run_dir}", *overrides]
+    env = {**os.environ, "COPILOT_CACHE_DIR": str(run_dir.parent / "cache")}
+    return subprocess.Popen(argv, cwd=run_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, **popen)
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_full_run_measures_verifies_and_reports(tmp_path):
+    run = tmp_path / "run"
+    proc = copilot(run)
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, output
+    for name in ("idea/paper.json", "idea/related.json", "idea/hypotheses.json", "idea/plan.json", "idea/idea.md",
+                 "experiment/resources.json", "experiment/data_analysis.json", "experiment/episode.json",
+                 "summary.json", "report.md", "metric.png", "verify/reexecution.json"):
+        assert (run / name).is_file(), name
+    summary = json.loads((run / "summary.json").read_text())
+    attempts = {p.parent.name: json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))}
+    assert list(attempts) == ["a000", "a001", "a002"]
+    assert attempts["a000"]["kind"] == "baseline" and attempts["a000"]["measurement"]["value"] == pytest.approx(
+        0.5778, abs=1e-3)
+    assert summary["baseline"] == attempts["a000"]["measurement"]["value"]
+    assert summary["best"] == max(a["measurement"]["value"] for a in attempts.values()) > 0.95
+    assert summary["success"] is True and summary["reexecution"]["ok"] is True
+    # The agent claimed 0.5 for a001; the report flags it against the measured value.
+    assert summary["claim_checks"][0]["ok"] is False
+    report = (run / "report.md").read_text()
+    assert "FLAG:" in report and f"{summary['best']:.6g}" in report
+    # The agent's attempt to overwrite the read-only evaluation was refused and the evaluation is intact.
+    trace = jsonl(run / "env_log" / "trace.jsonl")
+    refused = [t for t in trace if t["action"] and t["action"]["tool"] == "write_file"]
+    assert refused and refused[0]["observation"]["ok"] is False and "read-only" in refused[0]["observation"]["text"]
+    original = (REPO / "workspaces/tabular-digits/evaluate.py").read_text()
+    assert (run / "workspace" / "evaluate.py").read_text() == original
+    assert all(json.loads(line) for line in (run / "agent_log/full_log.jsonl").read_text().splitlines())
+    assert (run / "metric.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_execution_resumes_without_losing_or_repeating_attempts(tmp_path):
+    run = tmp_path / "run"
+    proc = copilot(run, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while not (run / "attempts" / "a001" / "attempt.json").exists():
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline, "the run never reached attempt a001"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # The resumed run skips stages 1-2 (their files exist), so it only needs the replies of the later episodes.
+    rest = tmp_path / "rest.jsonl"
+    rest.write_text("".join(SCRIPT.read_text().splitlines(keepends=True)[-2:]))
+    resumed = subprocess.run([sys.executable, "-m", "copilot", f"resume={run}", f"llm.backend.path={rest}"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    ids = sorted(p.parent.name for p in run.glob("attempts/*/attempt.json"))
+    assert ids == ["a000", "a001", "a002"]
+    for log in ("agent_log/full_log.jsonl", "env_log/trace.jsonl"):
+        jsonl(run / log)  # every line parses
+    assert json.loads((run / "summary.json").read_text())["attempts"] == {"ok": 3}
+    assert (run / ".hydra" / "history").is_dir(), "the first run's config is kept"
