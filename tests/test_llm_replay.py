@@ -39,7 +39,8 @@ def test_a_recorded_run_is_reproduced(tmp_path):
 def test_a_different_request_fails_with_the_position_and_the_difference(tmp_path):
     path, *_ = _record_run(tmp_path)
     replay = LLM(ReplayBackend(str(path)))
-    with pytest.raises(ReplayError, match=r"record 1 .* differs at message 0 \(user\): recorded 'plan it', got 'other'"):
+    expected = r"record 1 .* differs at message 0 \(user\): recorded 'plan it', got 'other'"
+    with pytest.raises(ReplayError, match=expected):
         replay.complete([Message(role="user", content="other")])
 
 

@@ -45,7 +45,7 @@ def test_chunks_are_assembled_verified_and_cached(chunks, tmp_path):
 
 
 def test_a_hash_mismatch_leaves_no_file_that_looks_valid(chunks, tmp_path):
-    model, whole = chunks
+    model, _ = chunks
     wrong = ChunkedModel(**{**model.__dict__, "sha256": "0" * 64})
     with pytest.raises(UserError, match="damaged"):
         assemble_chunked(wrong, tmp_path / "cache")

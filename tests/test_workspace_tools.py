@@ -1,0 +1,152 @@
+"""Workspace confinement, read-only files, undo, step diffs, and every tool's success and error paths, including a
+campaign of hostile arguments that must each give a clear observation and never crash or escape the workspace.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from copilot.experiment.tools import ToolBox, truncate
+from copilot.experiment.workspace import Workspace, WorkspaceError
+from copilot.llm.client import LLM
+from copilot.sandbox.local import LocalSandbox
+from tests.conftest import ScriptedBackend
+
+
+@pytest.fixture
+def ws(tmp_path):
+    source = tmp_path / "source"
+    (source / "data").mkdir(parents=True)
+    (source / "train.py").write_text("import sys\nprint('training')\nx = 1\n")
+    (source / "evaluate.py").write_text("print('METRIC accuracy=0.5')\n")
+    (source / "data" / "labels.csv").write_text("id,label\n1,0\n")
+    (tmp_path / "outside.txt").write_text("secret outside")
+    workspace = Workspace.create(source, tmp_path / "run" / "workspace", ["evaluate.py", "data/labels.csv"],
+                                 tmp_path / "run" / "env_log" / "traces")
+    return workspace
+
+
+@pytest.fixture
+def box(ws):
+    llm = LLM(ScriptedBackend(["It prints 'training' on line 2.", "Run the script next."]))
+    return ToolBox(ws, sandbox=LocalSandbox(), llm=llm, observation_max_chars=2000, run_timeout_s=20)
+
+
+def test_the_source_is_copied_and_never_changed(ws, tmp_path):
+    ws.write_file("train.py", "changed\n")
+    assert (tmp_path / "source" / "train.py").read_text().startswith("import sys")
+    assert not os.access(ws.root / "evaluate.py", os.W_OK) or os.geteuid() == 0
+    assert oct((ws.root / "evaluate.py").stat().st_mode)[-3:] == "444"
+
+
+def test_read_write_edit_undo(ws):
+    assert "    2| print('training')" in ws.read_file("train.py")
+    assert "lines 2-2 of 3" in ws.read_file("train.py", 2, 2)
+    ws.edit_file("train.py", "x = 1", "x = 2")
+    ws.write_file("new/helper.py", "def f():\n    return 1\n")
+    assert "x = 2" in (ws.root / "train.py").read_text()
+    assert ws.undo_edit("train.py").startswith("restored")
+    assert "x = 1" in (ws.root / "train.py").read_text()
+    assert "removed" in ws.undo_edit("new/helper.py") and not (ws.root / "new/helper.py").exists()
+    with pytest.raises(WorkspaceError, match="no earlier version"):
+        ws.undo_edit("train.py")
+
+
+def test_edit_explains_missing_and_ambiguous_search_text(ws):
+    with pytest.raises(WorkspaceError, match="not found.*closest lines: 'x = 1'"):
+        ws.edit_file("train.py", "x = 10", "x = 3")
+    ws.write_file("dup.py", "a = 1\na = 1\n")
+    with pytest.raises(WorkspaceError, match="occurs 2 times"):
+        ws.edit_file("dup.py", "a = 1", "a = 2")
+
+
+def test_step_diffs_record_tool_and_command_changes(ws, box):
+    ws.begin_step(1)
+    box.call("edit_file", {"path": "train.py", "search": "x = 1", "replace": "x = 5"})
+    box.call("execute", {"command": "echo out > made_by_command.txt"})
+    summary = ws.end_step(1)
+    assert "train.py" in summary and "made_by_command.txt" in summary
+    diff = (ws.traces_dir / "step_1" / "changes.diff").read_text()
+    assert "-x = 1" in diff and "+x = 5" in diff and "+out" in diff
+    ws.begin_step(2)
+    assert ws.end_step(2) == "" and not (ws.traces_dir / "step_2").exists()
+
+
+def test_tools_success_paths(box):
+    assert "train.py" in box.call("list_files", {}).text
+    assert box.call("inspect_lines", {"path": "train.py", "start_line": 1, "end_line": 2}).ok
+    run = box.call("execute", {"command": "python train.py"})
+    assert run.ok and "training" in run.text and "exit code 0" in run.text
+    assert "line 2" in box.call("understand_file", {"path": "train.py", "question": "what does it print?"}).text
+    assert box.call("reflection", {"question": "what next?"}).text == "Run the script next."
+    final = box.call("final_answer", {"summary": "done", "claimed_metric": 0.9})
+    assert final.final and final.data == {"summary": "done", "claimed_metric": 0.9}
+    assert len(box.specs()) == 11 and all(s.parameters["type"] == "object" for s in box.specs())
+
+
+def test_a_failing_command_is_an_observation(box):
+    result = box.call("execute", {"command": "python -c 'raise SystemExit(\"boom\")'"})
+    assert not result.ok and "exit code 1" in result.text and "boom" in result.text
+
+
+HOSTILE = [
+    ("read_file", {"path": "../outside.txt"}, "outside the workspace"),
+    ("read_file", {"path": "/etc/passwd"}, "absolute path"),
+    ("read_file", {"path": "sub/../../outside.txt"}, "outside the workspace"),
+    ("read_file", {"path": "link_out"}, "outside the workspace"),
+    ("write_file", {"path": "../escape.py", "content": "x"}, "outside the workspace"),
+    ("write_file", {"path": "/tmp/escape.py", "content": "x"}, "absolute path"),
+    ("write_file", {"path": "link_out", "content": "x"}, "outside the workspace"),
+    ("write_file", {"path": "evaluate.py", "content": "print('METRIC accuracy=1')"}, "read-only"),
+    ("write_file", {"path": "./evaluate.py", "content": "x"}, "read-only"),
+    ("write_file", {"path": "data/../evaluate.py", "content": "x"}, "read-only"),
+    ("edit_file", {"path": "data/labels.csv", "search": "1,0", "replace": "1,1"}, "read-only"),
+    ("undo_edit", {"path": "evaluate.py"}, "read-only"),
+    ("write_file", {"path": "huge.txt", "content": "x" * 2_000_000}, "the limit is"),
+    ("write_file", {"path": "data", "content": "x"}, "is a folder"),
+    ("read_file", {"path": "blob.bin"}, "binary file"),
+    ("read_file", {"path": "missing.py"}, "does not exist"),
+    ("read_file", {"path": "a\x00b"}, "NUL byte"),
+    ("read_file", {"path": ""}, "a path is required"),
+    ("read_file", {"path": 42}, "invalid arguments"),
+    ("read_file", {}, "Field required"),
+    ("write_file", {"path": "x.py", "content": "x", "mode": "a"}, "Extra inputs are not permitted"),
+    ("inspect_lines", {"path": "train.py", "start_line": 1, "end_line": 500}, "at most 200 lines"),
+    ("read_file", {"path": "train.py", "start_line": 99}, "line 99 does not exist"),
+    ("rm_rf", {"path": "."}, "unknown tool 'rm_rf'; valid tools:"),
+    ("edit_file", {"path": "train.py", "search": "", "replace": "x"}, "search text is empty"),
+    ("list_files", {"path": "../"}, "outside the workspace"),
+    ("retrieve_model", {"query": "x"}, "no resource manager"),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments", "expected"), HOSTILE, ids=[f"{t}-{i}" for i, (t, *_ ) in
+                                                                          enumerate(HOSTILE)])
+def test_hostile_arguments_get_a_clear_observation(box, ws, tmp_path, tool, arguments, expected):
+    (ws.root / "link_out").symlink_to(tmp_path / "outside.txt")
+    (ws.root / "blob.bin").write_bytes(b"\x00\x01\x02" * 100)
+    observation = box.call(tool, arguments)
+    assert not observation.ok and expected in observation.text
+    assert (tmp_path / "outside.txt").read_text() == "secret outside"
+    assert not (tmp_path / "run" / "escape.py").exists() and not (tmp_path / "escape.py").exists()
+    assert (ws.root / "evaluate.py").read_text() == "print('METRIC accuracy=0.5')\n"
+
+
+@pytest.mark.parametrize("command", [
+    "echo $(cat ../../outside.txt) ; rm -rf --no-preserve-root /nonexistent-$$",
+    "python -c \"print('\\xff' * 10)\"; printf '\\xff\\xfe invalid utf8'",
+    "yes | head -c 5000000",
+    "echo 'a\"b' && echo `whoami` | tr a-z A-Z",
+])
+def test_shell_metacharacters_and_enormous_or_invalid_output_are_observations(box, command):
+    observation = box.call("execute", {"command": command})
+    assert observation.tool == "execute" and "exit code" in observation.text
+    assert len(observation.text) <= 2000 + 100
+
+
+def test_truncation_keeps_head_and_tail_and_says_how_much():
+    text = "HEAD" + "x" * 10_000 + "TAIL"
+    cut = truncate(text, 300)
+    assert cut.startswith("HEAD") and cut.endswith("TAIL") and "characters cut" in cut
