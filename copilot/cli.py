@@ -84,6 +84,12 @@ def main() -> None:
             sys.exit(import_main(argv[1:]))
         except UserError as error:
             _fail(str(error))
+    informational = {"--help", "-h", "--hydra-help", "--info", "--version", "--cfg", "-c", "--shell-completion"}
+    if not informational & set(argv) and not any(a.split("=", 1)[0].lstrip("+") in ("task", "resume") for a in argv):
+        from copilot.task import available_tasks
+
+        choices = ", ".join(available_tasks(Path.cwd() / "problems")) or "(none under ./problems)"
+        _fail(f"no task given: add task=<name> (available: {choices}) or resume=<run dir>")
     load_dotenv(Path.cwd() / ".env", override=False)
     try:
         sys.argv = [sys.argv[0], *_resume_overrides(argv)]
