@@ -38,6 +38,9 @@ class AgentConfig(BaseModel):
     context_tokens: int = Field(8192, gt=0, description="the model's context window")
     compact_at: float = Field(0.75, gt=0, le=1, description="share of the context that triggers compaction")
     keep_recent_steps: int = Field(4, ge=1, description="steps kept verbatim when compacting")
+    min_steps_between_compactions: int = Field(
+        4, ge=1, description="steps that must pass before compacting again, so a long tail is not re-summarised "
+        "every step")
     max_format_errors: int = Field(3, ge=1, description="consecutive replies without a usable tool call")
     reply_max_tokens: int = Field(1024, gt=0, description="tokens per model reply")
 
@@ -78,6 +81,7 @@ class ExperimentAgent:
                                      undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
         self.messages: list[Message] = []
         self.compactions = 0
+        self._steps_since_compaction = 0
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -168,7 +172,10 @@ class ExperimentAgent:
     def _maybe_compact(self, conversation_tokens: int) -> None:
         """Replace old steps by one summary block when the conversation nears the context window."""
         cfg = self.config
+        self._steps_since_compaction += 1
         if conversation_tokens < cfg.compact_at * cfg.context_tokens:
+            return
+        if self.compactions and self._steps_since_compaction < cfg.min_steps_between_compactions:
             return
         body = self.messages[self._header :]
         keep = self._recent_boundary(body, cfg.keep_recent_steps)
@@ -181,6 +188,7 @@ class ExperimentAgent:
             max_tokens=400, purpose="experiment.compact",
         ).text
         self.compactions += 1
+        self._steps_since_compaction = 0
         block = Message(role="user", content=f"Summary of the earlier steps (compacted):\n{summary}")
         self.messages = [*self.messages[: self._header], block, *recent]
         self._header += 1

@@ -1,0 +1,111 @@
+"""The implementation agent with a scripted LLM (canned replies, see tests/conftest.py ScriptedBackend): a full
+episode, a malformed action recovered, each budget ending the episode cleanly, and compaction that happens once
+and keeps the conversation prefix stable."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from copilot.experiment.agent import AgentConfig, ExperimentAgent
+from copilot.experiment.tools import ToolBox
+from copilot.experiment.workspace import Workspace
+from copilot.llm.client import LLM
+from copilot.rundir import JsonlWriter, read_jsonl
+from copilot.sandbox.local import LocalSandbox
+from tests.conftest import ScriptedBackend
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "train.py").write_text("print('acc', 0.5)\n")
+    return Workspace.create(source, tmp_path / "run" / "workspace", [], tmp_path / "run" / "traces")
+
+
+def agent_for(workspace, script, tmp_path, **config) -> tuple[ExperimentAgent, ScriptedBackend]:
+    backend = ScriptedBackend(script)
+    llm = LLM(backend)
+    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20)
+    agent = ExperimentAgent(llm, box, AgentConfig(**config), trace=JsonlWriter(tmp_path / "trace.jsonl"))
+    return agent, backend
+
+
+def call(tool, **arguments):
+    return {"tool": tool, "arguments": arguments}
+
+
+def test_a_full_episode_edits_runs_and_finishes(workspace, tmp_path):
+    agent, backend = agent_for(workspace, [
+        call("read_file", path="train.py"),
+        call("edit_file", path="train.py", search="0.5", replace="0.9"),
+        call("execute", command="python train.py"),
+        call("final_answer", summary="raised it", claimed_metric=0.9),
+    ], tmp_path)
+    result = agent.run("Improve the script.")
+    assert (result.status, result.steps, result.summary, result.claimed_metric) == ("final", 4, "raised it", 0.9)
+    assert (workspace.root / "train.py").read_text() == "print('acc', 0.9)\n"
+    trace = list(read_jsonl(tmp_path / "trace.jsonl"))
+    assert [t["action"]["tool"] for t in trace] == ["read_file", "edit_file", "execute", "final_answer"]
+    assert "acc 0.9" in trace[2]["observation"]["text"]
+    # The conversation only grows: each request starts with the previous request's messages.
+    for before, after in zip(backend.requests, backend.requests[1:], strict=False):
+        assert after.messages[: len(before.messages)] == before.messages
+    assert (tmp_path / "run" / "traces" / "step_2" / "changes.diff").is_file()
+
+
+def test_a_reply_without_a_tool_call_gets_a_corrective_message_and_the_episode_goes_on(workspace, tmp_path):
+    agent, backend = agent_for(workspace, ["I think I should read the file.", call("final_answer", summary="ok")],
+                               tmp_path)
+    result = agent.run("task")
+    assert result.status == "final"
+    assert "Format error" in backend.requests[1].messages[-1].content
+    assert next(iter(read_jsonl(tmp_path / "trace.jsonl")))["observation"]["ok"] is False
+
+
+def test_too_many_format_errors_end_the_episode(workspace, tmp_path):
+    agent, _ = agent_for(workspace, ["no", "still no", "nope"], tmp_path, max_format_errors=3)
+    assert agent.run("task").status == "format_errors"
+
+
+def test_the_step_budget(workspace, tmp_path):
+    agent, _ = agent_for(workspace, [call("list_files")] * 3, tmp_path, max_steps=3)
+    result = agent.run("task")
+    assert (result.status, result.steps) == ("steps", 3)
+
+
+def test_the_token_budget(workspace, tmp_path):
+    agent, _ = agent_for(workspace, [call("list_files")] * 5, tmp_path, max_tokens=250)  # 110 tokens per call
+    result = agent.run("task")
+    assert result.status == "tokens" and result.steps == 3
+
+
+def test_the_cost_budget(workspace, tmp_path):
+    agent, _ = agent_for(workspace, [call("list_files")] * 5, tmp_path, max_cost_usd=0.001)
+    agent.llm.price = __import__("copilot.llm.pricing", fromlist=["Price"]).Price(input=5.0, output=5.0)
+    result = agent.run("task")
+    assert result.status == "cost" and result.steps == 2  # 110 tokens at $5/M per call: $0.0011 after two calls
+
+
+def test_the_wall_clock_budget(workspace, tmp_path):
+    agent, _ = agent_for(workspace, [call("list_files")] * 5, tmp_path, deadline=time.monotonic() - 1)
+    assert agent.run("task").status == "wall_clock"
+
+
+def test_compaction_happens_once_and_keeps_recent_steps_verbatim(workspace, tmp_path):
+    # ScriptedBackend reports 110 tokens per call; with a 200-token window compaction triggers at 150.
+    script = [call("list_files"), call("read_file", path="train.py"), "- listed files\n- read train.py",
+              call("list_files"), call("final_answer", summary="done")]
+    agent, backend = agent_for(workspace, script, tmp_path, context_tokens=140, compact_at=0.75,
+                               keep_recent_steps=1)
+    result = agent.run("task")
+    assert result.status == "final" and result.compactions == 1
+    summary_request = backend.requests[2]
+    assert summary_request.tools is None and "Summarise these earlier steps" in summary_request.messages[0].content
+    after = backend.requests[3].messages
+    assert after[0].role == "system" and after[1].content == "task"
+    assert after[2].content.startswith("Summary of the earlier steps (compacted):\n- listed files")
+    assert after[3].role == "assistant" and json.loads(after[3].content)["tool"] == "read_file"
