@@ -25,7 +25,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python_bin" -m venv .venv
 fi
 
-extras="local,dev,data,hf,demo"
+extras="local,dev,data,hf,demo,cluster"
 stamp=".venv/.copilot-install-stamp"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
