@@ -58,16 +58,17 @@ def markdown_to_html(text: str) -> str:
 
 
 def build(source: Path, target: Path) -> None:
-    """Render `source` (Markdown) into the PDF `target` on A4 pages."""
+    """Render `source` (Markdown) into the PDF `target` on A4 pages with 60-point margins; URLs become links."""
     story = pymupdf.Story(html=markdown_to_html(source.read_text(encoding="utf-8")), user_css=CSS)
-    writer = pymupdf.DocumentWriter(str(target))
-    more = True
-    while more:
-        device = writer.begin_page(pymupdf.paper_rect("a4"))
-        more, _ = story.place(pymupdf.paper_rect("a4") + (60, 60, -60, -60))
-        story.draw(device)
-        writer.end_page()
-    writer.close()
+    page = pymupdf.paper_rect("a4")
+    body = pymupdf.Rect(60, 60, page.width - 60, page.height - 60)
+
+    def rectfn(rect_num: int, filled: pymupdf.Rect) -> tuple[pymupdf.Rect, pymupdf.Rect, None]:
+        return page, body, None
+
+    document = story.write_with_links(rectfn)
+    document.set_metadata({"title": source.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()})
+    document.save(target, garbage=3, deflate=True)
 
 
 if __name__ == "__main__":

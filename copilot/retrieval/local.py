@@ -60,6 +60,7 @@ class LocalRetriever:
 
     def __init__(self, folder: Path | str | None = None, references: Iterable[Reference] = (),
                  records: Iterable[dict[str, Any]] = ()) -> None:
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on itself when imported
         items = list(records)
         if folder is not None and Path(folder).is_dir():
             items += _records_from_folder(Path(folder))
