@@ -150,3 +150,11 @@ def test_truncation_keeps_head_and_tail_and_says_how_much():
     text = "HEAD" + "x" * 10_000 + "TAIL"
     cut = truncate(text, 300)
     assert cut.startswith("HEAD") and cut.endswith("TAIL") and "characters cut" in cut
+
+
+def test_model_written_scripts_lose_leaked_code_fences():
+    from copilot.experiment.analyst import clean_code
+
+    assert clean_code("python\nimport pandas\nprint(1)") == "import pandas\nprint(1)\n"
+    assert clean_code("```python\nprint(2)\n```") == "print(2)\n"
+    assert clean_code("print(3)") == "print(3)\n"

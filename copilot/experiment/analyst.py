@@ -32,6 +32,16 @@ class DataFindings(BaseModel):
     tries: int
 
 
+def clean_code(code: str) -> str:
+    """Strip a Markdown fence or a bare language tag that small models put around code inside a JSON string."""
+    lines = code.strip().splitlines()
+    if lines and (lines[0].strip().startswith("```") or lines[0].strip().lower() in ("python", "py", "python3")):
+        lines = lines[1:]
+    if lines and lines[-1].strip() == "```":
+        lines = lines[:-1]
+    return "\n".join(lines) + "\n"
+
+
 def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_description: str, script_path: Path,
                  *, max_tries: int = 2, timeout_s: float = 120, max_chars: int = 3000) -> DataFindings:
     """Have the model write a profiling script, run it in the workspace (outside it: the script lives in the run
@@ -43,7 +53,7 @@ def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_descrip
     for attempt in range(1, max_tries + 1):
         prompt = templates.get_template("profile.j2").render(workspace=workspace_description, error=error)
         reply = llm.complete([Message(role="user", content=prompt)], ProfilingScript, purpose="experiment.profile")
-        code = reply.parsed.code
+        code = clean_code(reply.parsed.code)
         script_path.parent.mkdir(parents=True, exist_ok=True)
         script_path.write_text(code, encoding="utf-8")
         command = f"python {shlex.quote(str(script_path))}"

@@ -1,4 +1,4 @@
-"""`AutoFeedback`: never asks; accepts the top hypothesis, approves and continues every execution."""
+"""`AutoFeedback`: never asks; accepts the top hypothesis, approves every execution, continues, accepts the end."""
 
 from __future__ import annotations
 
@@ -6,34 +6,25 @@ import logging
 import sys
 from typing import Any
 
-from copilot.feedback.base import AfterDecision, EndDecision, ExecDecision, IdeaDecision
+from copilot.feedback.base import Decision, FeedbackBase, FeedbackPoint, default_decision
 
-log = logging.getLogger("copilot.feedback")
+log = logging.getLogger(__name__)
 
 
-class AutoFeedback:
-    """No questions: the answers a trusting user would give."""
+class AutoFeedback(FeedbackBase):
+    """The answers a trusting user would give, for unattended runs (CI, sweeps, no terminal).
+
+    The notice that no questions will be asked is logged once, and printed once to stderr when `announce` is true.
+    `notice` replaces its text (the default mode uses it to say why it fell back to auto).
+    """
 
     mode = "auto"
 
-    def __init__(self, announce: bool = True, reason: str = "feedback=auto") -> None:
-        message = f"{reason}: no questions will be asked"
-        log.info(message)
+    def __init__(self, announce: bool = True, notice: str = "feedback=auto: no questions will be asked") -> None:
+        self.notice = notice
+        log.info(notice)
         if announce:
-            print(message, file=sys.stderr)
+            print(f"copilot: {notice}", file=sys.stderr)
 
-    def on_ideas(self, *, hypotheses: list[dict[str, Any]]) -> IdeaDecision:
-        """Accept the top-ranked hypothesis."""
-        return IdeaDecision(action="accept")
-
-    def before_execution(self, *, attempt_id: str, command: str, diff: str) -> ExecDecision:
-        """Approve."""
-        return ExecDecision(action="approve")
-
-    def after_execution(self, **_: Any) -> AfterDecision:
-        """Continue."""
-        return AfterDecision(action="continue")
-
-    def at_end(self, *, summary: dict[str, Any]) -> EndDecision:
-        """Accept."""
-        return EndDecision(action="accept")
+    def _answer(self, point: FeedbackPoint, question: dict[str, Any]) -> Decision:
+        return default_decision(point)

@@ -1,5 +1,9 @@
-"""`InteractiveFeedback`: asks at a terminal with rich tables, diffs and prompts; `confirm` mode asks only before
-executions. Input and output streams are injectable, so tests drive it with scripted keystrokes.
+"""`InteractiveFeedback`: asks at a terminal, with a rich table of hypotheses, the diff before each execution, the
+result after it, and prompts that accept a unique prefix of a choice (`r` for `regenerate`).
+
+Editing a hypothesis opens `$EDITOR` (default `vi`) on a temporary YAML file of its fields. The `confirm` mode is the
+same class asking only before executions. The console and the input stream are injectable, so tests drive every
+question with scripted keystrokes (`io.StringIO`).
 """
 
 from __future__ import annotations
@@ -9,140 +13,289 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import yaml
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
+from rich.prompt import InvalidResponse, Prompt
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from copilot.errors import UserError
-from copilot.feedback.base import AfterDecision, EndDecision, ExecDecision, IdeaDecision
+from copilot.feedback.base import (
+    AfterDecision,
+    Decision,
+    EndDecision,
+    ExecDecision,
+    FeedbackBase,
+    FeedbackPoint,
+    IdeaDecision,
+    default_decision,
+    editable_fields,
+)
 
-SCORE_KEYS = ("clarity", "validity", "novelty", "feasibility", "significance")
+EDIT_HEADER = "# Edit the hypothesis, save, quit the editor. Keep the field names; a deleted field stays as it was.\n"
 
 
-class InteractiveFeedback:
-    """Questions at a terminal. `ask_ideas`/`ask_after` off give the `confirm` mode (only before executions)."""
+class _ChoicePrompt(Prompt):
+    """rich's `Prompt`, reading a scripted stream line without its newline (so Enter gives the default, and the end
+    of the input raises `EOFError` as `input()` does) and accepting a unique prefix of a choice."""
 
-    def __init__(self, console: Console | None = None, input_stream: IO[str] | None = None, editor: str | None = None,
-                 ask_ideas: bool = True, ask_before: bool = True, ask_after: bool = True, mode: str = "interactive",
-                 require_tty: bool = True) -> None:
-        self.input = input_stream or sys.stdin
-        if require_tty and input_stream is None and not sys.stdin.isatty():
+    @classmethod
+    def get_input(cls, console: Console, prompt: Any, password: bool, stream: TextIO | None = None) -> str:
+        """One line typed by the user (from `stream` when given), without the line break."""
+        if stream is None:
+            return console.input(prompt, password=password)
+        console.print(prompt, end="")
+        line = stream.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
+
+    def process_response(self, value: str) -> str:
+        """The answer, expanded to the one choice it names (exactly or by a unique prefix, any case)."""
+        value = value.strip()
+        if self.choices is None:
+            return value
+        lowered = value.lower()
+        exact = [choice for choice in self.choices if choice.lower() == lowered]
+        if exact:
+            return exact[0]
+        prefixed = [choice for choice in self.choices if lowered and choice.lower().startswith(lowered)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        raise InvalidResponse(f"[prompt.invalid.choice]please answer one of: {', '.join(self.choices)}")
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _tail(text: str, lines: int) -> str:
+    kept = text.rstrip().splitlines()
+    return "\n".join(kept[-lines:])
+
+
+def _shorten(text: Any, limit: int) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _summary_value(value: Any) -> str:
+    """A summary entry on one line: numbers rounded, flat mappings as `k=v`; nested values and None are left out."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        flat = [f"{k}={_summary_value(v)}" for k, v in value.items() if not isinstance(v, dict | list)]
+        return ", ".join(flat) if len(flat) == len(value) else ""
+    if isinstance(value, list):
+        return ""
+    return _shorten(value, 100)
+
+
+def _parse_edit(text: str, fields: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The edited fields merged over the originals, or the reason the edited text cannot be used."""
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        return None, f"not valid YAML ({str(error).splitlines()[0]})"
+    if not isinstance(loaded, dict):
+        return None, "the hypothesis must stay a mapping of `field: value` lines"
+    unknown = sorted(str(key) for key in set(loaded) - set(fields))
+    if unknown:
+        return None, f"unknown field '{unknown[0]}'; the fields are: {', '.join(fields)}"
+    merged = {**fields, **loaded}
+    for key, original in fields.items():
+        if isinstance(original, str) and not (isinstance(merged[key], str) and merged[key].strip()):
+            return None, f"field '{key}' must stay non-empty text"
+    return merged, None
+
+
+class InteractiveFeedback(FeedbackBase):
+    """Questions at a terminal. A point whose `ask_*` flag is off gets the auto answer without a question.
+
+    `console` (default: rich on stderr) shows the questions; `input_stream` (default: the terminal) answers them;
+    `editor` (default: `$EDITOR`, else `vi`) edits hypotheses. Without `input_stream`, stdin must be a terminal.
+    """
+
+    TAIL_LINES = 20
+
+    def __init__(self, console: Console | None = None, editor: str | None = None, ask_ideas: bool = True,
+                 ask_before: bool = True, ask_after: bool = True, ask_end: bool = True,
+                 input_stream: TextIO | None = None, mode: str = "interactive", max_diff_lines: int = 200) -> None:
+        if input_stream is None and not sys.stdin.isatty():
             raise UserError(f"feedback={mode} needs a terminal; use feedback=auto or feedback=scripted")
-        self.console = console or Console(stderr=True)
-        self.editor = editor or os.environ.get("EDITOR") or "vi"
-        self.ask_ideas, self.ask_before, self.ask_after = ask_ideas, ask_before, ask_after
         self.mode = mode
+        self.console = console or Console(stderr=True)
+        self.input = input_stream
+        self.editor = editor or os.environ.get("EDITOR") or "vi"
+        self.ask = {"ideas": ask_ideas, "before_execution": ask_before, "after_execution": ask_after,
+                    "end": ask_end}
+        self.max_diff_lines = max_diff_lines
 
-    def _ask(self, question: str, choices: list[str], default: str) -> str:
-        """Ask until the answer is one of `choices` (a unique prefix counts)."""
-        while True:
-            self.console.print(f"{question} [{'/'.join(choices)}] ({default}): ", end="")
-            line = self.input.readline()
-            if line == "":
-                raise UserError("feedback: the input ended while a question was open")
-            answer = line.strip().lower() or default
-            matches = [c for c in choices if c.startswith(answer)]
-            if len(matches) == 1:
-                return matches[0]
-            self.console.print(f"[red]please answer one of: {', '.join(choices)}[/]")
-
-    def _line(self, question: str) -> str:
-        self.console.print(f"{question}: ", end="")
-        return self.input.readline().strip()
-
-    def _edit_text(self, text: str) -> str:
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, encoding="utf-8") as fh:
-            fh.write(text)
-            path = Path(fh.name)
+    def _answer(self, point: FeedbackPoint, question: dict[str, Any]) -> Decision:
+        if not self.ask[point]:
+            return default_decision(point)
         try:
-            subprocess.run([*shlex.split(self.editor), str(path)], check=False)
-            return path.read_text(encoding="utf-8")
-        finally:
-            path.unlink(missing_ok=True)
+            if point == "ideas":
+                return self._ideas(**question)
+            if point == "before_execution":
+                return self._before(**question)
+            if point == "after_execution":
+                return self._after(**question)
+            return self._end(**question)
+        except EOFError:
+            raise UserError(f"feedback={self.mode}: the input ended during the '{point}' question; "
+                            "the run stops here (what it produced so far is kept)") from None
 
-    def on_ideas(self, *, hypotheses: list[dict[str, Any]]) -> IdeaDecision:
-        """Show the ranked hypotheses and ask what to do."""
-        if not self.ask_ideas:
-            return IdeaDecision(action="accept")
-        table = Table(title="Hypotheses (ranked)")
-        for column in ("#", "title", *SCORE_KEYS, "total"):
-            table.add_column(column)
-        for i, h in enumerate(hypotheses):
-            scores = h.get("scores", {})
-            cells = [str(scores.get(k, "-")) for k in SCORE_KEYS]
-            table.add_row(str(i), h["title"], *cells, f"{h.get('total', 0):.1f}")
-        self.console.print(table)
-        action = self._ask("accept the top one, pick, edit, regenerate or quit?",
-                           ["accept", "pick", "edit", "regenerate", "quit"], "accept")
-        if action in ("pick", "edit"):
-            index = self._index(len(hypotheses))
+    def _choose(self, question: str, choices: list[str], default: str | None = None) -> str:
+        prompt = _ChoicePrompt(question, console=self.console, choices=choices)
+        return str(prompt(default=... if default is None else default, stream=self.input))
+
+    def _text(self, question: str, default: str | None = None, required: bool = True) -> str:
+        while True:
+            prompt = _ChoicePrompt(question, console=self.console)
+            answer = str(prompt(default=... if default is None else default, stream=self.input))
+            if answer.strip() or not required:
+                return answer.strip()
+            self.console.print("[prompt.invalid]please type something")
+
+    # ideas
+
+    def _ideas(self, hypotheses: list[dict[str, Any]]) -> IdeaDecision:
+        self.console.print(self._hypothesis_table(hypotheses))
+        while True:
+            action = self._choose("accept the top hypothesis, pick one, edit one, regenerate them, or quit?",
+                                  ["accept", "pick", "edit", "regenerate", "quit"], "accept")
+            if action in ("accept", "quit"):
+                return IdeaDecision(action=action)  # type: ignore[arg-type]
+            if action == "regenerate":
+                comment = self._text("what should change? (Enter: no comment)", required=False)
+                return IdeaDecision(action="regenerate", comment=comment or None)
+            index = self._rank(len(hypotheses)) - 1
             if action == "pick":
                 return IdeaDecision(action="pick", index=index)
-            fields = {k: v for k, v in hypotheses[index].items() if k not in ("scores", "total", "novel")}
-            return IdeaDecision(action="edit", index=index, edited=self._edited(fields))
-        if action == "regenerate":
-            return IdeaDecision(action="regenerate", comment=self._line("what should change") or None)
-        return IdeaDecision(action=action)  # type: ignore[arg-type]
+            edited = self._edit_hypothesis(hypotheses[index])
+            if edited is not None:
+                return IdeaDecision(action="edit", index=index, edited=edited)
 
-    def _index(self, count: int) -> int:
-        while True:
-            answer = self._line(f"which hypothesis (0-{count - 1})")
-            if answer.isdigit() and int(answer) < count:
-                return int(answer)
-            self.console.print(f"[red]a number from 0 to {count - 1}, please[/]")
+    def _hypothesis_table(self, hypotheses: list[dict[str, Any]]) -> Table:
+        score_keys = list(hypotheses[0].get("scores") or {})
+        table = Table(title="Hypotheses, best first", show_lines=True)
+        table.add_column("rank", justify="right")
+        table.add_column("hypothesis", ratio=1)
+        for key in score_keys:
+            table.add_column(key, justify="right")
+        table.add_column("total", justify="right", style="bold")
+        for rank, hypothesis in enumerate(hypotheses, 1):
+            scores = hypothesis.get("scores") or {}
+            cell = Text(str(hypothesis.get("title", "(untitled)")), style="bold")
+            for field in ("problem", "method"):
+                if hypothesis.get(field):
+                    cell.append(f"\n{field}: {_shorten(hypothesis[field], 240)}", style="dim")
+            total = hypothesis.get("total")
+            table.add_row(str(rank), cell, *(str(scores.get(key, "-")) for key in score_keys),
+                          f"{total:.2f}" if isinstance(total, int | float) else "-")
+        return table
 
-    def _edited(self, fields: dict[str, Any]) -> dict[str, Any]:
-        text = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True)
+    def _rank(self, count: int) -> int:
+        if count == 1:
+            return 1
+        return int(self._choose("which rank?", [str(rank) for rank in range(1, count + 1)]))
+
+    def _edit_hypothesis(self, hypothesis: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The edited fields, or None when the edit is cancelled or changes nothing (back to the menu)."""
+        fields = editable_fields(hypothesis)
+        text = EDIT_HEADER + yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=100)
         while True:
-            text = self._edit_text(text)
+            edited_text = self._run_editor(text)
+            if edited_text is None:
+                return None
+            edited, problem = _parse_edit(edited_text, fields)
+            if edited is not None and edited == fields:
+                self.console.print("no changes made; back to the question")
+                return None
+            if edited is not None:
+                return edited
+            self.console.print(f"[red]{escape(str(problem))}[/]")
+            if self._choose("edit again or cancel the edit?", ["edit", "cancel"], "edit") == "cancel":
+                return None
+            text = edited_text
+
+    def _run_editor(self, text: str) -> str | None:
+        """Open the editor on `text` in a temporary file; the saved text, or None when the editor failed."""
+        with tempfile.TemporaryDirectory(prefix="copilot-edit-") as folder:
+            path = Path(folder) / "hypothesis.yaml"
+            path.write_text(text, encoding="utf-8")
             try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as error:
-                self.console.print(f"[red]not valid YAML ({str(error).splitlines()[0]}); edit again[/]")
-                continue
-            if isinstance(data, dict):
-                return data
-            self.console.print("[red]the hypothesis must stay a mapping of fields; edit again[/]")
+                result = subprocess.run([*shlex.split(self.editor), str(path)], check=False)
+            except OSError as error:
+                self.console.print(f"[red]cannot start the editor {escape(repr(self.editor))} ({error.strerror}); "
+                                   "set $EDITOR or feedback.editor[/]")
+                return None
+            if result.returncode != 0:
+                self.console.print(f"[red]the editor exited with status {result.returncode}: edit discarded[/]")
+                return None
+            return path.read_text(encoding="utf-8")
 
-    def before_execution(self, *, attempt_id: str, command: str, diff: str) -> ExecDecision:
-        """Show the diff and the command; approve, skip or edit the command."""
-        if not self.ask_before:
+    # executions
+
+    def _before(self, attempt_id: str, command: str, diff: str) -> ExecDecision:
+        self.console.print(self._diff_panel(attempt_id, diff))
+        self.console.print(Text.assemble(("command: ", "bold"), command))
+        action = self._choose("run it?", ["approve", "skip", "edit"], "approve")
+        if action != "edit":
+            return ExecDecision(action=action)  # type: ignore[arg-type]
+        new = self._text("command to run", default=command)
+        if new == command.strip():
+            self.console.print("the command is unchanged: running it as it is")
             return ExecDecision(action="approve")
-        if diff.strip():
-            self.console.print(Panel(Syntax(diff[-6000:], "diff"), title=f"{attempt_id}: changes"))
-        self.console.print(f"command: [bold]{command}[/]")
-        action = self._ask("run it?", ["approve", "skip", "edit"], "approve")
-        if action == "edit":
-            return ExecDecision(action="edit", command=self._line("command") or command)
-        return ExecDecision(action=action)  # type: ignore[arg-type]
+        return ExecDecision(action="edit", command=new)
 
-    def after_execution(self, *, attempt_id: str, status: str, metric: float | None, baseline: float | None,
-                        best: float | None, stdout_tail: str, stderr_tail: str,
-                        attempt_ids: list[str]) -> AfterDecision:
-        """Show the result; continue, instruct, roll back or stop."""
-        if not self.ask_after:
-            return AfterDecision(action="continue")
-        self.console.print(Panel(f"status: {status}   metric: {metric}   baseline: {baseline}   best: {best}\n\n"
-                                 f"{(stderr_tail or stdout_tail)[-1500:]}", title=f"{attempt_id}: result"))
-        action = self._ask("next?", ["continue", "instruct", "rollback", "stop"], "continue")
+    def _diff_panel(self, attempt_id: str, diff: str) -> Panel:
+        title = f"{attempt_id}: changes against the starter code"
+        lines = diff.rstrip().splitlines()
+        if not lines:
+            return Panel("no code changes", title=title)
+        body: RenderableType = Syntax("\n".join(lines[: self.max_diff_lines]), "diff", word_wrap=True)
+        hidden = len(lines) - self.max_diff_lines
+        subtitle = f"{hidden} more lines not shown; the full diff is saved with the attempt" if hidden > 0 else None
+        return Panel(body, title=title, subtitle=subtitle)
+
+    def _after(self, attempt_id: str, status: str, metric: float | None, baseline: float | None, best: float | None,
+               stdout_tail: str, stderr_tail: str, attempt_ids: list[str]) -> AfterDecision:
+        grid = Table.grid(padding=(0, 3))
+        grid.add_row("status", "metric", "baseline", "best so far")
+        grid.add_row(Text(status, style="green" if status == "ok" else "red"), _number(metric), _number(baseline),
+                     _number(best))
+        self.console.print(Panel(grid, title=f"{attempt_id}: result"))
+        for name, tail in (("stdout", stdout_tail), ("stderr", stderr_tail)):
+            if tail.strip():
+                self.console.print(Panel(Text(_tail(tail, self.TAIL_LINES)), title=f"{name} (last lines)"))
+        choices = ["continue", "instruct", "rollback", "stop"] if attempt_ids else ["continue", "instruct", "stop"]
+        action = self._choose("next: continue, instruct the next attempt, roll back, or stop?", choices, "continue")
         if action == "instruct":
-            return AfterDecision(action="instruct", instruction=self._line("instruction for the next attempt"))
+            return AfterDecision(action="instruct", instruction=self._text("instruction for the next attempt"))
         if action == "rollback":
-            target = self._ask("roll back to which attempt?", attempt_ids, attempt_ids[-1])
-            return AfterDecision(action="rollback", attempt_id=target)
+            return AfterDecision(action="rollback", attempt_id=self._choose("roll back to which attempt?", attempt_ids))
         return AfterDecision(action=action)  # type: ignore[arg-type]
 
-    def at_end(self, *, summary: dict[str, Any]) -> EndDecision:
-        """Show the summary; accept or comment."""
-        if not self.ask_after:
+    # end
+
+    def _end(self, summary: dict[str, Any]) -> EndDecision:
+        table = Table(title="Run summary (full report in report.md)", show_header=False)
+        for key, value in summary.items():
+            shown = _summary_value(value)
+            if shown:
+                table.add_row(key, shown)
+        self.console.print(table)
+        if self._choose("accept the run, or comment on it?", ["accept", "comment"], "accept") == "accept":
             return EndDecision(action="accept")
-        self.console.print(Panel(yaml.safe_dump(summary, sort_keys=False)[:3000], title="summary"))
-        action = self._ask("done?", ["accept", "comment"], "accept")
-        if action == "comment":
-            return EndDecision(action="comment", comment=self._line("comment"))
-        return EndDecision(action="accept")
+        return EndDecision(action="comment", comment=self._text("comment"))
