@@ -18,7 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from copilot.retrieval.local import LocalRetriever
 
-WORDS = ["learning", "model", "data", "neural", "network", "tabular", "boosting", "tree", "forest", "kernel", "attention", "transformer", "graph", "embedding", "contrastive", "retrieval", "benchmark", "accuracy", "robust", "causal", "bayesian", "sparse", "quantization", "pruning", "distillation", "federated", "privacy", "vision", "language", "speech", "reinforcement", "policy", "reward", "planning", "diffusion", "generative", "adversarial", "calibration", "uncertainty", "ensemble", "regression", "classification", "clustering"]
+WORDS = [
+    "learning", "model", "data", "neural", "network", "tabular", "boosting", "tree", "forest", "kernel",
+    "attention", "transformer", "graph", "embedding", "contrastive", "retrieval", "benchmark",
+    "accuracy", "robust", "causal", "bayesian", "sparse", "quantization", "pruning", "distillation",
+    "federated", "privacy", "vision", "language", "speech", "reinforcement", "policy", "reward",
+    "planning", "diffusion", "generative", "adversarial", "calibration", "uncertainty", "ensemble",
+    "regression", "classification", "clustering",
+]
 
 
 def records(n: int, rng: random.Random) -> list[dict]:
