@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from copilot.errors import UserError
+from copilot.feedback.base import jsonl_recorder
 from copilot.llm import LLM, build_llm
 from copilot.rundir import RunDir
 from copilot.task import Task, load_task
@@ -77,6 +78,7 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     console = Console(stderr=True)
     log.info("run %s: task=%s llm=%s stages=%s", rundir.root, task.name, cfg.llm.name, ",".join(stages))
     feedback = _instantiate("feedback", cfg.feedback)
+    feedback.recorder = jsonl_recorder(rundir.jsonl("env_log/feedback.jsonl"), feedback.mode)
     sandbox = _instantiate("sandbox", cfg.sandbox)
     llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"))
     ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console)

@@ -96,11 +96,12 @@ def test_the_wall_clock_budget(workspace, tmp_path):
 
 
 def test_compaction_happens_once_and_keeps_recent_steps_verbatim(workspace, tmp_path):
-    # ScriptedBackend reports 110 tokens per call; with a 200-token window compaction triggers at 150.
+    # ScriptedBackend reports 110 tokens per call; the next prompt is estimated at that plus the new observation and
+    # the reply budget, so with a 160-token window the soft threshold (120) is crossed from the first step on.
     script = [call("list_files"), call("read_file", path="train.py"), "- listed files\n- read train.py",
               call("list_files"), call("final_answer", summary="done")]
-    agent, backend = agent_for(workspace, script, tmp_path, context_tokens=140, compact_at=0.75,
-                               keep_recent_steps=1)
+    agent, backend = agent_for(workspace, script, tmp_path, context_tokens=160, compact_at=0.75,
+                               keep_recent_steps=1, reply_max_tokens=10)
     result = agent.run("task")
     assert result.status == "final" and result.compactions == 1
     summary_request = backend.requests[2]
@@ -109,3 +110,22 @@ def test_compaction_happens_once_and_keeps_recent_steps_verbatim(workspace, tmp_
     assert after[0].role == "system" and after[1].content == "task"
     assert after[2].content.startswith("Summary of the earlier steps (compacted):\n- listed files")
     assert after[3].role == "assistant" and json.loads(after[3].content)["tool"] == "read_file"
+
+
+def test_a_context_overflow_is_recovered_by_compacting_and_retrying(workspace, tmp_path):
+    from copilot.llm.base import ContextOverflowError
+
+    script = [call("list_files"), call("read_file", path="train.py"), ContextOverflowError("prompt too long"),
+              "- listed and read files", call("final_answer", summary="done")]
+    agent, backend = agent_for(workspace, script, tmp_path, context_tokens=100_000)
+    result = agent.run("task")
+    assert result.status == "final" and result.compactions == 1
+    retried = backend.requests[-1].messages
+    assert retried[2].content.startswith("Summary of the earlier steps") and len(retried) == 5
+
+
+def test_an_overflow_that_compaction_cannot_fix_ends_the_episode_cleanly(workspace, tmp_path):
+    from copilot.llm.base import ContextOverflowError
+
+    agent, _ = agent_for(workspace, [ContextOverflowError("the task alone is too long")], tmp_path)
+    assert agent.run("task").status == "context"

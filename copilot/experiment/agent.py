@@ -20,12 +20,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
 from copilot.llm import LLM, Message
-from copilot.llm.base import ToolCall
+from copilot.llm.base import ContextOverflowError, ToolCall
 from copilot.rundir import JsonlWriter, utc_now
 
 log = logging.getLogger("copilot.experiment")
 
-EpisodeStatus = Literal["final", "steps", "tokens", "cost", "wall_clock", "format_errors"]
+EpisodeStatus = Literal["final", "steps", "tokens", "cost", "wall_clock", "format_errors", "context"]
 
 
 class AgentConfig(BaseModel):
@@ -101,6 +101,11 @@ class ExperimentAgent:
                 self.step_counter += 1
                 try:
                     call, completion = self._next_action()
+                except ContextOverflowError:
+                    if not self._compact(keep_steps=1):
+                        log.warning("the conversation does not fit the context window even after compaction")
+                        return EpisodeResult(status="context", steps=steps, compactions=self.compactions)
+                    call, completion = self._next_action()
                 except FormatError as error:
                     format_errors += 1
                     self._record(steps, None, {"ok": False, "text": str(error)}, None)
@@ -116,7 +121,8 @@ class ExperimentAgent:
                     return EpisodeResult(status="final", steps=steps, summary=str(observation.data.get("summary", "")),
                                          claimed_metric=observation.data.get("claimed_metric"),
                                          compactions=self.compactions)
-                self._maybe_compact(completion.usage.prompt_tokens + completion.usage.completion_tokens)
+                used = completion.usage.prompt_tokens + completion.usage.completion_tokens
+                self._maybe_compact(used + self._count(self.messages[-1].content) + self.config.reply_max_tokens)
         except BudgetExhausted as exhausted:
             log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
             return EpisodeResult(status=exhausted.kind, steps=steps, compactions=self.compactions)
@@ -169,30 +175,47 @@ class ExperimentAgent:
             "completion_tokens": usage.completion_tokens if usage else None,
         })
 
-    def _maybe_compact(self, conversation_tokens: int) -> None:
-        """Replace old steps by one summary block when the conversation nears the context window."""
+    def _count(self, text: str) -> int:
+        """Tokens of `text`: the backend's tokenizer when it has one, else a conservative estimate."""
+        counter = getattr(self.llm.backend, "count_tokens", None)
+        return int(counter(text)) if callable(counter) else len(text) // 3 + 1
+
+    def _maybe_compact(self, next_prompt_tokens: int) -> None:
+        """Compact when the next prompt (with its reply budget) nears the context window.
+
+        Above `compact_at` of the window it compacts at most every `min_steps_between_compactions` steps; at the
+        window itself it compacts at once, keeping only the latest step.
+        """
         cfg = self.config
         self._steps_since_compaction += 1
-        if conversation_tokens < cfg.compact_at * cfg.context_tokens:
-            return
-        if self.compactions and self._steps_since_compaction < cfg.min_steps_between_compactions:
-            return
+        if next_prompt_tokens >= cfg.context_tokens:
+            self._compact(keep_steps=1)
+        elif next_prompt_tokens >= cfg.compact_at * cfg.context_tokens and (
+                not self.compactions or self._steps_since_compaction >= cfg.min_steps_between_compactions):
+            self._compact(keep_steps=cfg.keep_recent_steps)
+
+    def _compact(self, keep_steps: int) -> bool:
+        """Replace the steps before the last `keep_steps` by one summary block; False when there was nothing to do."""
         body = self.messages[self._header :]
-        keep = self._recent_boundary(body, cfg.keep_recent_steps)
+        keep = self._recent_boundary(body, keep_steps)
         old, recent = body[:keep], body[keep:]
         if not old:
-            return
-        transcript = "\n".join(f"[{m.role}] {m.content[:1500]}" for m in old)
+            return False
+        transcript = "\n".join(f"[{m.role}] {m.content[:1500]}" for m in old)[-20_000:]
         summary = self.llm.complete(
             [Message(role="user", content=self.render("compact.j2", transcript=transcript))],
             max_tokens=400, purpose="experiment.compact",
         ).text
         self.compactions += 1
         self._steps_since_compaction = 0
-        block = Message(role="user", content=f"Summary of the earlier steps (compacted):\n{summary}")
-        self.messages = [*self.messages[: self._header], block, *recent]
-        self._header += 1
+        previous = [self.messages[self._header - 1]] if self._header > 2 else []
+        earlier = previous[0].content.split("\n", 1)[1] + "\n" if previous else ""
+        block = Message(role="user", content=f"Summary of the earlier steps (compacted):\n{earlier}{summary}")
+        base = self.messages[: self._header - 1] if previous else self.messages[: self._header]
+        self.messages = [*base, block, *recent]
+        self._header = len(base) + 1
         log.info("context compacted (%d messages summarised, %d kept)", len(old), len(recent))
+        return True
 
     @staticmethod
     def _recent_boundary(body: list[Message], keep_steps: int) -> int:

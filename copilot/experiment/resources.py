@@ -131,9 +131,12 @@ class ResourceManager:
             name = _slug(distribution.metadata["Name"] or "")
             if not name or wanted not in name:
                 continue
-            for file in distribution.files or []:
-                if file.name in ("config.json", "modules.json"):
-                    return Path(str(distribution.locate_file(file))).parent
+            markers = [f for f in distribution.files or [] if f.name in ("modules.json", "config.json")]
+            # The model root is the shallowest folder with modules.json (sentence-transformers) or config.json;
+            # sub-modules such as 1_Pooling/ have a config.json of their own.
+            markers.sort(key=lambda f: (len(f.parts), f.name != "modules.json"))
+            if markers:
+                return Path(str(distribution.locate_file(markers[0]))).parent
         return None
 
     @staticmethod

@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from copilot.errors import UserError
 from copilot.idea.chain import IdeaAgent, TaskFacts
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, RankedHypothesis
@@ -96,9 +98,14 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
                 raise UserError(f"feedback picked hypothesis {decision.index}; valid: 0..{len(ranked) - 1}")
             return ranked[decision.index].hypothesis
         if decision.action == "edit":
-            index = decision.index or 0
-            merged = {**ranked[index].hypothesis.model_dump(), **(decision.edited or {})}
-            return Hypothesis.model_validate(merged)
+            merged = {**ranked[decision.index].hypothesis.model_dump(), **(decision.edited or {})}
+            try:
+                return Hypothesis.model_validate(merged)
+            except ValidationError as error:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+                log.warning("the edited hypothesis is not valid (%s); asking again", problems)
+                ctx.console.print(f"[red]the edited hypothesis is not valid: {problems}[/]")
+                continue
         if decision.action == "quit":
             return None
         if decision.action == "regenerate":

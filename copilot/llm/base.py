@@ -117,6 +117,10 @@ class PermanentLLMError(LLMError):
     """Authentication, bad request, unknown model: retrying cannot help."""
 
 
+class ContextOverflowError(PermanentLLMError):
+    """The prompt does not fit the model's context window; the caller may compact and try again."""
+
+
 class MissingCredentialsError(PermanentLLMError):
     """An API key is missing; the message names the environment variable to set."""
 

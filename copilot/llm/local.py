@@ -19,7 +19,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from copilot.llm.base import Completion, Message, PermanentLLMError, Request, ToolCall, ToolSpec, Usage
+from copilot.llm.base import (
+    Completion,
+    ContextOverflowError,
+    Message,
+    PermanentLLMError,
+    Request,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 from copilot.llm.model_store import resolve_gguf
 
 log = logging.getLogger(__name__)
@@ -154,7 +163,9 @@ class LocalBackend:
                     seed=self.seed,
                 )
             except ValueError as error:  # llama.cpp reports a prompt longer than the context this way
-                raise PermanentLLMError(f"{self.model}: {error} (n_ctx={self.n_ctx})") from error
+                if "context window" in str(error):
+                    raise ContextOverflowError(f"{self.model}: {error}") from error
+                raise PermanentLLMError(f"{self.model}: {error}") from error
             prompt_evaluated = self._eval_sizes[0] if self._eval_sizes else 0
         choice = reply["choices"][0]
         text = choice["message"].get("content") or ""
