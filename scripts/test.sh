@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+echo "==> lint (ruff) and types (mypy)"
+.venv/bin/ruff check copilot tests benchmarks scripts
+.venv/bin/mypy copilot
 echo "==> running the tests"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -35,7 +35,8 @@ def best_attempt(attempts: list[Attempt], metric: MetricSpec) -> Attempt | None:
 
 def debug_depth(attempt: Attempt, by_id: dict[str, Attempt]) -> int:
     """How many consecutive debug attempts lead to `attempt` (itself included)."""
-    depth, node = 0, attempt
+    depth = 0
+    node: Attempt | None = attempt
     while node is not None and node.kind == "debug":
         depth += 1
         node = by_id.get(node.parent) if node.parent else None

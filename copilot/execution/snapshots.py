@@ -55,7 +55,7 @@ def restore_snapshot(workspace: Path, source: Path, snapshot: Path | None) -> No
 
     Files already equal to the source are left alone, so data files are not copied again.
     """
-    manifest = {"changed": [], "deleted": []}
+    manifest: dict[str, list[str]] = {"changed": [], "deleted": []}
     if snapshot is not None:
         manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     keep = set(manifest["changed"])

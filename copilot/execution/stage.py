@@ -120,9 +120,10 @@ def run_execution_stage(ctx: RunContext) -> None:
         except KeyboardInterrupt:
             ctx.console.print("[yellow]interrupted[/]: the current attempt is discarded; press Ctrl-C again to exit")
             attempt = None
+            best_so_far = loop.best()
             decision = ctx.feedback.after_execution(
                 attempt_id="(interrupted)", status="interrupted", metric=None, baseline=loop.attempts[0].metric,
-                best=loop.best().metric if loop.best() else None, stdout_tail="", stderr_tail="",
+                best=best_so_far.metric if best_so_far else None, stdout_tail="", stderr_tail="",
                 attempt_ids=[a.id for a in loop.attempts])
             stopped, extra = _apply_after(ctx, decision)
             continue

@@ -62,5 +62,5 @@ def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_descrip
             return DataFindings(ok=True, findings=result.stdout_tail[-max_chars:], script=code, tries=attempt)
         error = (result.stderr_tail or result.stdout_tail or f"exit code {result.exit_code}, no output")[-1500:]
         log.warning("profiling script try %d failed: %s", attempt, error.strip().splitlines()[-1:] or error)
-    return DataFindings(ok=False, findings=f"(data profiling failed: {error.strip()[-500:]})", script=code,
+    return DataFindings(ok=False, findings=f"(data profiling failed: {(error or '').strip()[-500:]})", script=code,
                         tries=max_tries)

@@ -28,11 +28,12 @@ CACHE = {"type": "ephemeral"}
 
 def to_anthropic(messages: list[Message], cache_prefix: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(system blocks, messages) in the Messages wire format; consecutive same-role turns are merged."""
-    system = [{"type": "text", "text": m.content} for m in messages if m.role == "system"]
+    system: list[dict[str, Any]] = [{"type": "text", "text": m.content} for m in messages if m.role == "system"]
     turns: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "system":
             continue
+        blocks: list[dict[str, Any]]
         if m.role == "tool":
             role, blocks = "user", [{"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.content}]
         elif m.role == "assistant" and m.tool_calls:

@@ -73,7 +73,8 @@ class HFBackend:
             log.info("loading %s on %s (%s)", self.source, device, dtype)
             tokenizer = AutoTokenizer.from_pretrained(self.source, local_files_only=self.local_files_only)
             model = AutoModelForCausalLM.from_pretrained(self.source, dtype=dtype,
-                                                         local_files_only=self.local_files_only).to(device)
+                                                         local_files_only=self.local_files_only)
+            model = model.to(device)  # type: ignore[arg-type]
             model.eval()
             self._loaded = (tokenizer, model)
         return self._loaded

@@ -134,7 +134,7 @@ class LocalBackend:
                 self._eval_sizes.append(len(tokens))
                 original_eval(tokens)
 
-            llama.eval = counting_eval  # measures how many prompt tokens llama.cpp really had to evaluate
+            llama.eval = counting_eval  # type: ignore[method-assign]  # measures how many prompt tokens llama.cpp really had to evaluate
             self._llama = llama
         return self._llama
 

@@ -142,7 +142,7 @@ def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
         warnings.append(f"{path.name} is damaged; MuPDF repaired it and the text may be incomplete")
     lines = _drop_running(all_lines, pages)
     title, after_title = _title(lines)
-    sizes = Counter()
+    sizes: Counter[float] = Counter()
     for line in lines:
         sizes[line.size] += len(line.text)
     body_size = sizes.most_common(1)[0][0]
@@ -170,10 +170,10 @@ def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
             preface.append(line.text)
         else:
             current.text = join_lines([current.text, line.text]) if current.text else line.text
-    for line in preface:
-        if "@" in line or len(line) > 150:
+    for text in preface:
+        if "@" in text or len(text) > 150:
             continue
-        authors += [a.strip() for a in re.split(r",| and |;", line) if 2 < len(a.strip()) < 60]
+        authors += [a.strip() for a in re.split(r",| and |;", text) if 2 < len(a.strip()) < 60]
     abstract = next((s.text for s in sections if s.heading.lower() == "abstract"), "")
     references = []
     ref_index = next((i for i, s in enumerate(sections) if REFERENCES.match(s.heading)), None)
