@@ -1,16 +1,35 @@
-"""`LocalSandbox`: a child process group with resource limits, a scrubbed environment and optional no-network.
+"""`LocalSandbox`: experiment code as a limited child process tree on this machine.
 
-- Limits: wall-clock timeout (the whole process tree is killed: the group, and every descendant ever seen, also
-  those that called setsid or were re-parented), address space (memory), CPU seconds, maximum file size.
-- Output: both pipes are read incrementally; only a head and a tail of `output_cap_bytes` are kept, with the number
-  of bytes cut stated, so a script printing gigabytes costs no memory.
-- Environment: only the variables named in `env_allowlist` pass (API keys, tokens and other secrets never do); the
-  interpreter running copilot (the virtualenv) comes first on PATH, so `python` means the same Python.
-- Network: `network="isolate"` runs the command in a new network namespace (`unshare --net`, or an unprivileged user
-  namespace when not root). Where neither works the command runs with network and `RunResult.notice` says so.
-- Memory detection: with RLIMIT_AS an allocation beyond the limit fails inside the process (Python raises
-  MemoryError, C++ bad_alloc, malloc returns NULL); the run is classed "memory" when it failed and its stderr shows
-  one of those, or when it died of a signal while its sampled peak RSS was within 90% of the limit.
+How each run is built (`argv`): `[unshare --net] /bin/bash -c <wrapper> copilot-sandbox <command>`, where the wrapper
+brings the namespace's loopback up, sets the resource limits with bash's `ulimit` (per process: address space, CPU
+seconds, file size) and `exec`s `bash -c <command>`. Setting limits in the shell instead of a `preexec_fn` keeps the
+spawn safe in a threaded parent. The child starts a new session (`start_new_session=True`), so it has its own
+process group.
+
+- Wall-clock timeout: the whole tree is killed with SIGKILL: the process group, every descendant ever sampled, and
+  every process carrying this run's marker variable `COPILOT_SANDBOX_RUN` in its environment, which finds the ones
+  that called setsid and were re-parented before a sample saw them. Leftover background processes are killed the
+  same way when the command ends on its own, so nothing a run starts outlives it.
+- Memory: `memory_mb` is enforced twice. Each process gets RLIMIT_AS (`ulimit -v`): an allocation beyond it fails
+  inside the process (Python MemoryError, C++ bad_alloc, malloc returning NULL); turn it off with
+  `limit_address_space=False` for CUDA, which reserves far more virtual address space than it uses. And the summed
+  resident memory of the tree is sampled every `poll_s`; the tree is killed when it passes the limit.
+  `reason="memory"` means: the watchdog killed the tree, or the command failed and its stderr shows one of
+  `MEMORY_MARKERS`, or it died of SIGKILL/SIGSEGV/SIGABRT while its peak RSS was within 90% of the limit (a heuristic:
+  the kernel's OOM killer gives no other sign to an unprivileged parent).
+- Peak memory: the larger of the sampled sum over the tree and the kernel's max RSS of the command's process and
+  the children it waited for (`os.wait4`), which also catches processes too short-lived to be sampled.
+- Output: both pipes are read in threads as data arrives; `CappedOutput` keeps a head and a tail of
+  `output_cap_bytes` each and counts what was cut, so a command printing gigabytes costs no memory.
+- Environment: only the variables in `env_allowlist` pass (API keys, tokens and other secrets of the parent never
+  do). The bin folder of the interpreter running copilot (its virtualenv) comes first on PATH, so `python` means
+  that interpreter; `PYTHONUNBUFFERED=1` and `MPLBACKEND=Agg` are set, and with network isolation also the offline
+  switches of Hugging Face libraries (`OFFLINE_ENV`).
+- Network: `network="isolate"` runs the command in a new network namespace with only a loopback of its own
+  (`unshare --net` as root, else `unshare --user --map-root-user --net`), found once per sandbox by running a
+  trivial command. Where neither works the command runs with the network, `RunResult.notice` says so and a
+  warning is logged once. On the development machine (root in a Firecracker VM, util-linux 2.38) `unshare --net`
+  works.
 """
 
 from __future__ import annotations
@@ -18,68 +37,123 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import resource
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections import deque
+import uuid
 from pathlib import Path
-from typing import IO
 
 import psutil
 
-from copilot.sandbox.base import EndReason, RunResult
+from copilot.errors import UserError
+from copilot.sandbox.base import CappedOutput, EndReason, RunResult
 
 log = logging.getLogger("copilot.sandbox")
 
-DEFAULT_ALLOWLIST = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM", "USER", "LOGNAME", "SHELL")
-MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory", "OutOfMemory")
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+DEFAULT_ALLOWLIST = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM", "USER", "LOGNAME",
+                     "SHELL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory", "OutOfMemoryError")
+OFFLINE_ENV = (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
+               ("WANDB_MODE", "offline"))
+MARKER_VAR = "COPILOT_SANDBOX_RUN"
+LIMITS_FAILED = "copilot sandbox: could not set resource limits"
+LIMITS_FAILED_CODE = 125
+MEMORY_SIGNALS = (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT)
 
 
-class _HeadTail:
-    """Keeps the first and last bytes of a stream up to a cap, counting everything."""
-
-    def __init__(self, cap: int) -> None:
-        self.head_cap = cap // 4
-        self.tail_cap = cap - self.head_cap
-        self.head = bytearray()
-        self.tail: deque[bytes] = deque()
-        self.tail_len = 0
-        self.total = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.head_cap - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail.append(chunk)
-            self.tail_len += len(chunk)
-            while self.tail_len - len(self.tail[0]) >= self.tail_cap:
-                self.tail_len -= len(self.tail.popleft())
-
-    def text(self) -> str:
-        tail = b"".join(self.tail)
-        if len(tail) > self.tail_cap:
-            tail = tail[-self.tail_cap :]
-        cut = self.total - len(self.head) - len(tail)
-        middle = f"\n[... {cut:,} bytes cut ...]\n".encode() if cut > 0 else b""
-        return (bytes(self.head) + middle + tail).decode("utf-8", errors="replace")
+def _signal_of(code: int | None) -> int | None:
+    """The signal that ended a command: Python's negative exit codes, or bash's 128+N for a killed child."""
+    if code is None:
+        return None
+    if code < 0:
+        return -code
+    if 128 < code < 128 + 65:
+        return code - 128
+    return None
 
 
-def _pump(stream: IO[bytes], sink: _HeadTail) -> None:
-    for chunk in iter(lambda: stream.read(65536), b""):
-        sink.feed(chunk)
-    stream.close()
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class _ProcessTree:
+    """The processes one run started: sampled while it runs, all killed at the end."""
+
+    def __init__(self, root_pid: int, marker: str) -> None:
+        self.root_pid = root_pid
+        self.marker = marker
+        self.seen: dict[int, psutil.Process] = {}
+
+    def sample(self) -> int:
+        """Summed RSS in bytes of the root and its descendants now; remembers each process for `kill`."""
+        try:
+            root = psutil.Process(self.root_pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for process in tree:
+            self.seen.setdefault(process.pid, process)
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total
+
+    def proportional_memory(self) -> int:
+        """Summed PSS in bytes (shared pages divided among their users): slower, but fair to forked workers."""
+        total = 0
+        for process in list(self.seen.values()):
+            with contextlib.suppress(psutil.Error):
+                if process.is_running():
+                    total += process.memory_full_info().pss
+        return total
+
+    def _marked(self) -> list[psutil.Process]:
+        """Live processes whose environment carries this run's marker (setsid'd and re-parented ones included)."""
+        found = []
+        for process in psutil.process_iter():
+            if process.pid == os.getpid():
+                continue
+            with contextlib.suppress(psutil.Error):
+                if process.environ().get(MARKER_VAR) == self.marker:
+                    found.append(process)
+        return found
+
+    def kill(self) -> int:
+        """SIGKILL the process group and every process of the run, repeating while new ones appear; returns the count.
+
+        psutil checks a remembered process is still the same one (pid and start time) before it signals it, so a pid
+        reused by an unrelated process is left alone.
+        """
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.root_pid, signal.SIGKILL)
+        killed: set[int] = set()
+        for _ in range(5):
+            victims = {p.pid: p for p in self.seen.values()}
+            with contextlib.suppress(psutil.Error):
+                victims.update({p.pid: p for p in psutil.Process(self.root_pid).children(recursive=True)})
+            victims.update({p.pid: p for p in self._marked()})
+            alive = []
+            for process in victims.values():
+                with contextlib.suppress(psutil.Error):
+                    if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                        process.kill()
+                        alive.append(process)
+                        killed.add(process.pid)
+            if not alive:
+                break
+            psutil.wait_procs(alive, timeout=1)
+        return len(killed - {self.root_pid})
 
 
 class LocalSandbox:
-    """Runs commands as limited child processes on this machine."""
+    """Runs commands as limited child process trees on this machine (see the module docstring for the details)."""
 
     def __init__(
         self,
@@ -90,32 +164,47 @@ class LocalSandbox:
         output_cap_bytes: int = 64_000,
         env_allowlist: list[str] | tuple[str, ...] = DEFAULT_ALLOWLIST,
         network: str = "isolate",
+        python: str | None = None,
+        limit_address_space: bool = True,
         extra_env: dict[str, str] | None = None,
+        poll_s: float = 0.05,
     ) -> None:
+        for name, value in (("timeout_s", timeout_s), ("memory_mb", memory_mb), ("cpu_time_s", cpu_time_s),
+                            ("max_file_mb", max_file_mb), ("output_cap_bytes", output_cap_bytes), ("poll_s", poll_s)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+                raise UserError(f"sandbox.{name} must be a positive number (or null where allowed), not {value!r}")
         if network not in ("isolate", "allow"):
-            raise ValueError(f"sandbox.network must be 'isolate' or 'allow', not {network!r}")
-        self.timeout_s = timeout_s
+            raise UserError(f"sandbox.network must be 'isolate' or 'allow', not {network!r}")
+        interpreter = Path(python or sys.executable)
+        if not interpreter.is_file():
+            raise UserError(f"sandbox.python: no interpreter at {interpreter}")
+        self.timeout_s = float(timeout_s)
         self.memory_mb = memory_mb
         self.cpu_time_s = cpu_time_s
         self.max_file_mb = max_file_mb
-        self.output_cap_bytes = output_cap_bytes
+        self.output_cap_bytes = int(output_cap_bytes)
         self.env_allowlist = tuple(env_allowlist)
         self.network = network
-        self.extra_env = dict(extra_env or {})
+        self.python = interpreter
+        self.limit_address_space = limit_address_space
+        self.extra_env = {str(key): str(value) for key, value in (extra_env or {}).items()}
+        self.poll_s = poll_s
         self._isolation: list[str] | None = None
         self._isolation_checked = False
         self._isolation_notice: str | None = None
 
     def describe(self) -> str:
-        """One line for logs and reports."""
-        return (f"local sandbox (timeout {self.timeout_s}s, memory {self.memory_mb} MB, cpu {self.cpu_time_s}s, "
-                f"network {self.network})")
+        """One line naming the sandbox and its limits, for logs and reports."""
+        network = self.network
+        if network == "isolate" and self._isolation_checked:
+            network = "isolated" if self._isolation else "NOT isolated (unshare unavailable)"
+        return (f"local sandbox (timeout {self.timeout_s:g} s, memory {self.memory_mb} MB, cpu {self.cpu_time_s} s, "
+                f"files {self.max_file_mb} MB, network {network})")
 
     def environment(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
-        """The child's environment: allowlisted variables only, the running interpreter's bin dir first on PATH."""
+        """The child's environment: allowlisted variables only, the interpreter's bin folder first on PATH."""
         env = {key: os.environ[key] for key in self.env_allowlist if key in os.environ}
-        interpreter_bin = str(Path(sys.executable).parent)
-        env["PATH"] = os.pathsep.join([interpreter_bin, env.get("PATH", "/usr/local/bin:/usr/bin:/bin")])
+        env["PATH"] = os.pathsep.join([str(self.python.parent), env.get("PATH", "/usr/local/bin:/usr/bin:/bin")])
         env.update({"PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"})
         if self.network == "isolate":
             env.update(OFFLINE_ENV)
@@ -123,121 +212,144 @@ class LocalSandbox:
         env.update(extra_env or {})
         return env
 
+    def _wrapper(self) -> str:
+        """The bash script that sets the limits and then runs the command given as `$1`."""
+        steps = []
+        if self._isolation and (ip := shutil.which("ip")):
+            steps.append(f"{shlex.quote(ip)} link set lo up 2>/dev/null")
+        limits = []
+        if self.memory_mb and self.limit_address_space:
+            limits.append(f"ulimit -v {int(self.memory_mb) * 1024}")
+        if self.cpu_time_s:
+            # soft limit: SIGXCPU; the hard limit a few seconds later: SIGKILL for code that ignores SIGXCPU. The soft
+            # limit goes first: a hard limit below the current (unlimited) soft one is refused.
+            limits += [f"ulimit -St {int(self.cpu_time_s)}", f"ulimit -Ht {int(self.cpu_time_s) + 5}"]
+        if self.max_file_mb:
+            limits.append(f"ulimit -f {int(self.max_file_mb) * 1024}")  # bash counts 1024-byte blocks
+        if limits:
+            steps.append(f"{{ {' && '.join(limits)}; }} || {{ echo {shlex.quote(LIMITS_FAILED)} >&2; "
+                         f"exit {LIMITS_FAILED_CODE}; }}")
+        steps.append('exec /bin/bash -c "$1"')
+        return "\n".join(steps)
+
     def _network_prefix(self) -> list[str]:
-        """The command prefix that isolates the network, found once by trying it."""
+        """The command prefix that isolates the network, found once per sandbox by trying it."""
         if self.network == "allow":
             return []
         if not self._isolation_checked:
             self._isolation_checked = True
             unshare = shutil.which("unshare")
-            candidates = [[unshare, "--net"], [unshare, "--user", "--map-root-user", "--net"]] if unshare else []
+            as_root, as_user = [unshare or "unshare", "--net"], [unshare or "unshare", "--user", "--map-root-user",
+                                                                   "--net"]
+            candidates = ([as_root, as_user] if os.geteuid() == 0 else [as_user, as_root]) if unshare else []
             for prefix in candidates:
                 try:
-                    probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)  # type: ignore[list-item]
+                    probe = subprocess.run([*prefix, "/bin/bash", "-c", "exit 0"], capture_output=True, timeout=10,
+                                           env={"PATH": os.defpath})
                 except (OSError, subprocess.TimeoutExpired):
                     continue
                 if probe.returncode == 0:
-                    self._isolation = prefix  # type: ignore[assignment]
+                    self._isolation = prefix
                     break
             if self._isolation is None:
-                self._isolation_notice = ("network isolation unavailable here (unshare --net failed); "
-                                          "experiment code runs with network access")
-                log.warning(self._isolation_notice)
+                self._isolation_notice = ("network isolation unavailable here (unshare --net failed or is missing); "
+                                          "the command ran with network access")
+                log.warning("sandbox: %s", self._isolation_notice)
         return self._isolation or []
-
-    def _limits(self) -> None:
-        """Runs in the child before exec: resource limits (the new session is made by Popen)."""
-        if self.memory_mb:
-            limit = self.memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        if self.cpu_time_s:
-            resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_time_s, self.cpu_time_s + 5))
-        if self.max_file_mb:
-            limit = self.max_file_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
     def run(self, command: str, cwd: Path, *, timeout_s: float | None = None,
             extra_env: dict[str, str] | None = None) -> RunResult:
-        """Run `command` with bash in `cwd` and return how it went; never raises for the command's own failures."""
-        timeout = timeout_s or self.timeout_s
-        argv = [*self._network_prefix(), "/bin/bash", "-c", command]
-        out, err = _HeadTail(self.output_cap_bytes), _HeadTail(self.output_cap_bytes)
+        """Run `command` with bash in `cwd` and report how it went; the command's own failures never raise.
+
+        `cwd` must be an existing folder (the caller's responsibility; a missing one is our bug and raises).
+        """
+        cwd = Path(cwd)
+        if not cwd.is_dir():
+            raise NotADirectoryError(f"sandbox cwd is not a folder: {cwd}")
+        timeout = self.timeout_s if timeout_s is None else float(timeout_s)
+        marker = uuid.uuid4().hex
+        env = {**self.environment(extra_env), MARKER_VAR: marker}
+        argv = [*self._network_prefix(), "/bin/bash", "-c", self._wrapper(), "copilot-sandbox", command]
+        out, err = CappedOutput(self.output_cap_bytes), CappedOutput(self.output_cap_bytes)
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=self.environment(extra_env), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                    preexec_fn=self._limits)
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
         except OSError as error:
-            return RunResult(command=command, exit_code=None, duration_s=0.0, stderr_tail=str(error), reason="error")
-        pumps = [threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True),
-                 threading.Thread(target=_pump, args=(proc.stderr, err), daemon=True)]
+            return RunResult(command=command, exit_code=None, duration_s=0.0, reason="error",
+                             stderr_tail=f"could not start the command: {error}")
+        pumps = [threading.Thread(target=out.drain, args=(proc.stdout,), daemon=True),
+                 threading.Thread(target=err.drain, args=(proc.stderr,), daemon=True)]
         for pump in pumps:
             pump.start()
-        seen: dict[int, psutil.Process] = {}
-        peak_rss = 0
-        timed_out = False
-        while proc.poll() is None:
-            peak_rss = max(peak_rss, self._sample(proc.pid, seen))
-            if time.monotonic() - started > timeout:
-                timed_out = True
-                break
-            time.sleep(0.05)
-        self._kill_tree(proc, seen)
-        proc.wait()
+        tree = _ProcessTree(proc.pid, marker)
+        limit_bytes = (self.memory_mb or 0) * 2**20
+        peak, status, usage = 0, None, None
+        timed_out = over_memory = False
+        try:
+            while status is None:
+                pid, wait_status, wait_usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    status, usage = wait_status, wait_usage
+                    break
+                rss = tree.sample()
+                peak = max(peak, rss)
+                # summed RSS counts pages shared by forked workers once per worker: confirm with PSS before killing
+                over_memory = bool(limit_bytes) and rss > limit_bytes and tree.proportional_memory() > limit_bytes
+                timed_out = time.monotonic() - started > timeout
+                if over_memory or timed_out:
+                    tree.kill()
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(self.poll_s)
+        finally:
+            if status is None:  # interrupted (Ctrl-C) or our own bug: never leave the experiment running
+                tree.kill()
+                with contextlib.suppress(ChildProcessError):
+                    os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        leftovers = tree.kill()
         for pump in pumps:
             pump.join(timeout=5)
         duration = time.monotonic() - started
-        code = proc.returncode
-        reason = self._reason(code, timed_out, err, peak_rss)
+        assert usage is not None
+        peak = max(peak, usage.ru_maxrss * 1024)
+        cpu_used = usage.ru_utime + usage.ru_stime
+        reason, notices = self._classify(proc.returncode, timed_out, over_memory, err.text(), peak, cpu_used, timeout)
+        if leftovers and not (timed_out or over_memory):
+            notices.append(f"{leftovers} background process(es) still running at the end were killed")
+        if any(pump.is_alive() for pump in pumps):
+            notices.append("an escaped process still holds the output pipes; output may be incomplete")
+        if self.network == "isolate" and self._isolation_notice:
+            notices.append(self._isolation_notice)
         return RunResult(
-            command=command, exit_code=code, duration_s=round(duration, 3),
-            peak_memory_mb=round(peak_rss / 2**20, 1) if peak_rss else None,
+            command=command, exit_code=proc.returncode, duration_s=round(duration, 3),
+            peak_memory_mb=round(peak / 2**20, 1) if peak else None,
             stdout_tail=out.text(), stderr_tail=err.text(), stdout_bytes=out.total, stderr_bytes=err.total,
-            reason=reason, notice=self._isolation_notice if self.network == "isolate" else None,
+            reason=reason, notice="; ".join(notices) or None,
         )
 
-    @staticmethod
-    def _sample(pid: int, seen: dict[int, psutil.Process]) -> int:
-        """Total RSS of the tree now; remembers every descendant so it can be killed later."""
-        try:
-            root = psutil.Process(pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return 0
-        total = 0
-        for process in tree:
-            seen.setdefault(process.pid, process)
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                continue
-        return total
-
-    @staticmethod
-    def _kill_tree(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> None:
-        """SIGKILL the process group and every descendant ever seen (setsid'd or re-parented ones included)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(psutil.Error):
-            seen.update({p.pid: p for p in psutil.Process(proc.pid).children(recursive=True)})
-        for process in seen.values():
-            if process.pid == os.getpid():
-                continue
-            try:
-                process.kill()  # psutil checks the process is the same one (create time), not a reused pid
-            except psutil.Error:
-                continue
-
-    def _reason(self, code: int | None, timed_out: bool, err: _HeadTail, peak_rss: int) -> EndReason:
+    def _classify(self, code: int, timed_out: bool, over_memory: bool, stderr: str, peak: int, cpu_used: float,
+                  timeout: float) -> tuple[EndReason, list[str]]:
+        """Why the command ended, and notices that explain a limit it hit."""
         if timed_out:
-            return "timeout"
-        stderr = err.text()
-        near_limit = bool(self.memory_mb) and peak_rss >= 0.9 * (self.memory_mb or 0) * 2**20
-        if code not in (0, None) and any(marker in stderr for marker in MEMORY_MARKERS):
-            return "memory"
-        if code is not None and code < 0:
-            return "memory" if near_limit else "killed"
-        if code is not None and code >= 128 and code - 128 in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT):
-            return "memory" if near_limit else "killed"
-        return "finished"
+            return "timeout", [f"wall-clock limit of {timeout:g} s reached; the process tree was killed"]
+        if over_memory:
+            return "memory", [f"the process tree's resident memory passed the {self.memory_mb} MB limit; "
+                              "it was killed"]
+        if code == LIMITS_FAILED_CODE and LIMITS_FAILED in stderr:
+            return "error", []
+        signum = _signal_of(code)
+        near_limit = bool(self.memory_mb) and peak >= 0.9 * (self.memory_mb or 0) * 2**20
+        if code != 0 and any(marker in stderr for marker in MEMORY_MARKERS):
+            return "memory", [f"ran out of memory (limit {self.memory_mb} MB per process and for the tree)"]
+        if self.cpu_time_s and signum in (signal.SIGXCPU, signal.SIGKILL) and cpu_used >= 0.9 * self.cpu_time_s:
+            return "killed", [f"CPU-time limit of {self.cpu_time_s} s reached"]
+        if signum == signal.SIGXFSZ or (code != 0 and "File too large" in stderr):
+            reason: EndReason = "killed" if signum else "finished"
+            return reason, [f"a file reached the size limit of {self.max_file_mb} MB"]
+        if signum in MEMORY_SIGNALS and near_limit:
+            return "memory", [f"killed by signal {signum} with peak memory near the {self.memory_mb} MB limit"]
+        if signum is not None:
+            return "killed", [f"ended by {_signal_name(signum)}"]
+        return "finished", []
