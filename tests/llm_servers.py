@@ -106,3 +106,65 @@ def message(content: list[dict[str, Any]], stop: str = "end_turn", read: int = 0
 def error(status: int, kind: str, text: str) -> tuple[int, dict[str, Any]]:
     """A Messages API error response."""
     return status, {"type": "error", "error": {"type": kind, "message": text}}
+
+
+class FaultyServer:
+    """An HTTP server on 127.0.0.1 that misbehaves on purpose, one scripted behaviour per request, for any path.
+
+    Behaviours: `("json", status, body)` a well-formed reply; `("garbage", status)` a 200-style reply whose body is not
+    JSON; `("truncate", body)` headers promising the whole body, then half of it and a closed connection; `("hang",
+    seconds)` nothing at all until `seconds` pass. The last behaviour repeats once the list is used up.
+    """
+
+    def __init__(self, behaviours: list[tuple[Any, ...]]) -> None:
+        self.behaviours = list(behaviours)
+        self.requests: list[dict[str, Any]] = []
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                outer.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                kind, *args = outer.behaviours.pop(0) if len(outer.behaviours) > 1 else outer.behaviours[0]
+                if kind == "hang":
+                    outer.released.wait(args[0])
+                    self.close_connection = True
+                    return
+                if kind == "garbage":
+                    data, status = b'{"id": "chatcmpl-1", "choices": [{"mess', args[0]
+                elif kind == "truncate":
+                    data, status = json.dumps(args[0]).encode(), 200
+                else:
+                    data, status = json.dumps(args[1]).encode(), args[0]
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if kind == "truncate":
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.released.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def chat_completion(text: str) -> dict[str, Any]:
+    """A Chat Completions response body."""
+    return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "test-model",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}

@@ -12,6 +12,8 @@ import json
 import os
 from typing import Any
 
+import httpx
+
 from copilot.llm.base import (
     Completion,
     Message,
@@ -21,7 +23,7 @@ from copilot.llm.base import (
     TransientLLMError,
     Usage,
 )
-from copilot.llm.openai import classify_status_error
+from copilot.llm.openai import classify_status_error, unreadable_reply
 
 CACHE = {"type": "ephemeral"}
 
@@ -99,6 +101,8 @@ class AnthropicBackend:
             raise TransientLLMError(f"{type(error).__name__}: {error}") from error
         except anthropic.APIStatusError as error:
             raise classify_status_error(error.status_code, str(error)) from error
+        except (ValueError, httpx.HTTPError, anthropic.APIResponseValidationError) as error:
+            raise unreadable_reply(error) from error
         texts, calls = [], []
         for block in response.content:
             if block.type == "text":

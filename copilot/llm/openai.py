@@ -13,6 +13,8 @@ import json
 import os
 from typing import Any
 
+import httpx
+
 from copilot.llm.base import (
     Completion,
     Message,
@@ -30,6 +32,12 @@ def classify_status_error(status: int | None, message: str) -> Exception:
     if status is not None and (status in (408, 409, 429, 529) or status >= 500):
         return TransientLLMError(f"HTTP {status}: {message}")
     return PermanentLLMError(f"HTTP {status}: {message}")
+
+
+def unreadable_reply(error: Exception) -> TransientLLMError:
+    """A reply that arrived but cannot be read (not JSON, cut off mid-body, missing fields): worth asking again."""
+    said = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    return TransientLLMError(f"the server's reply could not be read ({type(error).__name__}: {said[:200]})")
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -103,6 +111,10 @@ class OpenAIBackend:
             raise TransientLLMError(f"{type(error).__name__}: {error}") from error
         except openai.APIStatusError as error:
             raise classify_status_error(error.status_code, str(error)) from error
+        except (ValueError, httpx.HTTPError, openai.APIResponseValidationError) as error:
+            raise unreadable_reply(error) from error
+        if not response.choices:
+            raise TransientLLMError("the server's reply held no choices")
         choice = response.choices[0]
         calls = [ToolCall(id=c.id, name=c.function.name, arguments=self._arguments(c.function.arguments))
                  for c in (choice.message.tool_calls or []) if getattr(c, "function", None)]
