@@ -62,8 +62,10 @@ class ExecutionLoop:
         return attempts
 
     def snapshot_dir(self, attempt: Attempt | None) -> Path | None:
-        """The code snapshot of an attempt (None for the starter code)."""
-        return self.run.path("attempts", attempt.id, "snapshot") if attempt is not None else None
+        """The code snapshot of an attempt; None for the starter code, which is also the baseline's code."""
+        if attempt is None or attempt.kind == "baseline":
+            return None
+        return self.run.path("attempts", attempt.id, "snapshot")
 
     def _save(self, attempt: Attempt) -> None:
         self.run.write_json(f"attempts/{attempt.id}/attempt.json", attempt)
