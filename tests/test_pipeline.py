@@ -88,3 +88,45 @@ def test_a_run_killed_mid_execution_resumes_without_losing_or_repeating_attempts
         jsonl(run / log)  # every line parses
     assert json.loads((run / "summary.json").read_text())["attempts"] == {"ok": 3}
     assert (run / ".hydra" / "history").is_dir(), "the first run's config is kept"
+
+
+@pytest.mark.slow
+def test_killed_at_ten_points_and_resumed_every_time_the_run_completes_intact(tmp_path):
+    """SIGKILL at 10+ moments spread over all stages (each time resuming the same run), then finish it."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
+    first = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
+             f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
+             "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=auto", "retrieval=offline",
+             "idea.num_hypotheses=1", "execution.max_attempts=3", f"hydra.run.dir={run}"]
+    resume = [sys.executable, "-m", "copilot", f"resume={run}"]
+    # Kill right after each of these appears: positions in every stage, mid-episode and mid-attempt included.
+    events = ["run.json", "idea/paper.json", "idea/analysis.json", "idea/hypotheses.json", "idea/plan.json",
+              "experiment/resources.json", "experiment/data_analysis.json", "env_log/trace.jsonl",
+              "experiment/episode.json", "attempts/a000/workspace", "attempts/a000/attempt.json",
+              "attempts/a001/attempt.json", "attempts/a002/snapshot", "attempts/a002/attempt.json",
+              "verify/workspace"]
+    kills, started = 0, False
+    for event in events:
+        if (run / event).exists():
+            continue
+        proc = subprocess.Popen(resume if started else first, cwd=tmp_path, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        started = True
+        deadline = time.monotonic() + 120
+        while not (run / event).exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    final = subprocess.run(resume, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert kills >= 10
+    ids = sorted(p.parent.name for p in run.glob("attempts/*/attempt.json"))
+    assert ids == ["a000", "a001", "a002", "a003"], ids
+    assert not [p for p in run.glob("attempts/*") if not (p / "attempt.json").exists()]
+    for log in run.rglob("*.jsonl"):
+        jsonl(log)  # every line of every JSONL log parses
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["baseline"] == pytest.approx(0.5778, abs=1e-3) and summary["best"] > 0.95
