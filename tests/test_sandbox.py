@@ -130,3 +130,27 @@ def test_docker_sandbox_without_an_engine_is_a_clear_error(tmp_path):
 def test_no_sandbox_process_is_left_behind():
     children = psutil.Process(os.getpid()).children(recursive=True)
     assert [c for c in children if c.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_commands_cannot_write_outside_their_folder(tmp_path):
+    """The workspace and a private TMPDIR are writable; everything else is read-only, and the command cannot undo it."""
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    work.mkdir()
+    outside.mkdir()
+    command = (f"echo in > inside.txt; echo x > ../outside/escape.txt; echo x > {outside}/abs.txt; "
+               "echo x > /tmp/copilot-escape-$$.txt; "
+               "python -c 'import tempfile; tempfile.TemporaryFile().write(b\"1\") and "
+               "print(\"tmpdir ok\", tempfile.gettempdir())'; "
+               "mount -o remount,rw / 2>/dev/null || echo remount refused")
+    box = LocalSandbox()
+    result = box.run(command, work)
+    if result.notice and "filesystem confinement unavailable" in result.notice:
+        pytest.skip("no mount namespace on this machine (the notice says so)")
+    assert (work / "inside.txt").read_text() == "in\n"
+    assert list(outside.iterdir()) == [] and not list(Path("/tmp").glob("copilot-escape-*"))
+    assert "tmpdir ok" in result.stdout_tail and "remount refused" in result.stdout_tail
+    assert "Read-only file system" in result.stderr_tail and "filesystem confined" in box.describe()
+    private_tmp = Path(result.stdout_tail.split("tmpdir ok ")[1].split()[0])
+    assert private_tmp.name.startswith("copilot-sandbox-") and not private_tmp.exists(), "removed after the run"
+    opened = LocalSandbox(filesystem="open").run("echo x > ../outside/open.txt", work)
+    assert opened.ok and (outside / "open.txt").exists()

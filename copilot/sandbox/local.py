@@ -1,10 +1,10 @@
 """`LocalSandbox`: experiment code as a limited child process tree on this machine.
 
-How each run is built (`argv`): `[unshare --net] /bin/bash -c <wrapper> copilot-sandbox <command>`, where the wrapper
-brings the namespace's loopback up, sets the resource limits with bash's `ulimit` (per process: address space, CPU
-seconds, file size) and `exec`s `bash -c <command>`. Setting limits in the shell instead of a `preexec_fn` keeps the
-spawn safe in a threaded parent. The child starts a new session (`start_new_session=True`), so it has its own
-process group.
+How each run is built (`argv`): `[unshare --net --mount] /bin/bash -c <wrapper> copilot-sandbox <command>`, where the
+wrapper brings the namespace's loopback up, confines the filesystem, sets the resource limits with bash's `ulimit`
+(per process: address space, CPU seconds, file size) and `exec`s `bash -c <command>`. Setting limits in the shell
+instead of a `preexec_fn` keeps the spawn safe in a threaded parent. The child starts a new session
+(`start_new_session=True`), so it has its own process group.
 
 - Wall-clock timeout: the whole tree is killed with SIGKILL: the process group, every descendant ever sampled, and
   every process carrying this run's marker variable `COPILOT_SANDBOX_RUN` in its environment, which finds the ones
@@ -25,6 +25,12 @@ process group.
   do). The bin folder of the interpreter running copilot (its virtualenv) comes first on PATH, so `python` means
   that interpreter; `PYTHONUNBUFFERED=1` and `MPLBACKEND=Agg` are set, and with network isolation also the offline
   switches of Hugging Face libraries (`OFFLINE_ENV`).
+- Filesystem: `filesystem="confine"` adds a mount namespace in which the command's folder and a private TMPDIR
+  (created for the run, deleted after it) are the only writable places: every other mount but /proc and /dev is
+  remounted read-only (`CONFINE_SCRIPT`), /dev/shm is a fresh tmpfs, and the command then runs with no capabilities
+  and `no_new_privs` (`setpriv`), so it cannot remount, reach other mount namespaces through /proc/<pid>/root, or
+  gain privileges through setuid programs. Reads are not restricted. Where no mount namespace can be made, the
+  command runs unconfined and the notice says so. Costs about 0.1 s per command.
 - Network: `network="isolate"` runs the command in a new network namespace with only a loopback of its own
   (`unshare --net` as root, else `unshare --user --map-root-user --net`), found once per sandbox by running a
   trivial command. Where neither works the command runs with the network, `RunResult.notice` says so and a
@@ -42,6 +48,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -63,6 +70,22 @@ MARKER_VAR = "COPILOT_SANDBOX_RUN"
 LIMITS_FAILED = "copilot sandbox: could not set resource limits"
 LIMITS_FAILED_CODE = 125
 MEMORY_SIGNALS = (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT)
+SANDBOX_TMP_VAR = "COPILOT_SANDBOX_TMP"
+CONFINE_FAILED = "copilot sandbox: could not confine the filesystem"
+# Runs inside the new mount namespace, in the command's folder, before the limits: the folder and a private temporary
+# folder become mounts of their own (writable), a fresh tmpfs covers /dev/shm, then every other mount except /proc
+# and /dev is remounted read-only, keeping its nosuid/nodev/noexec flags (a user namespace may not clear them).
+CONFINE_SCRIPT = f"""ws=$(pwd -P); tmp="${{{SANDBOX_TMP_VAR}:?}}"
+{{ mount --bind "$ws" "$ws" && mount --bind "$tmp" "$tmp"; }} || {{ echo {shlex.quote(CONFINE_FAILED)} >&2; exit 125; }}
+cd "$ws" || exit 125  # the old working directory lies on the mount below the new one
+mount -t tmpfs -o mode=1777 copilot-shm /dev/shm 2>/dev/null
+while read -r _ _ _ _ mp opts _; do
+  mp=$(printf '%b' "$mp")
+  case "$mp" in "$ws"|"$tmp"|/dev|/dev/*|/proc|/proc/*) continue;; esac
+  mount -o "remount,bind,ro${{opts#r[wo]}}" "$mp" 2>/dev/null || echo "copilot sandbox: $mp stays writable" >&2
+done < /proc/self/mountinfo"""
+PROBE_SCRIPT = ('d=$(mktemp -d) && mount --bind "$d" "$d" && mount -o remount,bind,ro / ; rc=$?; rmdir "$d"; '
+                'exit $rc')
 
 
 def _signal_of(code: int | None) -> int | None:
@@ -164,6 +187,7 @@ class LocalSandbox:
         output_cap_bytes: int = 64_000,
         env_allowlist: list[str] | tuple[str, ...] = DEFAULT_ALLOWLIST,
         network: str = "isolate",
+        filesystem: str = "confine",
         python: str | None = None,
         limit_address_space: bool = True,
         extra_env: dict[str, str] | None = None,
@@ -175,6 +199,8 @@ class LocalSandbox:
                 raise UserError(f"sandbox.{name} must be a positive number (or null where allowed), not {value!r}")
         if network not in ("isolate", "allow"):
             raise UserError(f"sandbox.network must be 'isolate' or 'allow', not {network!r}")
+        if filesystem not in ("confine", "open"):
+            raise UserError(f"sandbox.filesystem must be 'confine' or 'open', not {filesystem!r}")
         interpreter = Path(python or sys.executable)
         if not interpreter.is_file():
             raise UserError(f"sandbox.python: no interpreter at {interpreter}")
@@ -185,21 +211,26 @@ class LocalSandbox:
         self.output_cap_bytes = int(output_cap_bytes)
         self.env_allowlist = tuple(env_allowlist)
         self.network = network
+        self.filesystem = filesystem
         self.python = interpreter
         self.limit_address_space = limit_address_space
         self.extra_env = {str(key): str(value) for key, value in (extra_env or {}).items()}
         self.poll_s = poll_s
-        self._isolation: list[str] | None = None
+        self._prefix: list[str] = []
+        self._net_isolated = self._fs_confined = False
         self._isolation_checked = False
-        self._isolation_notice: str | None = None
+        self._isolation_notices: list[str] = []
 
     def describe(self) -> str:
         """One line naming the sandbox and its limits, for logs and reports."""
-        network = self.network
-        if network == "isolate" and self._isolation_checked:
-            network = "isolated" if self._isolation else "NOT isolated (unshare unavailable)"
+        network, filesystem = self.network, self.filesystem
+        if self._isolation_checked:
+            if network == "isolate":
+                network = "isolated" if self._net_isolated else "NOT isolated (unshare unavailable)"
+            if filesystem == "confine":
+                filesystem = "confined" if self._fs_confined else "NOT confined (no mount namespace)"
         return (f"local sandbox (timeout {self.timeout_s:g} s, memory {self.memory_mb} MB, cpu {self.cpu_time_s} s, "
-                f"files {self.max_file_mb} MB, network {network})")
+                f"files {self.max_file_mb} MB, network {network}, filesystem {filesystem})")
 
     def environment(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
         """The child's environment: allowlisted variables only, the interpreter's bin folder first on PATH."""
@@ -215,8 +246,10 @@ class LocalSandbox:
     def _wrapper(self) -> str:
         """The bash script that sets the limits and then runs the command given as `$1`."""
         steps = []
-        if self._isolation and (ip := shutil.which("ip")):
+        if self._net_isolated and (ip := shutil.which("ip")):
             steps.append(f"{shlex.quote(ip)} link set lo up 2>/dev/null")
+        if self._fs_confined:
+            steps.append(CONFINE_SCRIPT)
         limits = []
         if self.memory_mb and self.limit_address_space:
             limits.append(f"ulimit -v {int(self.memory_mb) * 1024}")
@@ -229,33 +262,46 @@ class LocalSandbox:
         if limits:
             steps.append(f"{{ {' && '.join(limits)}; }} || {{ echo {shlex.quote(LIMITS_FAILED)} >&2; "
                          f"exit {LIMITS_FAILED_CODE}; }}")
-        steps.append('exec /bin/bash -c "$1"')
+        setpriv = shutil.which("setpriv") if self._fs_confined else None
+        drop = f"{shlex.quote(setpriv)} --no-new-privs --bounding-set=-all --inh-caps=-all " if setpriv else ""
+        steps.append(f'exec {drop}/bin/bash -c "$1"')
         return "\n".join(steps)
 
-    def _network_prefix(self) -> list[str]:
-        """The command prefix that isolates the network, found once per sandbox by trying it."""
-        if self.network == "allow":
-            return []
-        if not self._isolation_checked:
-            self._isolation_checked = True
-            unshare = shutil.which("unshare")
-            as_root, as_user = [unshare or "unshare", "--net"], [unshare or "unshare", "--user", "--map-root-user",
-                                                                   "--net"]
-            candidates = ([as_root, as_user] if os.geteuid() == 0 else [as_user, as_root]) if unshare else []
-            for prefix in candidates:
+    def _namespace_prefix(self) -> list[str]:
+        """The command prefix that isolates the network and confines the filesystem, found once by trying it."""
+        if self._isolation_checked:
+            return self._prefix
+        self._isolation_checked = True
+        wanted = (["--net"] if self.network == "isolate" else []) + (["--mount"] if self.filesystem == "confine"
+                                                                     else [])
+        unshare = shutil.which("unshare") or ""
+        if not wanted:
+            return self._prefix
+        # all wanted namespaces first; then each alone, so one missing kind does not cost the other
+        flag_sets = [wanted] + ([[flag] for flag in wanted] if len(wanted) > 1 else [])
+        for flags in flag_sets if unshare else []:
+            as_root, as_user = [unshare, *flags], [unshare, "--user", "--map-root-user", *flags]
+            for prefix in [as_root, as_user] if os.geteuid() == 0 else [as_user, as_root]:
                 try:
-                    probe = subprocess.run([*prefix, "/bin/bash", "-c", "exit 0"], capture_output=True, timeout=10,
-                                           env={"PATH": os.defpath})
+                    probe = subprocess.run([*prefix, "/bin/bash", "-c", PROBE_SCRIPT if "--mount" in flags
+                                            else "exit 0"], capture_output=True, timeout=10, env={"PATH": os.defpath})
                 except (OSError, subprocess.TimeoutExpired):
                     continue
                 if probe.returncode == 0:
-                    self._isolation = prefix
+                    self._prefix = prefix
+                    self._net_isolated, self._fs_confined = "--net" in flags, "--mount" in flags
                     break
-            if self._isolation is None:
-                self._isolation_notice = ("network isolation unavailable here (unshare --net failed or is missing); "
-                                          "the command ran with network access")
-                log.warning("sandbox: %s", self._isolation_notice)
-        return self._isolation or []
+            if self._prefix:
+                break
+        if self.network == "isolate" and not self._net_isolated:
+            self._isolation_notices.append("network isolation unavailable here (unshare --net failed or is "
+                                           "missing); the command ran with network access")
+        if self.filesystem == "confine" and not self._fs_confined:
+            self._isolation_notices.append("filesystem confinement unavailable here (no mount namespace); the "
+                                           "command could write outside its folder")
+        for notice in self._isolation_notices:
+            log.warning("sandbox: %s", notice)
+        return self._prefix
 
     def run(self, command: str, cwd: Path, *, timeout_s: float | None = None,
             extra_env: dict[str, str] | None = None) -> RunResult:
@@ -269,13 +315,22 @@ class LocalSandbox:
         timeout = self.timeout_s if timeout_s is None else float(timeout_s)
         marker = uuid.uuid4().hex
         env = {**self.environment(extra_env), MARKER_VAR: marker}
-        argv = [*self._network_prefix(), "/bin/bash", "-c", self._wrapper(), "copilot-sandbox", command]
+        prefix = self._namespace_prefix()
+        private_tmp = None
+        if self._fs_confined:
+            private_tmp = Path(tempfile.mkdtemp(prefix="copilot-sandbox-"))
+            env.update({"TMPDIR": str(private_tmp), SANDBOX_TMP_VAR: str(private_tmp),
+                        "MPLCONFIGDIR": str(private_tmp / "matplotlib"),
+                        "HF_DATASETS_CACHE": str(private_tmp / "hf-datasets")})
+        argv = [*prefix, "/bin/bash", "-c", self._wrapper(), "copilot-sandbox", command]
         out, err = CappedOutput(self.output_cap_bytes), CappedOutput(self.output_cap_bytes)
         started = time.monotonic()
         try:
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True)
         except OSError as error:
+            if private_tmp is not None:
+                shutil.rmtree(private_tmp, ignore_errors=True)
             return RunResult(command=command, exit_code=None, duration_s=0.0, reason="error",
                              stderr_tail=f"could not start the command: {error}")
         pumps = [threading.Thread(target=out.drain, args=(proc.stdout,), daemon=True),
@@ -320,8 +375,9 @@ class LocalSandbox:
             notices.append(f"{leftovers} background process(es) still running at the end were killed")
         if any(pump.is_alive() for pump in pumps):
             notices.append("an escaped process still holds the output pipes; output may be incomplete")
-        if self.network == "isolate" and self._isolation_notice:
-            notices.append(self._isolation_notice)
+        notices += self._isolation_notices
+        if private_tmp is not None:
+            shutil.rmtree(private_tmp, ignore_errors=True)
         return RunResult(
             command=command, exit_code=proc.returncode, duration_s=round(duration, 3),
             peak_memory_mb=round(peak / 2**20, 1) if peak else None,
@@ -337,7 +393,7 @@ class LocalSandbox:
         if over_memory:
             return "memory", [f"the process tree's resident memory passed the {self.memory_mb} MB limit; "
                               "it was killed"]
-        if code == LIMITS_FAILED_CODE and LIMITS_FAILED in stderr:
+        if code == LIMITS_FAILED_CODE and (LIMITS_FAILED in stderr or CONFINE_FAILED in stderr):
             return "error", []
         signum = _signal_of(code)
         near_limit = bool(self.memory_mb) and peak >= 0.9 * (self.memory_mb or 0) * 2**20
