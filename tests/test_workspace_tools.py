@@ -158,3 +158,42 @@ def test_model_written_scripts_lose_leaked_code_fences():
     assert clean_code("python\nimport pandas\nprint(1)") == "import pandas\nprint(1)\n"
     assert clean_code("```python\nprint(2)\n```") == "print(2)\n"
     assert clean_code("print(3)") == "print(3)\n"
+
+
+def test_code_is_taken_from_the_fenced_block_of_a_reply():
+    from copilot.experiment.analyst import extract_code
+
+    assert extract_code("Sure:\n```python\nprint(1)\n```\nThis prints 1.") == "print(1)\n"
+    assert extract_code("```\nimport os\n```\nand\n```py\nimport sys\nprint(sys.argv)\n```") == \
+        "import sys\nprint(sys.argv)\n"
+    assert extract_code("```python\nprint('cut off by max_tokens')") == "print('cut off by max_tokens')\n"
+    assert extract_code("print(2)") == "print(2)\n"
+
+
+def test_profiling_retries_with_the_error_then_falls_back_to_the_builtin_profiler(scripted, tmp_path):
+    """Scripted LLM (canned replies): the failures seen with Qwen2.5-Coder-1.5B, a bare `python` and an echoed error."""
+    from copilot.experiment.analyst import analyse_data
+    from copilot.sandbox.local import LocalSandbox
+
+    (tmp_path / "ws" / "data").mkdir(parents=True)
+    (tmp_path / "ws" / "data" / "train.csv").write_text("x,label\n1,a\n2,b\n3,a\n,b\n")
+    (tmp_path / "ws" / "data" / "broken.parquet").write_bytes(b"not parquet")
+    llm = scripted(["python", "```python\nThe previous script failed\n```"])
+    findings = analyse_data(llm, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py")
+    assert findings.ok and findings.source == "builtin" and findings.tries == 2
+    assert "4 rows x 2 columns" in findings.findings and "{'x': 1}" in findings.findings
+    assert "'a': 2" in findings.findings and "broken.parquet" in findings.findings
+    second = llm.backend.requests[1].messages[-1].content
+    assert "printed nothing" in second and "python" in second  # the model saw what it wrote and why it failed
+
+    good = scripted(["```python\nimport pandas as pd\nprint(pd.read_csv('data/train.csv').shape)\n```"])
+    findings = analyse_data(good, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py")
+    assert findings.ok and findings.source == "model" and findings.findings.strip() == "(4, 2)"
+
+
+def test_wide_lines_are_cut_with_a_note(ws):
+    (ws.root / "wide.csv").write_text(",".join(f"pixel_{i}" for i in range(200)) + "\nshort\n")
+    text = ws.read_file("wide.csv")
+    first = text.splitlines()[1]
+    assert first.startswith("    1| pixel_0,pixel_1") and first.endswith("more characters]") and len(first) < 300
+    assert text.splitlines()[2] == "    2| short"

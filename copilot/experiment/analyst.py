@@ -5,31 +5,38 @@ sandbox runs it on the workspace, and its printed findings go into the implement
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from copilot.llm import LLM, Message
 
 log = logging.getLogger("copilot.experiment")
 
 
-class ProfilingScript(BaseModel):
-    """The model's reply: a self-contained Python script."""
-
-    code: str = Field(description="the complete Python script")
+BUILTIN_PROFILER = Path(__file__).parent / "scripts" / "profile_data.py"
+FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL | re.IGNORECASE)
 
 
 class DataFindings(BaseModel):
-    """What the profiling produced; `ok` is False when no script ran successfully (findings then say why)."""
+    """What the profiling produced. `source` says whose script printed the findings: the model's, or copilot's own
+    profiler after the model's scripts failed (`builtin`); `ok` is False when neither ran (findings then say why)."""
 
     ok: bool
     findings: str
     script: str
     tries: int
+    source: str = "model"
+
+
+def extract_code(reply: str) -> str:
+    """The Python code in a model's reply: the longest fenced block, else the reply itself minus stray fences."""
+    blocks = [block for block in FENCE.findall(reply) if block.strip()]
+    return clean_code(max(blocks, key=len) if blocks else reply)
 
 
 def clean_code(code: str) -> str:
@@ -44,23 +51,33 @@ def clean_code(code: str) -> str:
 
 def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_description: str, script_path: Path,
                  *, max_tries: int = 2, timeout_s: float = 120, max_chars: int = 3000) -> DataFindings:
-    """Have the model write a profiling script, run it in the workspace (outside it: the script lives in the run
-    directory, so the workspace diff stays clean), and return the findings; a failing script is retried with its error.
+    """Have the model write a profiling script, run it in the workspace (the script lives in the run directory, so the
+    workspace diff stays clean), and return the findings. A failing script (an error, or no output) is shown to the
+    model with its error for another try; when every try fails, copilot's own profiler runs instead, so the agent
+    still starts from measured facts about the data.
     """
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"), undefined=StrictUndefined)
     error: str | None = None
     code = ""
     for attempt in range(1, max_tries + 1):
-        prompt = templates.get_template("profile.j2").render(workspace=workspace_description, error=error)
-        reply = llm.complete([Message(role="user", content=prompt)], ProfilingScript, purpose="experiment.profile")
-        code = clean_code(reply.parsed.code)
+        prompt = templates.get_template("profile.j2").render(workspace=workspace_description, error=error,
+                                                             previous=code.strip())
+        reply = llm.complete([Message(role="user", content=prompt)], purpose="experiment.profile", max_tokens=1024)
+        code = extract_code(reply.text)
         script_path.parent.mkdir(parents=True, exist_ok=True)
         script_path.write_text(code, encoding="utf-8")
         command = f"python {shlex.quote(str(script_path))}"
         result = sandbox.run(command, workspace_root, timeout_s=timeout_s)
         if result.ok and result.stdout_tail.strip():
             return DataFindings(ok=True, findings=result.stdout_tail[-max_chars:], script=code, tries=attempt)
-        error = (result.stderr_tail or result.stdout_tail or f"exit code {result.exit_code}, no output")[-1500:]
+        error = (result.stderr_tail or result.stdout_tail
+                 or f"it exited with code {result.exit_code} and printed nothing")[-1500:]
         log.warning("profiling script try %d failed: %s", attempt, error.strip().splitlines()[-1:] or error)
-    return DataFindings(ok=False, findings=f"(data profiling failed: {(error or '').strip()[-500:]})", script=code,
-                        tries=max_tries)
+    result = sandbox.run(f"python {shlex.quote(str(BUILTIN_PROFILER))}", workspace_root, timeout_s=timeout_s)
+    if result.ok and result.stdout_tail.strip():
+        log.warning("the model's profiling scripts failed %d times; copilot's own profiler ran instead", max_tries)
+        return DataFindings(ok=True, findings=result.stdout_tail[-max_chars:], script=code, tries=max_tries,
+                            source="builtin")
+    why = (result.stderr_tail or result.stdout_tail).strip()[-300:]
+    return DataFindings(ok=False, findings=f"(data profiling failed: {(error or '').strip()[-500:]}; copilot's own "
+                        f"profiler failed too: {why})", script=code, tries=max_tries)

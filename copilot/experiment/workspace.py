@@ -115,8 +115,13 @@ class Workspace:
         return "\n".join(entries) or "(empty)"
 
     def read_file(self, rel: str, start_line: int | None = None, end_line: int | None = None,
-                  max_chars: int = 20_000) -> str:
-        """Numbered lines of a text file (optionally a line range); binary files are described, not dumped."""
+                  max_chars: int = 20_000, max_line_chars: int = 240) -> str:
+        """Numbered lines of a text file (optionally a line range); binary files are described, not dumped.
+
+        A line longer than `max_line_chars` (a wide CSV row, minified code) is cut with a note of how much: a few rows
+        of a 64-column CSV would otherwise cost thousands of prompt tokens and say nothing the first 240 characters
+        do not.
+        """
         path = self.resolve(rel)
         if not path.is_file():
             raise WorkspaceError(f"'{rel}' does not exist" if not path.exists() else f"'{rel}' is a folder")
@@ -129,7 +134,12 @@ class Workspace:
         end = min(len(lines), end_line or len(lines))
         if start > max(len(lines), 1):
             raise WorkspaceError(f"'{rel}' has {len(lines)} lines; line {start} does not exist")
-        shown = "\n".join(f"{n:>5}| {lines[n - 1]}" for n in range(start, end + 1))
+        def fit(line: str) -> str:
+            if len(line) <= max_line_chars:
+                return line
+            return f"{line[:max_line_chars]} [... {len(line) - max_line_chars:,} more characters]"
+
+        shown = "\n".join(f"{n:>5}| {fit(lines[n - 1])}" for n in range(start, end + 1))
         note = " (invalid UTF-8 bytes shown as U+FFFD)" if "\ufffd" in text else ""
         if len(shown) > max_chars:
             shown = shown[:max_chars] + f"\n[... cut at {max_chars:,} characters; read a line range]"
