@@ -105,7 +105,10 @@ def test_compaction_happens_once_and_keeps_recent_steps_verbatim(workspace, tmp_
     result = agent.run("task")
     assert result.status == "final" and result.compactions == 1
     summary_request = backend.requests[2]
-    assert summary_request.tools is None and "Summarise these earlier steps" in summary_request.messages[0].content
+    # asked as a continuation of the conversation (same prefix for the KV cache), tools listed but not callable
+    assert summary_request.tool_choice == "none" and summary_request.tools
+    assert summary_request.messages[:-1] == backend.requests[1].messages + summary_request.messages[-3:-1]
+    assert "Summarise the steps of this conversation" in summary_request.messages[-1].content
     after = backend.requests[3].messages
     assert after[0].role == "system" and after[1].content == "task"
     assert after[2].content.startswith("Summary of the earlier steps (compacted):\n- listed files")
@@ -129,3 +132,13 @@ def test_an_overflow_that_compaction_cannot_fix_ends_the_episode_cleanly(workspa
 
     agent, _ = agent_for(workspace, [ContextOverflowError("the task alone is too long")], tmp_path)
     assert agent.run("task").status == "context"
+
+
+def test_the_same_look_twice_in_a_row_is_not_repeated_but_pointed_out(workspace, tmp_path):
+    """Scripted LLM (canned actions): the loop Qwen2.5-Coder-1.5B fell into, reading the same lines step after step."""
+    read = call("read_file", path="train.py", start_line=1, end_line=1)
+    agent, _ = agent_for(workspace, [read, read, call("final_answer", summary="x")], tmp_path)
+    result = agent.run("task")
+    assert result.status == "final"
+    tool_texts = [m.content for m in agent.messages if m.role == "tool"]
+    assert "train.py: lines 1-1" in tool_texts[0] and "the result is in the previous step" in tool_texts[1]

@@ -197,3 +197,11 @@ def test_wide_lines_are_cut_with_a_note(ws):
     first = text.splitlines()[1]
     assert first.startswith("    1| pixel_0,pixel_1") and first.endswith("more characters]") and len(first) < 300
     assert text.splitlines()[2] == "    2| short"
+
+
+def test_data_files_show_at_most_ten_short_rows_per_view(ws):
+    (ws.root / "data" / "big.csv").write_text("\n".join(",".join(str(i * j) for j in range(80)) for i in range(50)))
+    text = ws.read_file("data/big.csv", 5, 40)
+    rows = [line for line in text.splitlines() if line[:5].strip().isdigit()]
+    assert [int(r[:5]) for r in rows] == list(range(5, 15)) and all(len(r) < 220 for r in rows)
+    assert "at most 10 rows per view" in text

@@ -11,6 +11,7 @@ made no usable tool call). A malformed action gets a corrective observation; too
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -19,9 +20,12 @@ from typing import Any, Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
+from copilot.experiment.tools import Observation
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError, ToolCall
 from copilot.rundir import JsonlWriter, utc_now
+
+LOOKING_TOOLS = frozenset({"read_file", "inspect_lines", "list_files", "understand_file"})
 
 log = logging.getLogger("copilot.experiment")
 
@@ -82,6 +86,7 @@ class ExperimentAgent:
         self.messages: list[Message] = []
         self.compactions = 0
         self._steps_since_compaction = 0
+        self._last_call: tuple[str, str] | None = None
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -150,6 +155,15 @@ class ExperimentAgent:
         return call, completion
 
     def _act(self, call: ToolCall) -> Any:
+        signature = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
+        repeated = signature == self._last_call and call.name in LOOKING_TOOLS
+        self._last_call = signature
+        if repeated:  # small models loop on one read; the answer is already in the conversation, one step up
+            observation = Observation(tool=call.name, ok=False, text=(
+                f"You just called {call.name} with the same arguments; the result is in the previous step and has "
+                "not changed. Use it: change the code (write_file or edit_file) or run it (execute)."))
+            self.messages.append(Message(role="tool", content=observation.text, tool_call_id=call.id))
+            return observation
         workspace = self.toolbox.workspace
         workspace.begin_step(self.step_counter)
         try:
@@ -201,11 +215,19 @@ class ExperimentAgent:
         old, recent = body[:keep], body[keep:]
         if not old:
             return False
-        transcript = "\n".join(f"[{m.role}] {m.content[:1500]}" for m in old)[-20_000:]
-        summary = self.llm.complete(
-            [Message(role="user", content=self.render("compact.j2", transcript=transcript))],
-            max_tokens=400, purpose="experiment.compact",
-        ).text
+        # Asked as a continuation of the conversation (same prefix, tools listed but not callable), so an embedded
+        # model reuses its KV cache for the request and still holds the system+task prefix for the next step. A
+        # conversation that no longer fits is summarised from a transcript instead.
+        ask = Message(role="user", content=self.render("compact.j2", transcript=None, steps=len(old)))
+        try:
+            summary = self.llm.complete([*self.messages, ask], tools=self.toolbox.specs(), tool_choice="none",
+                                        max_tokens=400, purpose="experiment.compact").text
+        except ContextOverflowError:
+            transcript = "\n".join(f"[{m.role}] {m.content[:1500]}" for m in old)[-20_000:]
+            summary = self.llm.complete(
+                [Message(role="user", content=self.render("compact.j2", transcript=transcript, steps=len(old)))],
+                max_tokens=400, purpose="experiment.compact",
+            ).text
         self.compactions += 1
         self._steps_since_compaction = 0
         previous = [self.messages[self._header - 1]] if self._header > 2 else []

@@ -89,7 +89,7 @@ class AnthropicBackend:
         if request.tools:
             kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
                                for t in request.tools]
-            kwargs["tool_choice"] = {"type": "any" if request.tool_choice == "required" else "auto"}
+            kwargs["tool_choice"] = {"type": {"required": "any", "none": "none"}.get(request.tool_choice, "auto")}
         elif request.schema_ is not None:
             forced = request.schema_name or "reply"
             kwargs["tools"] = [{"name": forced, "description": "Give the answer as this object.",

@@ -62,7 +62,8 @@ class Request(BaseModel):
     """What is asked of a backend in one call.
 
     `schema_` is the JSON schema the reply must follow (with `schema_name`), or None for free text. `tools` lets the
-    model answer with tool calls instead; `tool_choice="required"` forces one.
+    model answer with tool calls instead; `tool_choice="required"` forces one, `"none"` keeps the tools in view (the
+    prompt's prefix stays the same) but asks for free text.
     """
 
     model_config = ConfigDict(populate_by_name=True)
@@ -71,7 +72,7 @@ class Request(BaseModel):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_name: str | None = None
     tools: list[ToolSpec] | None = None
-    tool_choice: Literal["auto", "required"] = "auto"
+    tool_choice: Literal["auto", "required", "none"] = "auto"
     max_tokens: int | None = None
     temperature: float | None = None
 

@@ -109,7 +109,7 @@ class HFBackend:
         text = tokenizer.decode(new_tokens, skip_special_tokens=True)
         completion = Completion(text=text, model=self.model,
                                 usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=int(new_tokens.shape[0])))
-        if request.tools:
+        if request.tools and request.tool_choice != "none":
             completion.tool_calls = _parse_action(text)
         return completion
 

@@ -147,8 +147,10 @@ class LocalBackend:
         llama = self._load()
         messages = _flatten_messages(request.messages)
         response_format = None
-        if request.tools:
+        calls_wanted = bool(request.tools) and request.tool_choice != "none"
+        if request.tools:  # with tool_choice="none" the tools stay in the prompt (same prefix) but free text is asked
             messages = self._with_tool_instructions(messages, request.tools)
+        if calls_wanted:
             response_format = {"type": "json_object", "schema": tool_call_schema(request.tools)}
         elif request.schema_ is not None:
             response_format = {"type": "json_object", "schema": request.schema_}
@@ -181,7 +183,7 @@ class LocalBackend:
             model=self.model,
             finish_reason=choice.get("finish_reason"),
         )
-        if request.tools:
+        if calls_wanted:
             completion.tool_calls = self._parse_tool_call(text)
         return completion
 
