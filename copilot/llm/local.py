@@ -150,7 +150,7 @@ class LocalBackend:
         calls_wanted = bool(request.tools) and request.tool_choice != "none"
         if request.tools:  # with tool_choice="none" the tools stay in the prompt (same prefix) but free text is asked
             messages = self._with_tool_instructions(messages, request.tools)
-        if calls_wanted:
+        if calls_wanted and request.tools:
             response_format = {"type": "json_object", "schema": tool_call_schema(request.tools)}
         elif request.schema_ is not None:
             response_format = {"type": "json_object", "schema": request.schema_}
