@@ -72,3 +72,15 @@ def test_snapshot_records_only_changes_and_restores_exactly(tmp_path):
 
     copy = clean_copy(source, tmp_path / "snap", tmp_path / "verify")
     assert (copy / "train.py").read_text() == "v2\n" and (copy / "data/train.csv").exists()
+
+
+def test_the_report_says_why_nothing_was_re_executed():
+    from copilot.execution.report import render_report, summarize
+
+    tied = [attempt("a000", "baseline", "ok", 0.5778), attempt("a001", "draft", "ok", 0.5778, "a000")]
+    report = render_report(summarize(tied, ACC, task="t", llm="local"), tied, None, None)
+    assert "1 attempt(s) measured, none better than the baseline" in report and "Best: **0.5778** (attempt a000)" \
+        in report and "0.0% relative (not a success" in report
+    failed = [attempt("a000", "baseline", "ok", 0.5778), attempt("a001", "draft", "failed", None, "a000")]
+    report = render_report(summarize(failed, ACC, task="t", llm="local"), failed, None, None)
+    assert "No attempt beyond the baseline was measured" in report

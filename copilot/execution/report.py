@@ -138,7 +138,10 @@ def render_report(
         if not r.ok:
             flags.append(f"the best attempt {r.attempt_id} did not reproduce")
     else:
-        out.append("- No attempt beyond the baseline was measured, so nothing was re-executed.")
+        measured = [a for a in attempts if a.kind != "baseline" and a.metric is not None]
+        out.append("- No attempt beyond the baseline was measured, so nothing was re-executed." if not measured else
+                   f"- {len(measured)} attempt(s) measured, none better than the baseline (the starter code, which "
+                   "is the reference and is not re-executed).")
     if summary.claim_checks:
         out += ["", "| attempt | claimed by the agent | measured | check |", "|---|---|---|---|"]
         for c in summary.claim_checks:
