@@ -83,7 +83,8 @@ def agent_loop_ms(steps: int = 200) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Workspace.create(REPO / "workspaces" / "tabular-digits", Path(tmp) / "run" / "workspace",
                                      ["evaluate.py"], Path(tmp) / "run" / "traces")
-        script = [{"tool": "list_files", "arguments": {}}] * (steps - 1) + [
+        # alternating folders: an identical look twice in a row would be answered without running the tool
+        script = [{"tool": "list_files", "arguments": {"path": "." if i % 2 else "data"}} for i in range(steps - 1)] + [
             {"tool": "final_answer", "arguments": {"summary": "done"}}]
         llm = LLM(ScriptedBackend(script), call_log=JsonlWriter(Path(tmp) / "full_log.jsonl"))
         box = ToolBox(workspace, sandbox=None, llm=llm)

@@ -4,11 +4,17 @@ three steps). Same model, same step contents, replies capped at a few tokens so 
 Reports cached-prompt-token ratio and total LLM seconds for each; target: at least 5x fewer LLM seconds.
 
     .venv/bin/python benchmarks/bench_prefix_reuse.py [--model embedded:qwen2.5-coder-1.5b-instruct-q4_k_m]
+    .venv/bin/python benchmarks/bench_prefix_reuse.py --header-from benchmarks/data/agent_first_step.jsonl
+
+`benchmarks/data/agent_first_step.jsonl` is the first agent-step record of a real `llm=local` run on
+tabular-digits (system prompt, task message with the plan, tool list: 2.3k tokens), so the second form measures the
+prefix copilot really sends.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -34,11 +40,11 @@ def step(i: int) -> list[Message]:
     return [Message(role="assistant", content=action), Message(role="user", content=f"Observation:\n{observation}")]
 
 
-def episode(llm: LLM, contexts: list[list[Message]]) -> tuple[int, int, float]:
+def episode(llm: LLM, contexts: list[list[Message]], tools: list | None) -> tuple[int, int, float]:
     prompt = cached = 0
     seconds = 0.0
     for messages in contexts:
-        result = llm.complete(messages, max_tokens=4)
+        result = llm.complete(messages, tools=tools, max_tokens=4)
         prompt += result.usage.prompt_tokens
         cached += result.usage.cached_prompt_tokens
         seconds += result.latency_s
@@ -49,8 +55,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct-q4_k_m")
     parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--header-from", type=Path, help="a run's agent_log/full_log.jsonl: use the system and task "
+                        "messages and the tool list of its first agent step (the prompt copilot really sends)")
     args = parser.parse_args()
-    header = [Message(role="system", content=SYSTEM), Message(role="user", content=TASK)]
+    system, task, tools = SYSTEM, TASK, None
+    if args.header_from:
+        from copilot.experiment.tools import tool_specs
+
+        first = next(json.loads(line) for line in args.header_from.open() if '"experiment.step"' in line)
+        system, task = (m["content"] for m in first["request"]["messages"][:2])
+        tools = tool_specs()
+    header = [Message(role="system", content=system), Message(role="user", content=task)]
     steps = [step(i) for i in range(1, args.steps + 1)]
     append_only = [header + [m for s in steps[:i] for m in s] + [Message(role="user", content="Next action?")]
                    for i in range(args.steps)]
@@ -59,13 +74,14 @@ def main() -> None:
         log = "\n".join(f"- step {j + 1}: read train.py from line {j + 1}; results noted" for j in range(i))
         recent = [m for s in steps[max(0, i - 3) : i] for m in s]
         rebuilt.append([header[0], Message(role="user", content=f"Research log so far:\n{log or '(empty)'}\n\n"
-                                           + TASK), *recent, Message(role="user", content="Next action?")])
+                                           + task), *recent, Message(role="user", content="Next action?")])
     rows = []
     for name, contexts in (("append-only (copilot)", append_only), ("rebuilt every step", rebuilt)):
         llm = LLM(LocalBackend(model=args.model, n_ctx=8192, temperature=0.0))
-        prompt, cached, seconds = episode(llm, contexts)
+        prompt, cached, seconds = episode(llm, contexts, tools)
         rows.append((name, prompt, cached, seconds))
-    print(f"model: {args.model}, {args.steps} steps\n")
+    where = f"header and tools from {args.header_from}" if args.header_from else "synthetic header, no tools"
+    print(f"model: {args.model}, {args.steps} steps, {where}\n")
     print("| context | prompt tokens | cached | cached ratio | LLM seconds |\n|---|---|---|---|---|")
     for name, prompt, cached, seconds in rows:
         print(f"| {name} | {prompt:,} | {cached:,} | {cached / prompt:.2f} | {seconds:.1f} |")

@@ -123,6 +123,17 @@ def truncate(text: str, max_chars: int) -> str:
     return f"{text[:head]}\n[... {len(text) - max_chars:,} characters cut ...]\n{text[-tail:]}"
 
 
+def tool_specs() -> list[ToolSpec]:
+    """Every agent tool as a JSON-schema spec, in a fixed order."""
+    specs = []
+    for name, model in TOOLS.items():
+        schema = model.model_json_schema()
+        schema.pop("title", None)
+        schema.pop("description", None)
+        specs.append(ToolSpec(name=name, description=(model.__doc__ or "").strip(), parameters=schema))
+    return specs
+
+
 class ToolBox:
     """Dispatches tool calls onto a workspace, a sandbox, an LLM (for understand/reflect) and resources."""
 
@@ -138,13 +149,7 @@ class ToolBox:
 
     def specs(self) -> list[ToolSpec]:
         """The tools as JSON-schema specs (the same list every step, so the prompt prefix stays stable)."""
-        specs = []
-        for name, model in TOOLS.items():
-            schema = model.model_json_schema()
-            schema.pop("title", None)
-            schema.pop("description", None)
-            specs.append(ToolSpec(name=name, description=(model.__doc__ or "").strip(), parameters=schema))
-        return specs
+        return tool_specs()
 
     def call(self, name: str, arguments: dict[str, Any]) -> Observation:
         """Validate the arguments, run the tool, and return a (truncated) observation."""
