@@ -51,3 +51,16 @@ def test_tool_calls_are_grammar_constrained_to_known_tools(tiny_backend):
     call = result.tool_calls[0]
     assert call.name in {"read_file", "final_answer"}
     assert set(call.arguments) == ({"path"} if call.name == "read_file" else {"summary"})
+
+
+def test_tool_choice_none_keeps_the_tools_in_the_prefix_but_asks_for_text(tiny_backend):
+    """How the agent asks for a compaction summary: the prefix is reused from the KV cache, no call comes back."""
+    llm = LLM(tiny_backend)
+    tools = [ToolSpec(name="read_file", description="Read a file. " * 30,
+                      parameters={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]})]
+    history = [Message(role="system", content="You are an agent."), Message(role="user", content="Read train.py")]
+    llm.complete(history, tools=tools, max_tokens=48)
+    summary = llm.complete([*history, Message(role="user", content="Summarise what you did in one line.")],
+                           tools=tools, tool_choice="none", max_tokens=24)
+    assert summary.tool_calls == [] and summary.text.strip()
+    assert summary.usage.cached_prompt_tokens >= 150  # system + tool list + task came from the cache
