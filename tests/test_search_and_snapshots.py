@@ -84,3 +84,12 @@ def test_the_report_says_why_nothing_was_re_executed():
     failed = [attempt("a000", "baseline", "ok", 0.5778), attempt("a001", "draft", "failed", None, "a000")]
     report = render_report(summarize(failed, ACC, task="t", llm="local"), failed, None, None)
     assert "No attempt beyond the baseline was measured" in report
+
+
+def test_no_change_under_minimisation_is_zero_not_minus_zero():
+    from copilot.execution.report import render_report, summarize
+
+    tied = [attempt("a000", "baseline", "ok", 66.3764), attempt("a001", "draft", "ok", 66.3764, "a000")]
+    summary = summarize(tied, RMSE, task="t", llm="local")
+    assert str(summary.improvement_abs) == "0.0" and str(summary.improvement_rel) == "0.0"
+    assert "-0" not in render_report(summary, tied, None, None)

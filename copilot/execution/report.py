@@ -51,7 +51,7 @@ def summarize(attempts: list[Attempt], metric: MetricSpec, *, task: str, llm: st
     improvement_abs = improvement_rel = None
     if baseline is not None and best is not None and best.metric is not None:
         sign = 1 if metric.direction == "maximize" else -1
-        improvement_abs = sign * (best.metric - baseline)
+        improvement_abs = sign * (best.metric - baseline) + 0.0  # + 0.0: no "-0" when minimising without a change
         improvement_rel = improvement_abs / abs(baseline) if baseline != 0 else None
     return RunSummary(
         task=task, llm=llm, metric=metric.name, direction=metric.direction, baseline=baseline,
