@@ -142,3 +142,15 @@ def test_the_same_look_twice_in_a_row_is_not_repeated_but_pointed_out(workspace,
     assert result.status == "final"
     tool_texts = [m.content for m in agent.messages if m.role == "tool"]
     assert "train.py: lines 1-1" in tool_texts[0] and "the result is in the previous step" in tool_texts[1]
+
+
+def test_a_final_answer_without_any_change_is_sent_back_once(workspace, tmp_path):
+    """Scripted LLM (canned actions): Qwen2.5-Coder-1.5B ended improve episodes with 'no change is needed'."""
+    done = call("final_answer", summary="no change is needed")
+    agent, _ = agent_for(workspace, [done, call("edit_file", path="train.py", search="0.5", replace="0.7"), done],
+                         tmp_path, refuse_unchanged_final=1)
+    result = agent.run("task")
+    assert result.status == "final" and result.steps == 3
+    assert "no file has changed in this episode" in next(m.content for m in agent.messages if m.role == "tool")
+    stubborn, _ = agent_for(workspace, [done, done], tmp_path, refuse_unchanged_final=1)
+    assert stubborn.run("task").status == "final"  # refused once only: a model may insist

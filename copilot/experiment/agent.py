@@ -47,6 +47,9 @@ class AgentConfig(BaseModel):
         "every step")
     max_format_errors: int = Field(3, ge=1, description="consecutive replies without a usable tool call")
     reply_max_tokens: int = Field(1024, gt=0, description="tokens per model reply")
+    refuse_unchanged_final: int = Field(
+        0, ge=0, description="times a final_answer is refused while the episode has changed no file (small models "
+        "end an implementation episode with 'no change needed', which wastes the attempt)")
 
 
 class BudgetExhausted(Exception):
@@ -87,6 +90,8 @@ class ExperimentAgent:
         self.compactions = 0
         self._steps_since_compaction = 0
         self._last_call: tuple[str, str] | None = None
+        self._changed = False
+        self._final_refusals = 0
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -97,6 +102,8 @@ class ExperimentAgent:
         self.messages = [Message(role="system", content=self.render("system.j2")),
                          Message(role="user", content=task_message)]
         self._header = 2
+        self._changed = False
+        self._final_refusals = 0
         steps = 0
         format_errors = 0
         try:
@@ -158,6 +165,15 @@ class ExperimentAgent:
         signature = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
         repeated = signature == self._last_call and call.name in LOOKING_TOOLS
         self._last_call = signature
+        if (call.name == "final_answer" and not self._changed
+                and self._final_refusals < self.config.refuse_unchanged_final):
+            self._final_refusals += 1
+            observation = Observation(tool=call.name, ok=False, text=(
+                "Not finished: no file has changed in this episode, so the experiment would only repeat the previous "
+                "attempt. Implement the change the task asks for (write_file or edit_file on the experiment script), "
+                "run it with execute, then call final_answer."))
+            self.messages.append(Message(role="tool", content=observation.text, tool_call_id=call.id))
+            return observation
         if repeated:  # small models loop on one read; the answer is already in the conversation, one step up
             observation = Observation(tool=call.name, ok=False, text=(
                 f"You just called {call.name} with the same arguments; the result is in the previous step and has "
@@ -170,6 +186,7 @@ class ExperimentAgent:
             observation = self.toolbox.call(call.name, call.arguments)
         finally:
             change = workspace.end_step(self.step_counter)
+        self._changed = self._changed or bool(change)
         text = observation.text + (f"\n[workspace changes: {change}]" if change else "")
         self.messages.append(Message(role="tool", content=text, tool_call_id=call.id))
         return observation

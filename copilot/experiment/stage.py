@@ -93,6 +93,7 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
         deadline=ctx.started + spec.budgets.wall_clock_s,
         context_tokens=context,
         compact_at=float(cfg.compact_at),
+        refuse_unchanged_final=int(cfg.get("refuse_unchanged_final", 0)),
     )
     return ExperimentAgent(ctx.llm, toolbox, config, trace=ctx.run.jsonl("env_log/trace.jsonl"),
                            step_offset=step_offset)
