@@ -186,7 +186,7 @@ class ExperimentAgent:
             observation = self.toolbox.call(call.name, call.arguments)
         finally:
             change = workspace.end_step(self.step_counter)
-        self._changed = self._changed or bool(change)
+        self._changed = self._changed or (bool(change) and call.name != "execute")  # outputs of a run do not count
         text = observation.text + (f"\n[workspace changes: {change}]" if change else "")
         self.messages.append(Message(role="tool", content=text, tool_call_id=call.id))
         return observation
