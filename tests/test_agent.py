@@ -154,3 +154,12 @@ def test_a_final_answer_without_any_change_is_sent_back_once(workspace, tmp_path
     assert "no file has changed in this episode" in next(m.content for m in agent.messages if m.role == "tool")
     stubborn, _ = agent_for(workspace, [done, done], tmp_path, refuse_unchanged_final=1)
     assert stubborn.run("task").status == "final"  # refused once only: a model may insist
+
+
+def test_a_look_repeated_from_the_previous_episode_is_run_again(workspace, tmp_path):
+    """Scripted LLM (canned actions): a new episode's conversation does not hold the earlier episode's result."""
+    read = call("read_file", path="train.py")
+    agent, _ = agent_for(workspace, [read, read], tmp_path, max_steps=1)  # each episode ends after its one read
+    assert agent.run("first").status == "steps"
+    agent.run("second")
+    assert "train.py: lines 1-1" in next(m.content for m in agent.messages if m.role == "tool")

@@ -104,6 +104,7 @@ class ExperimentAgent:
         self._header = 2
         self._changed = False
         self._final_refusals = 0
+        self._last_call = None  # a look from an earlier episode is not in this conversation
         steps = 0
         format_errors = 0
         try:
@@ -235,14 +236,14 @@ class ExperimentAgent:
         # Asked as a continuation of the conversation (same prefix, tools listed but not callable), so an embedded
         # model reuses its KV cache for the request and still holds the system+task prefix for the next step. A
         # conversation that no longer fits is summarised from a transcript instead.
-        ask = Message(role="user", content=self.render("compact.j2", transcript=None, steps=len(old)))
+        ask = Message(role="user", content=self.render("compact.j2", transcript=None))
         try:
             summary = self.llm.complete([*self.messages, ask], tools=self.toolbox.specs(), tool_choice="none",
                                         max_tokens=400, purpose="experiment.compact").text
         except ContextOverflowError:
             transcript = "\n".join(f"[{m.role}] {m.content[:1500]}" for m in old)[-20_000:]
             summary = self.llm.complete(
-                [Message(role="user", content=self.render("compact.j2", transcript=transcript, steps=len(old)))],
+                [Message(role="user", content=self.render("compact.j2", transcript=transcript))],
                 max_tokens=400, purpose="experiment.compact",
             ).text
         self.compactions += 1
