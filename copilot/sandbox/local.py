@@ -299,6 +299,9 @@ class LocalSandbox:
         if self.filesystem == "confine" and not self._fs_confined:
             self._isolation_notices.append("filesystem confinement unavailable here (no mount namespace); the "
                                            "command could write outside its folder")
+        if self._fs_confined and not shutil.which("setpriv"):
+            self._isolation_notices.append("setpriv is missing: writes are confined, but the command keeps its "
+                                           "capabilities and could undo the confinement")
         for notice in self._isolation_notices:
             log.warning("sandbox: %s", notice)
         return self._prefix
