@@ -82,6 +82,10 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     sandbox = _instantiate("sandbox", cfg.sandbox)
     llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"))
     ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console)
+    if "experiment" in stages or "execution" in stages:
+        from copilot.experiment.stage import agent_strategy
+
+        agent_strategy(ctx)  # an unknown strategy is refused before any model call
     rundir.write_json("run.json", {
         "task": task.name,
         "llm": cfg.llm.name,

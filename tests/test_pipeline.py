@@ -130,3 +130,29 @@ def test_killed_at_ten_points_and_resumed_every_time_the_run_completes_intact(tm
         jsonl(log)  # every line of every JSONL log parses
     summary = json.loads((run / "summary.json").read_text())
     assert summary["baseline"] == pytest.approx(0.5778, abs=1e-3) and summary["best"] > 0.95
+
+
+@pytest.mark.slow
+def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_path):
+    """strategy=rewrite end to end with the rule-based test LLM (canned replies): the plan's hypothesis is the first
+    attempt's, the improvement names the second hypothesis, and both are recorded and reported."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
+            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
+            "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=auto", "retrieval=offline",
+            "idea.num_hypotheses=2", "execution.max_attempts=2", "experiment.strategy=rewrite",
+            f"hydra.run.dir={run}"]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
+    assert [(a["kind"], a["status"]) for a in attempts] == [("baseline", "ok"), ("draft", "ok"), ("improve", "ok")]
+    assert attempts[1]["hypothesis"] == "Replace the shallow tree with an RBF SVM"
+    assert attempts[2]["hypothesis"] == "Tune the SVM's regularisation"
+    assert "Set C=10 on the SVC." in attempts[2]["instruction"]
+    assert "C=10" in attempts[2]["code_diff"] and attempts[2]["measurement"]["value"] > 0.95
+    trace = jsonl(run / "env_log" / "trace.jsonl")
+    assert trace and all(t["strategy"] == "rewrite" for t in trace)
+    assert [t["action"]["tool"] for t in trace] == ["write_file", "execute"] * 2
+    report = (run / "report.md").read_text()
+    assert "| hypothesis |" in report and "Tune the SVM's regularisation" in report

@@ -32,6 +32,7 @@ class Attempt(BaseModel):
     parent: str | None = Field(None, description="the attempt this one modified")
     kind: AttemptKind
     instruction: str = Field("", description="what the agent was asked to do for this attempt")
+    hypothesis: str = Field("", description="title of the stage-1 hypothesis this attempt tests ('' when none)")
     command: str = ""
     code_diff: str = Field("", description="unified diff of the workspace against the starter code")
     run: RunResult | None = None

@@ -127,7 +127,8 @@ class ExecutionLoop:
         log.info("baseline: %s %s", attempt.status, attempt.metric)
         return attempt
 
-    def run_attempt(self, step: NextStep, instruction: str, implement: Implement) -> Attempt | None:
+    def run_attempt(self, step: NextStep, instruction: str, implement: Implement,
+                    hypothesis: str = "") -> Attempt | None:
         """Restore the parent's code, let the agent implement, ask before running, measure, record.
 
         Returns None when the human skipped the execution (the skip is recorded as a `skipped` attempt).
@@ -135,7 +136,8 @@ class ExecutionLoop:
         parent = next((a for a in self.attempts if a.id == step.parent), None)
         restore_snapshot(self.workspace, self.task.workspace, self.snapshot_dir(parent))
         attempt = Attempt(id=attempt_id(len(self.attempts)), parent=step.parent or self.attempts[0].id,
-                          kind=step.kind, instruction=instruction, command=self.task.spec.run, started_at=utc_now())
+                          kind=step.kind, instruction=instruction, hypothesis=hypothesis, command=self.task.spec.run,
+                          started_at=utc_now())
         before = self.llm_usage()
         attempt.agent_summary, attempt.claimed_metric = implement(instruction, step.kind, parent)
         return self.execute_current(attempt, before)

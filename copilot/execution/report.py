@@ -122,13 +122,14 @@ def render_report(
             f"- Improvement: {_fmt(summary.improvement_abs)} absolute, "
             f"{'-' if summary.improvement_rel is None else f'{100 * summary.improvement_rel:.1f}%'} relative "
             f"({'success' if summary.success else 'not a success'} by the >= 10% criterion)", "",
-            "## Attempts", "", "| id | parent | kind | status | metric | duration (s) | note |",
-            "|---|---|---|---|---|---|---|"]
+            "## Attempts", "", "| id | parent | kind | hypothesis | status | metric | duration (s) | note |",
+            "|---|---|---|---|---|---|---|---|"]
     for a in attempts:
         note = (a.error or a.agent_summary or "").strip().splitlines()
         cell = note[0][:100].replace("|", "/") if note else ""
-        out.append(f"| {a.id} | {a.parent or '-'} | {a.kind} | {a.status} | {_fmt(a.metric)} | {a.duration_s:.1f} | "
-                   f"{cell} |")
+        hypothesis = a.hypothesis[:60].replace("|", "/") or "-"
+        out.append(f"| {a.id} | {a.parent or '-'} | {a.kind} | {hypothesis} | {a.status} | {_fmt(a.metric)} | "
+                   f"{a.duration_s:.1f} | {cell} |")
     out += ["", "## Verification", ""]
     flags = []
     if summary.reexecution:

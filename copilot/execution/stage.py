@@ -14,13 +14,28 @@ from copilot.execution.attempt import Attempt, AttemptKind
 from copilot.execution.loop import ExecutionLoop, attempt_id
 from copilot.execution.search import NextStep, build_search
 from copilot.execution.snapshots import clean_copy
-from copilot.experiment.stage import build_agent, data_findings, gather_resources, load_plan, prepare_workspace
+from copilot.experiment.stage import (
+    build_agent,
+    data_findings,
+    gather_resources,
+    load_plan,
+    prepare_workspace,
+    run_episode,
+)
 from copilot.experiment.stage import task_message as render_task
 
 if TYPE_CHECKING:
     from copilot.app import RunContext
 
 log = logging.getLogger("copilot.execution")
+
+NEXT_HYPOTHESIS: dict[AttemptKind, str] = {
+    "draft": "Starting again from the starter code, test another hypothesis from stage 1 (the plan below was made for "
+             "the first one): {title}. {method} Implement it, then make sure the experiment command runs.",
+    "improve": "The current code works (attempt {parent}, {metric} = {value}). On top of it, test the next "
+               "hypothesis from stage 1 (the plan below was made for the first one): {title}. {method} Implement it, "
+               "then make sure the experiment command still runs.",
+}
 
 INSTRUCTIONS: dict[AttemptKind, str] = {
     "draft": "Implement the plan below from the starter code, then make sure the experiment command runs.",
@@ -43,11 +58,40 @@ def history_lines(attempts: list[Attempt]) -> str:
     return "\n".join(lines)
 
 
-def instruction_for(step: NextStep, attempts: list[Attempt], ctx: RunContext, extra: str | None) -> str:
-    """The instruction text of the next attempt."""
+def untried_hypotheses(ctx: RunContext, attempts: list[Attempt]) -> list[dict[str, Any]]:
+    """Stage 1's ranked hypotheses that no attempt has tested yet, best first (the plan's own one counts as tried).
+
+    Empty when stage 1 did not run (a plain research problem) or every hypothesis has had its attempt.
+    """
+    if not ctx.run.exists("idea/hypotheses.json"):
+        return []
+    ranked = [r["hypothesis"] for r in ctx.run.read_json("idea/hypotheses.json") if isinstance(r, dict)]
+    chosen = (ctx.run.read_json("idea/chosen.json") if ctx.run.exists("idea/chosen.json")
+              else ranked[0] if ranked else {})
+    tried = {chosen.get("title")} | {a.hypothesis for a in attempts if a.hypothesis}
+    return [h for h in ranked if h.get("title") and h["title"] not in tried]
+
+
+def hypothesis_for(step: NextStep, attempts: list[Attempt], ctx: RunContext) -> dict[str, Any] | None:
+    """The hypothesis the next attempt tests: a debug attempt keeps its parent's; a draft or an improvement takes the
+    best-ranked untried one (None when none is left: the agent then chooses its own change)."""
+    if step.kind == "debug":
+        parent = next((a for a in attempts if a.id == step.parent), None)
+        return {"title": parent.hypothesis} if parent and parent.hypothesis else None
+    untried = untried_hypotheses(ctx, attempts)
+    return untried[0] if untried and step.kind in NEXT_HYPOTHESIS else None
+
+
+def instruction_for(step: NextStep, attempts: list[Attempt], ctx: RunContext, extra: str | None,
+                    hypothesis: dict[str, Any] | None = None) -> str:
+    """The instruction text of the next attempt (naming `hypothesis` when it is a new one to test)."""
     parent = next((a for a in attempts if a.id == step.parent), None)
     metric = ctx.task.spec.metric
-    text = INSTRUCTIONS[step.kind].format(
+    template = INSTRUCTIONS[step.kind]
+    if hypothesis is not None and step.kind in NEXT_HYPOTHESIS and hypothesis.get("method"):
+        template = NEXT_HYPOTHESIS[step.kind]
+    text = template.format(
+        title=(hypothesis or {}).get("title", "").rstrip("."), method=(hypothesis or {}).get("method", ""),
         parent=step.parent, metric=metric.name, direction=metric.direction,
         value=f"{parent.metric:.6g}" if parent and parent.metric is not None else "n/a",
         error=(parent.error or "")[-1500:] if parent else "",
@@ -92,14 +136,16 @@ def run_execution_stage(ctx: RunContext) -> None:
     def implement(instruction: str, kind: AttemptKind, parent: Attempt | None) -> tuple[str, float | None]:
         agent = build_agent(ctx, workspace, step_offset=_steps_so_far(ctx))
         message = render_task(ctx, agent, plan, instruction, resources, findings, history_lines(loop.attempts))
-        result = agent.run(message)
+        result = run_episode(agent, message, instruction)
         episodes[0] += 1
         return f"{result.status} after {result.steps} steps. {result.summary}".strip(), result.claimed_metric
 
     if ctx.run.exists("experiment/episode.json") and len(loop.attempts) == 1:
         episode = ctx.run.read_json("experiment/episode.json")
+        chosen = ctx.run.read_json("idea/chosen.json") if ctx.run.exists("idea/chosen.json") else {}
         first = Attempt(id=attempt_id(1), parent=loop.attempts[0].id, kind="draft", instruction=episode["instruction"],
-                        command=spec.run, agent_summary=episode["result"].get("summary", ""),
+                        hypothesis=chosen.get("title", plan.hypothesis_title), command=spec.run,
+                        agent_summary=episode["result"].get("summary", ""),
                         claimed_metric=episode["result"].get("claimed_metric"))
         loop.execute_current(first)
         _after(ctx, loop, first)
@@ -116,7 +162,9 @@ def run_execution_stage(ctx: RunContext) -> None:
             step = NextStep("improve", rollback["attempt_id"])
             ctx.run.write_json("execution/rollback.json", {**rollback, "pending": False})
         try:
-            attempt = loop.run_attempt(step, instruction_for(step, loop.attempts, ctx, extra), implement)
+            hypothesis = hypothesis_for(step, loop.attempts, ctx)
+            attempt = loop.run_attempt(step, instruction_for(step, loop.attempts, ctx, extra, hypothesis), implement,
+                                       hypothesis=hypothesis["title"] if hypothesis else "")
         except KeyboardInterrupt:
             ctx.console.print("[yellow]interrupted[/]: the current attempt is discarded; press Ctrl-C again to exit")
             attempt = None

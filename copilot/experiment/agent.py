@@ -74,6 +74,38 @@ class EpisodeResult(BaseModel):
     compactions: int = 0
 
 
+def check_budgets(config: AgentConfig, llm: LLM, steps: int) -> None:
+    """Raise `BudgetExhausted` naming the first of the episode's or run's budgets that has run out."""
+    usage = llm.total_usage
+    if steps >= config.max_steps:
+        raise BudgetExhausted("steps")
+    if config.max_tokens is not None and usage.prompt_tokens + usage.completion_tokens >= config.max_tokens:
+        raise BudgetExhausted("tokens")
+    if config.max_cost_usd is not None and llm.total_cost_usd >= config.max_cost_usd:
+        raise BudgetExhausted("cost")
+    if config.deadline is not None and time.monotonic() >= config.deadline:
+        raise BudgetExhausted("wall_clock")
+
+
+def trace_step(trace: JsonlWriter | None, step_counter: int, episode_step: int, action: dict[str, Any] | None,
+               observation: dict[str, Any], completion: Any, **extra: Any) -> None:
+    """Append one step (action, observation, token counts with the cached share) to `env_log/trace.jsonl`."""
+    if trace is None:
+        return
+    usage = completion.usage if completion is not None else None
+    trace.write({
+        "ts": utc_now(),
+        "step": step_counter,
+        "episode_step": episode_step,
+        **extra,
+        "action": action,
+        "observation": {"ok": observation.get("ok"), "text": str(observation.get("text", ""))[:4000]},
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "cached_prompt_tokens": usage.cached_prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+    })
+
+
 class ExperimentAgent:
     """Runs episodes of tool calls against a `ToolBox` (see `copilot.experiment.tools`)."""
 
@@ -141,16 +173,7 @@ class ExperimentAgent:
             return EpisodeResult(status=exhausted.kind, steps=steps, compactions=self.compactions)
 
     def _check_budgets(self, steps: int) -> None:
-        cfg = self.config
-        usage = self.llm.total_usage
-        if steps >= cfg.max_steps:
-            raise BudgetExhausted("steps")
-        if cfg.max_tokens is not None and usage.prompt_tokens + usage.completion_tokens >= cfg.max_tokens:
-            raise BudgetExhausted("tokens")
-        if cfg.max_cost_usd is not None and self.llm.total_cost_usd >= cfg.max_cost_usd:
-            raise BudgetExhausted("cost")
-        if cfg.deadline is not None and time.monotonic() >= cfg.deadline:
-            raise BudgetExhausted("wall_clock")
+        check_budgets(self.config, self.llm, steps)
 
     def _next_action(self) -> tuple[ToolCall, Any]:
         completion = self.llm.complete(self.messages, tools=self.toolbox.specs(), tool_choice="required",
@@ -193,19 +216,8 @@ class ExperimentAgent:
         return observation
 
     def _record(self, step: int, call: ToolCall | None, observation: dict[str, Any], completion: Any) -> None:
-        if self.trace is None:
-            return
-        usage = completion.usage if completion is not None else None
-        self.trace.write({
-            "ts": utc_now(),
-            "step": self.step_counter,
-            "episode_step": step,
-            "action": {"tool": call.name, "arguments": call.arguments} if call else None,
-            "observation": {"ok": observation.get("ok"), "text": str(observation.get("text", ""))[:4000]},
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "cached_prompt_tokens": usage.cached_prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None,
-        })
+        action = {"tool": call.name, "arguments": call.arguments} if call else None
+        trace_step(self.trace, self.step_counter, step, action, observation, completion)
 
     def _count(self, text: str) -> int:
         """Tokens of `text`: the backend's tokenizer when it has one, else a conservative estimate."""

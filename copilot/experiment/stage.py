@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from copilot.errors import UserError
 from copilot.experiment.agent import AgentConfig, EpisodeResult, ExperimentAgent
 from copilot.experiment.analyst import DataFindings, analyse_data
+from copilot.experiment.rewrite import RewriteAgent, script_for_command
 from copilot.idea.models import ExperimentPlan
 from copilot.idea.stage import describe_workspace
 
@@ -75,8 +77,20 @@ def gather_resources(ctx: RunContext) -> list[str]:
     return [f"{r['kind']} {r['id']}: {r['local_path']}" for r in items]
 
 
-def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> ExperimentAgent:
-    """An implementation agent over `workspace` with the run's budgets."""
+STRATEGIES = ("tools", "rewrite")
+
+
+def agent_strategy(ctx: RunContext) -> str:
+    """`experiment.strategy`, else the LLM preset's `strategy`, else `tools` (see copilot/experiment/rewrite.py)."""
+    strategy = str(ctx.cfg.experiment.get("strategy") or ctx.cfg.llm.get("strategy") or "tools")
+    if strategy not in STRATEGIES:
+        raise UserError(f"experiment.strategy={strategy}: unknown strategy; choose from {', '.join(STRATEGIES)}")
+    return strategy
+
+
+def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> ExperimentAgent | RewriteAgent:
+    """An implementation agent over `workspace` with the run's budgets: the tool agent, or the whole-file agent when
+    the strategy is `rewrite` and the run command runs one writable Python script of the workspace."""
     from copilot.experiment.resources import ResourceManager
     from copilot.experiment.tools import ToolBox
 
@@ -95,20 +109,34 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
         compact_at=float(cfg.compact_at),
         refuse_unchanged_final=int(cfg.get("refuse_unchanged_final", 0)),
     )
-    return ExperimentAgent(ctx.llm, toolbox, config, trace=ctx.run.jsonl("env_log/trace.jsonl"),
-                           step_offset=step_offset)
+    trace = ctx.run.jsonl("env_log/trace.jsonl")
+    if agent_strategy(ctx) == "rewrite":
+        script = script_for_command(spec.run, Path(workspace.root))
+        if script is not None and not workspace.is_read_only(script):
+            return RewriteAgent(ctx.llm, toolbox, config, script=script, run_command=spec.run, trace=trace,
+                                step_offset=step_offset, max_rounds=int(cfg.get("rewrite_rounds") or 3))
+        log.warning("strategy=rewrite needs a run command that runs one writable Python script of the workspace; "
+                    "`%s` does not, so the tool agent implements this episode", spec.run)
+    return ExperimentAgent(ctx.llm, toolbox, config, trace=trace, step_offset=step_offset)
 
 
-def task_message(ctx: RunContext, agent: ExperimentAgent, plan: ExperimentPlan, instruction: str,
+def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: ExperimentPlan, instruction: str,
                  resources: list[str], findings: str, history: str = "") -> str:
     """The fixed task block at the top of an episode's conversation."""
     spec = ctx.task.spec
     return agent.render(
         "task.j2", title=spec.title, instruction=instruction, plan=plan, metric=spec.metric.name,
         direction=spec.metric.direction, evaluate=spec.evaluate, run=spec.run, timeout=int(spec.budgets.run_timeout_s),
-        workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run), read_only=spec.read_only,
+        workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run,
+                                     script_lines=0 if isinstance(agent, RewriteAgent) else 40),  # it shows the file
+        read_only=spec.read_only,
         resources=resources, findings=findings, history=history,
     )
+
+
+def run_episode(agent: ExperimentAgent | RewriteAgent, message: str, instruction: str) -> EpisodeResult:
+    """One implementation episode; the whole-file agent also gets the instruction to restate after the file."""
+    return agent.run(message, instruction) if isinstance(agent, RewriteAgent) else agent.run(message)
 
 
 def data_findings(ctx: RunContext, workspace: Any) -> str:
@@ -139,7 +167,7 @@ def run_experiment_stage(ctx: RunContext) -> EpisodeResult:
     instruction = "Implement the plan below in the workspace, then make sure the experiment command runs."
     started = time.monotonic()
     ctx.console.print("implementing the plan")
-    result = agent.run(task_message(ctx, agent, plan, instruction, resources, findings))
+    result = run_episode(agent, task_message(ctx, agent, plan, instruction, resources, findings), instruction)
     ctx.run.write_json("experiment/episode.json", {
         "instruction": instruction, "result": result.model_dump(mode="json"),
         "duration_s": round(time.monotonic() - started, 2), "steps_total": agent.step_counter,

@@ -33,7 +33,7 @@ def describe_workspace(root: Path, run_command: str, max_files: int = 40, script
     if len(files) > max_files:
         lines.append(f"- ... and {len(files) - max_files} more files")
     scripts = [word for word in run_command.split() if word.endswith(".py") and (root / word).is_file()]
-    if scripts:
+    if scripts and script_lines > 0:
         head = (root / scripts[0]).read_text(encoding="utf-8", errors="replace").splitlines()[:script_lines]
         lines.append(f"\n{scripts[0]} (first {len(head)} lines):\n" + "\n".join(head))
     return "\n".join(lines)
@@ -183,6 +183,7 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         log.info("idea stage: the user quit at the hypothesis gate")
         ctx.console.print("stopped at the hypothesis gate; hypotheses are in idea/hypotheses.json")
         return None
+    ctx.run.write_json("idea/chosen.json", chosen)  # the hypothesis the plan implements (later ones are tried next)
     plan = agent.plan(chosen)
     ctx.run.write_json("idea/plan.json", plan)
     (ctx.run.path("idea/idea.md")).write_text(

@@ -1,0 +1,173 @@
+"""The whole-file implementation strategy for small models (AIDE-style): instead of a tool-calling loop, the model
+is shown the task, the plan and the current experiment script, and answers with the complete new script. The script
+is written through the workspace (so read-only rules, undo history and per-step diffs apply as for any tool), run in
+the sandbox, and a failing run is shown back to the model for a corrected whole file, a bounded number of times.
+
+Why: a 1.5B coder model writes correct small scripts in one reply, but in a multi-step tool loop it repeats one
+look or one failing edit until the step budget ends (seen in every `llm=local` run of the tool agent). A single
+script file that the run command names is also what most research starter code is. Runs whose command names no
+Python script in the workspace use the tool agent instead (`script_for_command` returns None).
+
+The episode's trace has the same shape as the tool agent's: each written file is a `write_file` step and each trial
+run an `execute` step, with token counts, in `env_log/trace.jsonl`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from copilot.experiment.agent import AgentConfig, BudgetExhausted, EpisodeResult, check_budgets, trace_step
+from copilot.experiment.analyst import FENCE, clean_code
+from copilot.llm import LLM, Message
+from copilot.llm.base import ContextOverflowError
+from copilot.rundir import JsonlWriter
+
+log = logging.getLogger("copilot.experiment")
+
+
+def script_for_command(command: str, root: Path) -> str | None:
+    """The workspace-relative Python script that `command` runs (`python train.py --x`, `python3 -u src/run.py`), or
+    None when the command runs no single script file of the workspace (a shell script, `python -m pkg`, a pipeline).
+    """
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words or Path(words[0]).name not in {"python", "python3"} or "&&" in words or ";" in command:
+        return None
+    for word in words[1:]:
+        if word == "-m":
+            return None
+        if word.startswith("-"):
+            continue
+        path = (root / word).resolve()
+        if word.endswith(".py") and path.is_file() and path.is_relative_to(root.resolve()):
+            return path.relative_to(root.resolve()).as_posix()
+        return None
+    return None
+
+
+def split_reply(reply: str) -> tuple[str | None, str]:
+    """The longest fenced code block of a reply (None when there is none) and the reply's prose around it."""
+    blocks = [block for block in FENCE.findall(reply) if block.strip()]
+    if not blocks:
+        return None, reply.strip()
+    code = max(blocks, key=len)
+    prose = FENCE.sub("", reply).strip()
+    return clean_code(code), prose
+
+
+class RewriteAgent:
+    """Implements an instruction by asking for the whole experiment script, running it, and repairing it on error.
+
+    Shares `ExperimentAgent`'s interface (`run`, `render`, `toolbox`, `step_counter`) and budgets: every model reply
+    counts as a step, and the run's token, cost and wall-clock limits end the episode as they do there.
+    """
+
+    def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
+                 trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3) -> None:
+        self.llm = llm
+        self.toolbox = toolbox
+        self.config = config
+        self.script = script
+        self.run_command = run_command
+        self.trace = trace
+        self.step_counter = step_offset
+        self.max_rounds = max_rounds
+        self.templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"),
+                                     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+    def render(self, template: str, **values: Any) -> str:
+        """Render one of the agent's prompt templates."""
+        return self.templates.get_template(template).render(**values)
+
+    def run(self, task_message: str, instruction: str = "") -> EpisodeResult:
+        """One episode: up to `max_rounds` whole-file versions, ending at the first one whose run succeeds.
+
+        `instruction` (already part of `task_message`) is restated after the file, where a small model reads it last:
+        with it only at the top, Qwen2.5-Coder-1.5B copied the file back unchanged and said it had made the change.
+        """
+        workspace = self.toolbox.workspace
+        current = workspace.resolve(self.script).read_text(encoding="utf-8", errors="replace")
+        error: str | None = None
+        unchanged = False
+        steps = 0
+        summary = ""
+        try:
+            for _ in range(self.max_rounds):
+                self._check_budgets(steps)
+                steps += 1
+                self.step_counter += 1
+                ask = self.render("rewrite.j2", script=self.script, code=current, error=error, run=self.run_command,
+                                  unchanged=unchanged, instruction=instruction)
+                completion = self._complete(task_message, ask)
+                code, summary = split_reply(completion.text)
+                if code is None:
+                    error = ("Your reply held no ```python code block. Reply with the complete file in one "
+                             "```python block.")
+                    self._record(steps, None, {"ok": False, "text": error}, completion)
+                    continue
+                if code.strip() == current.strip():
+                    unchanged = True
+                    error = None
+                    self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
+                                 {"ok": False, "text": "the reply repeats the current file unchanged"}, completion)
+                    continue
+                unchanged = False
+                observation = self._act("write_file", {"path": self.script, "content": code})
+                self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
+                             observation.model_dump(), completion)
+                if not observation.ok:
+                    error = observation.text
+                    continue
+                current = code
+                self._check_budgets(steps)
+                trial = self._act("execute", {"command": self.run_command})
+                self._record(steps, {"tool": "execute", "arguments": {"command": self.run_command}},
+                             trial.model_dump(), None)
+                if trial.ok:
+                    return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary))
+                error = trial.text
+            log.info("episode ended: %d whole-file versions without a run that succeeded", steps)
+            return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))
+        except BudgetExhausted as exhausted:
+            log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
+            return EpisodeResult(status=exhausted.kind, steps=steps, summary=_one_paragraph(summary))
+
+    def _complete(self, task_message: str, ask: str) -> Any:
+        messages = [Message(role="system", content=self.render("rewrite_system.j2")),
+                    Message(role="user", content=f"{task_message}\n{ask}")]
+        budget = max(512, self.config.reply_max_tokens * 2)
+        try:
+            return self.llm.complete(messages, max_tokens=budget, purpose="experiment.rewrite")
+        except ContextOverflowError:
+            # The task block (findings, history) is what grows; the file and the error are what the reply needs.
+            messages[1] = Message(role="user", content=f"{task_message[:4000]}\n[... task text cut to fit the "
+                                  f"context window ...]\n{ask}")
+            return self.llm.complete(messages, max_tokens=budget, purpose="experiment.rewrite")
+
+    def _act(self, tool: str, arguments: dict[str, Any]) -> Any:
+        workspace = self.toolbox.workspace
+        workspace.begin_step(self.step_counter)
+        try:
+            observation = self.toolbox.call(tool, arguments)
+        finally:
+            change = workspace.end_step(self.step_counter)
+        if change:
+            observation.text += f"\n[workspace changes: {change}]"
+        return observation
+
+    def _check_budgets(self, steps: int) -> None:
+        check_budgets(self.config, self.llm, steps)
+
+    def _record(self, step: int, action: dict[str, Any] | None, observation: dict[str, Any], completion: Any) -> None:
+        trace_step(self.trace, self.step_counter, step, action, observation, completion, strategy="rewrite")
+
+
+def _one_paragraph(text: str, limit: int = 600) -> str:
+    return " ".join(text.split())[:limit]

@@ -1,0 +1,59 @@
+"""Which stage-1 hypothesis each attempt tests: the plan's first, then the best-ranked untried one per draft or
+improvement; a debug attempt keeps its parent's; with none left (or no stage 1) the agent picks its own change."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from copilot.execution.attempt import Attempt, Measurement
+from copilot.execution.search import NextStep
+from copilot.execution.stage import hypothesis_for, instruction_for, untried_hypotheses
+from copilot.rundir import RunDir
+from copilot.task import MetricSpec
+
+
+def hypothesis(title: str) -> dict:
+    return {"hypothesis": {"title": title, "problem": "p.", "rationale": "r.", "method": f"Do {title}.",
+                           "supporting_result": "s.", "refuting_result": "f."}}
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.write_json("idea/hypotheses.json", [hypothesis("A"), hypothesis("B"), hypothesis("C {braces}")])
+    task = SimpleNamespace(spec=SimpleNamespace(metric=MetricSpec(name="accuracy", direction="maximize")))
+    return SimpleNamespace(run=run, task=task)
+
+
+def attempt(id_: str, kind: str, hypothesis: str = "", parent: str | None = None, metric: float | None = None):
+    a = Attempt(id=id_, kind=kind, parent=parent, hypothesis=hypothesis, status="ok" if metric else "failed")
+    if metric is not None:
+        a.measurement = Measurement(metric="accuracy", value=metric, source="results.json")
+    return a
+
+
+def test_the_plan_hypothesis_counts_as_tried_and_the_rest_follow_in_rank_order(ctx):
+    base = attempt("a000", "baseline", metric=0.5)
+    assert [h["title"] for h in untried_hypotheses(ctx, [base])] == ["B", "C {braces}"]
+    ctx.run.write_json("idea/chosen.json", hypothesis("B")["hypothesis"])  # the human picked the second one
+    history = [base, attempt("a001", "draft", "B", "a000", 0.6)]
+    step = NextStep("improve", "a001")
+    chosen = hypothesis_for(step, history, ctx)
+    assert chosen["title"] == "A"
+    text = instruction_for(step, history, ctx, None, chosen)
+    assert "test the next hypothesis from stage 1" in text and "A. Do A." in text and "accuracy = 0.6" in text
+    history.append(attempt("a002", "improve", "A", "a001"))
+    assert hypothesis_for(NextStep("debug", "a002"), history, ctx) == {"title": "A"}
+    braces = hypothesis_for(NextStep("draft", None), history, ctx)
+    assert "Do C {braces}." in instruction_for(NextStep("draft", None), history, ctx, None, braces)
+    history.append(attempt("a003", "draft", "C {braces}", "a000", 0.7))
+    assert hypothesis_for(NextStep("improve", "a003"), history, ctx) is None
+    assert "Make one focused change" in instruction_for(NextStep("improve", "a003"), history, ctx, "use PCA", None)
+
+
+def test_without_stage_one_there_is_nothing_to_rotate(tmp_path):
+    ctx = SimpleNamespace(run=RunDir(tmp_path / "run"))
+    assert untried_hypotheses(ctx, []) == []
+    assert hypothesis_for(NextStep("improve", "a000"), [], ctx) is None

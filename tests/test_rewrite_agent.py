@@ -1,0 +1,136 @@
+"""The whole-file implementation strategy (copilot/experiment/rewrite.py) with a scripted LLM: the replies below are
+canned test input, not model output. The scripts really run in the local sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.experiment.agent import AgentConfig
+from copilot.experiment.rewrite import RewriteAgent, script_for_command, split_reply
+from copilot.experiment.tools import ToolBox
+from copilot.experiment.workspace import Workspace
+from copilot.llm.client import LLM
+from copilot.rundir import JsonlWriter, read_jsonl
+from copilot.sandbox.local import LocalSandbox
+from tests.conftest import ScriptedBackend
+
+STARTER = "open('out.txt', 'w').write('0.5')\n"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    source = tmp_path / "src"
+    (source / "src").mkdir(parents=True)
+    (source / "train.py").write_text(STARTER)
+    (source / "src" / "run.py").write_text("print(1)\n")
+    (source / "evaluate.py").write_text("print('eval')\n")
+    return Workspace.create(source, tmp_path / "run" / "workspace", ["evaluate.py"], tmp_path / "run" / "traces")
+
+
+def agent_for(workspace, script, tmp_path, **config):
+    backend = ScriptedBackend(script)
+    llm = LLM(backend)
+    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20)
+    agent = RewriteAgent(llm, box, AgentConfig(**config), script="train.py", run_command="python train.py",
+                         trace=JsonlWriter(tmp_path / "trace.jsonl"))
+    return agent, backend
+
+
+def fenced(code: str, prose: str = "Changed it.") -> str:
+    return f"Here is the file:\n```python\n{code}```\n{prose}"
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("python train.py", "train.py"),
+    ("python3 -u src/run.py --epochs 3", "src/run.py"),
+    ("python ./train.py", "train.py"),
+    ("bash run.sh", None),
+    ("python -m src.run", None),
+    ("python missing.py", None),
+    ("python ../outside.py", None),
+    ("python train.py && python evaluate.py", None),
+    ("python train.py; rm -rf data", None),
+    ("python 'unbalanced", None),
+    ("", None),
+])
+def test_the_script_a_run_command_names(workspace, command, expected):
+    assert script_for_command(command, workspace.root) == expected
+
+
+def test_split_reply_takes_the_longest_block_and_keeps_the_prose():
+    code, prose = split_reply("Plan:\n```python\nx = 1\n```\nthen\n```python\nimport os\nprint(os.sep)\n```\nDone.")
+    assert code == "import os\nprint(os.sep)\n"
+    assert "Plan:" in prose and "Done." in prose and "import os" not in prose
+    assert split_reply("no code here, sorry") == (None, "no code here, sorry")
+
+
+def test_an_episode_repairs_a_failing_script_and_ends_when_it_runs(workspace, tmp_path):
+    crashing = "import pandas_does_not_exist\n"
+    working = "open('out.txt', 'w').write('0.9')\nprint('done')\n"
+    agent, backend = agent_for(workspace, [fenced(crashing), fenced(working, "Wrote 0.9 instead.")], tmp_path)
+    result = agent.run("# Task\nRaise the number.")
+    assert (result.status, result.steps, result.summary) == ("final", 2, "Here is the file: Wrote 0.9 instead.")
+    assert (workspace.root / "train.py").read_text() == working
+    assert (workspace.root / "out.txt").read_text() == "0.9"
+    # The model saw the task, the current file, and on the second request the failing file with its error.
+    first, second = (r.messages[-1].content for r in backend.requests)
+    assert first.startswith("# Task\nRaise the number.") and STARTER.strip() in first
+    assert "pandas_does_not_exist" in second and "ModuleNotFoundError" in second
+    trace = list(read_jsonl(tmp_path / "trace.jsonl"))
+    assert [(t["action"]["tool"], t["observation"]["ok"]) for t in trace] == [
+        ("write_file", True), ("execute", False), ("write_file", True), ("execute", True)]
+    assert all(t["strategy"] == "rewrite" for t in trace)
+    assert trace[0]["prompt_tokens"] == 100 and trace[1]["prompt_tokens"] is None
+    # Each written version is a recorded step with its diff, and undo history exists.
+    assert (tmp_path / "run" / "traces" / f"step_{trace[0]['step']}" / "changes.diff").is_file()
+
+
+def test_a_reply_without_code_or_with_the_same_file_is_sent_back(workspace, tmp_path):
+    working = "open('out.txt', 'w').write('0.7')\n"
+    agent, backend = agent_for(workspace, ["I would use a bigger model.", fenced(STARTER), fenced(working)],
+                               tmp_path)
+    result = agent.run("task")
+    assert (result.status, result.steps) == ("final", 3)
+    assert "no ```python code block" in backend.requests[1].messages[-1].content
+    assert "repeated this file unchanged" in backend.requests[2].messages[-1].content
+    assert (workspace.root / "train.py").read_text() == working
+
+
+def test_the_rounds_end_the_episode_when_no_version_runs(workspace, tmp_path):
+    agent, _ = agent_for(workspace, [fenced("raise SystemExit(3)\n")] * 3, tmp_path)
+    agent.max_rounds = 3
+    result = agent.run("task")
+    assert (result.status, result.steps) == ("steps", 3)
+    assert (workspace.root / "train.py").read_text() == "raise SystemExit(3)\n"
+
+
+def test_the_step_budget_counts_model_replies(workspace, tmp_path):
+    agent, backend = agent_for(workspace, [fenced("raise SystemExit(3)\n")] * 3, tmp_path, max_steps=2)
+    result = agent.run("task")
+    assert (result.status, result.steps, len(backend.requests)) == ("steps", 2, 2)
+
+
+def test_the_wall_clock_budget_ends_the_episode_before_a_model_call(workspace, tmp_path):
+    agent, backend = agent_for(workspace, [], tmp_path, deadline=0.0)
+    assert agent.run("task").status == "wall_clock"
+    assert backend.requests == []
+
+
+def test_a_read_only_target_is_refused_like_any_write(workspace, tmp_path):
+    backend = ScriptedBackend([fenced("print('forged')\n")] * 2)
+    llm = LLM(backend)
+    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20)
+    agent = RewriteAgent(llm, box, AgentConfig(), script="evaluate.py", run_command="python evaluate.py",
+                         max_rounds=2)
+    result = agent.run("task")
+    assert result.status == "steps"
+    assert (workspace.root / "evaluate.py").read_text() == "print('eval')\n"
+    assert "read-only" in backend.requests[1].messages[-1].content
+
+
+def test_the_instruction_is_restated_after_the_file(workspace, tmp_path):
+    agent, backend = agent_for(workspace, [fenced("open('out.txt', 'w').write('1')\n")], tmp_path)
+    agent.run("# Task\nUse a forest.\n## Plan\n...", instruction="Use a forest.")
+    prompt = backend.requests[0].messages[-1].content
+    assert prompt.index("## Current train.py") < prompt.index("## What to do now\nUse a forest.")
+    assert prompt.rstrip().endswith("then one sentence saying what you changed.")
