@@ -201,6 +201,31 @@ def test_invalid_task_yaml_names_file_and_field(tmp_path: Path, data: dict, fiel
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(("hidden", "problem"), [
+    (["/etc/passwd"], "must be a path inside the workspace"),
+    (["../labels.csv"], "must be a path inside the workspace"),
+    (["evaluate.py"], "'evaluate.py' is also in read_only"),
+    (["./results.json"], "'results.json' is the results file"),
+    (["data/missing.csv"], "'data/missing.csv' must be a file of the workspace .*; it does not exist"),
+    (["data"], "'data' must be a file of the workspace .*; it is a folder"),
+], ids=["absolute", "dotdot", "also-read-only", "results-file", "missing", "folder"])
+def test_invalid_hidden_files_name_file_field_and_path(tmp_path: Path, hidden: list[str], problem: str) -> None:
+    problems, workspaces, path = _write_task(tmp_path, {**VALID, "hidden": hidden})
+    (workspaces / "toy" / "data").mkdir()
+    (workspaces / "toy" / "evaluate.py").write_text("")
+    with pytest.raises(UserError, match=problem) as error:
+        load_task("toy", problems, workspaces)
+    message = str(error.value)
+    assert str(path) in message and "field 'hidden'" in message and "\n" not in message
+
+
+def test_hidden_files_are_spelled_as_the_workspace_spells_them(tmp_path: Path) -> None:
+    problems, workspaces, _ = _write_task(tmp_path, {**VALID, "hidden": ["./data/labels.csv"]})
+    (workspaces / "toy" / "data").mkdir()
+    (workspaces / "toy" / "data" / "labels.csv").write_text("id,label\n")
+    assert load_task("toy", problems, workspaces).spec.hidden == ["data/labels.csv"]
+
+
 def test_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
     problems, workspaces, path = _write_task(tmp_path, "title: [unclosed\nrun: python train.py\n")
     with pytest.raises(UserError, match="not valid YAML") as error:
