@@ -45,8 +45,8 @@ def prepare_workspace(ctx: RunContext) -> Any:
     root = ctx.run.path("workspace")
     traces = ctx.run.path("env_log", "traces")
     if root.is_dir():
-        return Workspace(root, ctx.task.spec.read_only, traces)
-    return Workspace.create(ctx.task.workspace, root, ctx.task.spec.read_only, traces)
+        return Workspace.open(root, ctx.task.spec.read_only, traces, hidden=ctx.task.spec.hidden)
+    return Workspace.create(ctx.task.workspace, root, ctx.task.spec.read_only, traces, hidden=ctx.task.spec.hidden)
 
 
 def gather_resources(ctx: RunContext) -> list[str]:
@@ -107,7 +107,7 @@ def task_message(ctx: RunContext, agent: ExperimentAgent, plan: ExperimentPlan, 
         "task.j2", title=spec.title, instruction=instruction, plan=plan, metric=spec.metric.name,
         direction=spec.metric.direction, evaluate=spec.evaluate, run=spec.run, timeout=int(spec.budgets.run_timeout_s),
         workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run), read_only=spec.read_only,
-        resources=resources, findings=findings, history=history,
+        resources=resources, findings=findings, history=history, hidden=spec.hidden,
     )
 
 
