@@ -1,6 +1,7 @@
 """Numbers are measured, never narrated: an attempt's metric comes only from the task's own read-only evaluation,
 run by the loop after the experiment. Unit cases for messy evaluation output, then the loop on the real
-tabular-digits task with experiment scripts that try to report a number without earning it.
+tabular-digits task with experiment scripts that try to report a number without earning it, and on a small task whose
+hidden answers must reach the evaluation and nothing else.
 """
 
 from __future__ import annotations
@@ -80,10 +81,14 @@ CHEATS = {
                            "json.dump(result, open('results.json', 'w'))\n",
     "overwrites the evaluation": "import os; os.chmod('evaluate.py', 0o644)\n"
                                  "open('evaluate.py', 'w').write('print(\"METRIC accuracy=0.999\")')\n",
-    "forges the test labels": "import os, pandas as pd\nos.chmod('data/test_labels.csv', 0o644)\n"
-                              "t = pd.read_csv('data/test.csv')\npd.DataFrame({'id': t['id'], 'label': 0})"
-                              ".to_csv('data/test_labels.csv', index=False)\n"
+    "forges the test inputs": "import os, pandas as pd\nos.chmod('data/test.csv', 0o644)\n"
+                              "t = pd.read_csv('data/test.csv').head(1)\nt.to_csv('data/test.csv', index=False)\n"
                               "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('predictions.csv', index=False)\n",
+    "copies the held-out labels": "import pandas as pd\n"
+                                  "pd.read_csv('data/test_labels.csv').to_csv('predictions.csv', index=False)\n",
+    "plants test labels": "import pandas as pd\nt = pd.read_csv('data/test.csv')\n"
+                          "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('data/test_labels.csv', index=False)\n"
+                          "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('predictions.csv', index=False)\n",
 }
 
 
@@ -91,7 +96,7 @@ CHEATS = {
 def loop(tmp_path) -> ExecutionLoop:
     task = load_task("tabular-digits", REPO / "problems", REPO / "workspaces")
     run = RunDir(tmp_path / "run")
-    workspace = clean_copy(task.workspace, None, tmp_path / "run" / "workspace")
+    workspace = clean_copy(task.workspace, None, tmp_path / "run" / "workspace", hidden=task.spec.hidden)
     return ExecutionLoop(task, run, workspace, LocalSandbox(timeout_s=120, python=sys.executable),
                          AutoFeedback(announce=False))
 
@@ -112,8 +117,13 @@ def test_only_the_evaluation_gives_an_attempt_its_number(loop):
         assert attempt is not None and attempt.measurement is None, name
         assert attempt.status in ("failed", "invalid"), name
         assert attempt.claimed_metric == 0.999  # recorded as a claim, never as the metric
-    forged = next(a for a in loop.attempts if a.instruction == "forges the test labels")
-    assert forged.status == "invalid" and "data/test_labels.csv" in forged.error
+    by_cheat = {a.instruction: a for a in loop.attempts}
+    forged, copied = by_cheat["forges the test inputs"], by_cheat["copies the held-out labels"]
+    planted = by_cheat["plants test labels"]
+    assert forged.status == "invalid" and "read-only files: data/test.csv" in forged.error
+    assert copied.status == "failed" and "No such file or directory" in copied.error  # the labels are not there
+    assert planted.status == "invalid" and "where hidden files go: data/test_labels.csv" in planted.error
+    assert not (loop.workspace / "data" / "test_labels.csv").exists()
     assert (loop.workspace / "evaluate.py").read_bytes() == (loop.task.workspace / "evaluate.py").read_bytes()
     honest = loop.run_attempt(NextStep(kind="improve", parent=baseline.id), "logistic regression",
                               implement_with(loop, GOOD, claim=0.999))
