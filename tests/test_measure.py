@@ -252,3 +252,20 @@ def test_the_hidden_answers_are_removed_when_the_evaluation_times_out_or_the_san
     with pytest.raises(RuntimeError, match="the sandbox broke"):
         broken.measure(Attempt(id="a001", kind="improve", command="python train.py"), broken.workspace)
     assert not (broken.workspace / "data" / "answers.txt").exists()
+
+
+def test_what_the_evaluation_leaves_behind_is_gone_before_the_agent_codes_again(tmp_path):
+    """Even an evaluation that copies the answers into the workspace (as a module the experiment planted to shadow one
+    of the evaluation's imports could) does not hand them on: the next attempt starts from a restored snapshot."""
+    loop = toy_loop(tmp_path, HONEST, evaluate="python evaluate.py && cp data/answers.txt leaked.txt")
+    loop.run_baseline()
+    first = measure_current(loop)
+    assert first.status == "ok" and (loop.workspace / "leaked.txt").exists()
+    seen = []
+
+    def implement(instruction, kind, parent):
+        seen.append((loop.workspace / "leaked.txt").exists())
+        return "looked around", None
+
+    loop.run_attempt(NextStep(kind="improve", parent=first.id), "improve", implement)
+    assert seen == [False]
