@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from copilot.errors import UserError
 
@@ -57,19 +57,36 @@ class TaskSpec(BaseModel):
     evaluate: str = Field(description="command of the task's own read-only evaluation, run after each experiment")
     results_file: str = Field("results.json", description="file the evaluation writes, relative to the workspace")
     read_only: list[str] = Field(default_factory=list, description="workspace files no action may change")
+    hidden: list[str] = Field(default_factory=list, description=(
+        "held-out files of the starter folder (test labels, ground truth): never copied into any workspace the "
+        "agent or its code sees; put in place, read-only, only while the evaluation runs"))
     repositories: list[str] = Field(default_factory=list, description="prototype code: git URLs or local paths")
     models: list[str] = Field(default_factory=list, description="models to make available: hub ids or local paths")
     datasets: list[str] = Field(default_factory=list, description="datasets: hub ids or local files")
     related: str | None = Field("related", description="folder of related PDFs / papers.jsonl for local retrieval")
     budgets: Budgets = Field(default_factory=Budgets)
 
-    @field_validator("read_only")
+    @field_validator("read_only", "hidden")
     @classmethod
     def _relative_paths(cls, value: list[str]) -> list[str]:
         for item in value:
             if Path(item).is_absolute() or ".." in Path(item).parts:
                 raise ValueError(f"'{item}' must be a path inside the workspace")
         return value
+
+    @field_validator("hidden")
+    @classmethod
+    def _hidden_apart(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # Spelled as the workspace spells paths (`a/b`, not `./a/b`), so the loop and the tools can compare them.
+        hidden = [Path(item).as_posix() for item in value]
+        read_only = {Path(item).as_posix() for item in info.data.get("read_only", [])}
+        results = Path(info.data.get("results_file", "results.json")).as_posix()
+        for item in hidden:
+            if item in read_only:
+                raise ValueError(f"'{item}' is also in read_only; a file is either hidden or read-only")
+            if item == results:
+                raise ValueError(f"'{item}' is the results file, which the evaluation writes")
+        return hidden
 
 
 class Task(BaseModel):
@@ -115,6 +132,15 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _check_hidden_files(path: Path, spec: TaskSpec, workspace: Path) -> None:
+    """Each hidden file must be a file of the starter folder: the evaluation cannot run without it."""
+    for rel in spec.hidden:
+        target = workspace / rel
+        if not target.is_file():
+            found = "it is a folder" if target.is_dir() else "it does not exist"
+            raise UserError(f"{path}: field 'hidden': '{rel}' must be a file of the workspace {workspace}; {found}")
+
+
 def available_tasks(problems_dir: Path) -> list[str]:
     """Names of the tasks under `problems_dir`, in either form."""
     if not problems_dir.is_dir():
@@ -140,6 +166,7 @@ def load_task(name: str, problems_dir: Path, workspaces_dir: Path) -> Task:
         workspace = (folder / spec.workspace).resolve() if spec.workspace else (workspaces_dir / name).resolve()
         if not workspace.is_dir():
             raise UserError(f"{path}: workspace folder '{workspace}' does not exist")
+        _check_hidden_files(path, spec, workspace)
         return Task(name=name, spec=spec, folder=folder.resolve(), workspace=workspace, problem_text=spec.problem)
     if folder.is_file():
         problem = folder.read_text(encoding="utf-8").strip()
@@ -156,6 +183,7 @@ def load_task(name: str, problems_dir: Path, workspaces_dir: Path) -> Task:
             spec = TaskSpec.model_validate(data)
         except ValidationError as error:
             raise UserError(_format_validation(settings, error)) from None
+        _check_hidden_files(settings, spec, workspace)
         return Task(name=name, spec=spec, folder=None, workspace=workspace, problem_text=problem)
     choices = ", ".join(available_tasks(problems_dir)) or "(none)"
     raise UserError(f"unknown task '{name}': no {folder}/task.yaml or {folder} file; available tasks: {choices}")

@@ -163,3 +163,20 @@ def test_a_look_repeated_from_the_previous_episode_is_run_again(workspace, tmp_p
     assert agent.run("first").status == "steps"
     agent.run("second")
     assert "train.py: lines 1-1" in next(m.content for m in agent.messages if m.role == "tool")
+
+
+def test_the_task_block_names_the_held_out_files_only_when_there_are_some(workspace, tmp_path):
+    from copilot.idea.models import ExperimentPlan
+
+    agent, _ = agent_for(workspace, [], tmp_path)
+    plan = ExperimentPlan(hypothesis_title="h", datasets=[], baselines=["starter"], metric="accuracy",
+                          metric_direction="maximize", steps=["improve"], expected_outcome="better",
+                          compute_budget="minutes", workspace_files=[])
+    values = {"title": "t", "instruction": "Do it.", "plan": plan, "metric": "accuracy", "direction": "maximize",
+              "evaluate": "python evaluate.py", "run": "python train.py", "timeout": 60, "workspace": "- train.py",
+              "read_only": ["evaluate.py"], "resources": [], "findings": "", "history": ""}
+    block = agent.render("task.j2", **values, hidden=["data/test_labels.csv", "data/truth.csv"])
+    line = next(line for line in block.splitlines() if line.startswith("Held-out files"))
+    assert "only the evaluation sees them" in line and line.endswith("data/test_labels.csv, data/truth.csv")
+    assert "Held-out" not in agent.render("task.j2", **values, hidden=[])
+    assert "Read-only files (the tools refuse to change them): evaluate.py\n" in block

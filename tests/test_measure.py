@@ -1,6 +1,7 @@
 """Numbers are measured, never narrated: an attempt's metric comes only from the task's own read-only evaluation,
 run by the loop after the experiment. Unit cases for messy evaluation output, then the loop on the real
-tabular-digits task with experiment scripts that try to report a number without earning it.
+tabular-digits task with experiment scripts that try to report a number without earning it, and on a small task whose
+hidden answers must reach the evaluation and nothing else.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot.execution.loop import ExecutionLoop
+from copilot.execution.attempt import Attempt
+from copilot.execution.loop import ExecutionLoop, attempt_id
 from copilot.execution.measure import MeasurementError, read_measurement
 from copilot.execution.search import NextStep
 from copilot.execution.snapshots import clean_copy
@@ -79,10 +81,14 @@ CHEATS = {
                            "json.dump(result, open('results.json', 'w'))\n",
     "overwrites the evaluation": "import os; os.chmod('evaluate.py', 0o644)\n"
                                  "open('evaluate.py', 'w').write('print(\"METRIC accuracy=0.999\")')\n",
-    "forges the test labels": "import os, pandas as pd\nos.chmod('data/test_labels.csv', 0o644)\n"
-                              "t = pd.read_csv('data/test.csv')\npd.DataFrame({'id': t['id'], 'label': 0})"
-                              ".to_csv('data/test_labels.csv', index=False)\n"
+    "forges the test inputs": "import os, pandas as pd\nos.chmod('data/test.csv', 0o644)\n"
+                              "t = pd.read_csv('data/test.csv').head(1)\nt.to_csv('data/test.csv', index=False)\n"
                               "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('predictions.csv', index=False)\n",
+    "copies the held-out labels": "import pandas as pd\n"
+                                  "pd.read_csv('data/test_labels.csv').to_csv('predictions.csv', index=False)\n",
+    "plants test labels": "import pandas as pd\nt = pd.read_csv('data/test.csv')\n"
+                          "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('data/test_labels.csv', index=False)\n"
+                          "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('predictions.csv', index=False)\n",
 }
 
 
@@ -90,7 +96,7 @@ CHEATS = {
 def loop(tmp_path) -> ExecutionLoop:
     task = load_task("tabular-digits", REPO / "problems", REPO / "workspaces")
     run = RunDir(tmp_path / "run")
-    workspace = clean_copy(task.workspace, None, tmp_path / "run" / "workspace")
+    workspace = clean_copy(task.workspace, None, tmp_path / "run" / "workspace", hidden=task.spec.hidden)
     return ExecutionLoop(task, run, workspace, LocalSandbox(timeout_s=120, python=sys.executable),
                          AutoFeedback(announce=False))
 
@@ -111,11 +117,155 @@ def test_only_the_evaluation_gives_an_attempt_its_number(loop):
         assert attempt is not None and attempt.measurement is None, name
         assert attempt.status in ("failed", "invalid"), name
         assert attempt.claimed_metric == 0.999  # recorded as a claim, never as the metric
-    forged = next(a for a in loop.attempts if a.instruction == "forges the test labels")
-    assert forged.status == "invalid" and "data/test_labels.csv" in forged.error
+    by_cheat = {a.instruction: a for a in loop.attempts}
+    forged, copied = by_cheat["forges the test inputs"], by_cheat["copies the held-out labels"]
+    planted = by_cheat["plants test labels"]
+    assert forged.status == "invalid" and "read-only files: data/test.csv" in forged.error
+    assert copied.status == "failed" and "No such file or directory" in copied.error  # the labels are not there
+    assert planted.status == "invalid" and "where hidden files go: data/test_labels.csv" in planted.error
+    assert not (loop.workspace / "data" / "test_labels.csv").exists()
     assert (loop.workspace / "evaluate.py").read_bytes() == (loop.task.workspace / "evaluate.py").read_bytes()
     honest = loop.run_attempt(NextStep(kind="improve", parent=baseline.id), "logistic regression",
                               implement_with(loop, GOOD, claim=0.999))
     assert honest.status == "ok" and honest.measurement.source == "results.json"
     assert 0.9 < honest.metric < 0.999  # what the evaluation measured, not what the agent claimed
     assert loop.best().id == honest.id
+
+
+# -- hidden files: the held-out answers exist in the workspace only while the evaluation runs ----------------------
+TOY_EVALUATE = """import json, os
+truth = open("data/answers.txt").read().split()
+guess = open("guess.txt").read().split()
+print("answers mode", oct(os.stat("data/answers.txt").st_mode & 0o777))
+value = sum(a == b for a, b in zip(truth, guess)) / len(truth)
+json.dump({"metric": "accuracy", "value": value}, open("results.json", "w"))
+"""
+HONEST = "open('guess.txt', 'w').write('a b c d')\n"
+PEEKS = "import os\nopen('seen.txt', 'w').write(str(os.path.exists('data/answers.txt')))\n" + HONEST
+
+
+class SpySandbox(LocalSandbox):
+    """The real local sandbox, noting before each command whether the hidden answers are in its folder."""
+
+    def __init__(self, fail_on: str | None = None, **kwargs) -> None:
+        super().__init__(python=sys.executable, **kwargs)
+        self.seen: list[tuple[str, bool]] = []
+        self.fail_on = fail_on
+
+    def run(self, command, cwd, **kwargs):
+        self.seen.append((command, (Path(cwd) / "data" / "answers.txt").exists()))
+        if command == self.fail_on:
+            raise RuntimeError("the sandbox broke")
+        return super().run(command, cwd, **kwargs)
+
+
+def toy_loop(tmp_path: Path, train: str, sandbox: LocalSandbox | None = None, **spec) -> ExecutionLoop:
+    """A small task whose answers are hidden, loaded through `load_task`, with a run workspace made by the stage."""
+    from copilot.experiment.workspace import Workspace
+
+    problems, workspaces = tmp_path / "problems", tmp_path / "workspaces"
+    source = workspaces / "toy"
+    (source / "data").mkdir(parents=True)
+    (source / "data" / "answers.txt").write_text("a b c x\n")
+    (source / "evaluate.py").write_text(TOY_EVALUATE)
+    (source / "train.py").write_text(train)
+    (problems / "toy").mkdir(parents=True)
+    settings = {"title": "toy", "metric": {"name": "accuracy", "direction": "maximize"}, "run": "python train.py",
+                "evaluate": "python evaluate.py", "read_only": ["evaluate.py"], "hidden": ["data/answers.txt"],
+                "budgets": {"run_timeout_s": 60}, **spec}
+    (problems / "toy" / "task.yaml").write_text(json.dumps(settings))
+    task = load_task("toy", problems, workspaces)
+    workspace = Workspace.create(task.workspace, tmp_path / "run" / "workspace", task.spec.read_only,
+                                 hidden=task.spec.hidden)
+    return ExecutionLoop(task, RunDir(tmp_path / "run"), workspace.root, sandbox or SpySandbox(),
+                         AutoFeedback(announce=False))
+
+
+def measure_current(loop: ExecutionLoop, train: str | None = None):
+    """Measure the workspace as it is (after replacing train.py), as the loop does after an agent's episode."""
+    if train is not None:
+        (loop.workspace / "train.py").write_text(train)
+    attempt = loop.execute_current(Attempt(id=attempt_id(len(loop.attempts)), parent="a000", kind="improve",
+                                           command=loop.task.spec.run))
+    assert not (loop.workspace / "data" / "answers.txt").exists(), "the answers stay only while the evaluation runs"
+    return attempt
+
+
+def test_the_hidden_answers_reach_the_evaluation_and_nothing_else(tmp_path):
+    loop = toy_loop(tmp_path, PEEKS)
+    assert not (loop.workspace / "data" / "answers.txt").exists()
+    baseline = loop.run_baseline()
+    assert baseline.status == "ok" and baseline.metric == pytest.approx(0.75)  # the real answers were used
+    assert loop.sandbox.seen == [("python train.py", False), ("python evaluate.py", True)]
+    attempt = measure_current(loop)
+    assert attempt.status == "ok" and attempt.metric == pytest.approx(0.75)
+    assert (loop.workspace / "seen.txt").read_text() == "False"
+    assert "answers mode 0o444" in attempt.evaluation.stdout_tail
+    manifest = json.loads(loop.run.path("attempts", attempt.id, "snapshot", "manifest.json").read_text())
+    assert "data/answers.txt" not in manifest["deleted"] + manifest["changed"]
+    assert (loop.task.workspace / "data" / "answers.txt").read_text() == "a b c x\n"
+
+
+def test_an_experiment_that_reads_the_answers_finds_nothing(tmp_path):
+    loop = toy_loop(tmp_path, HONEST)
+    attempt = measure_current(loop, "print(open('data/answers.txt').read())\n" + HONEST)
+    assert attempt.status == "failed" and attempt.measurement is None
+    assert "No such file or directory: 'data/answers.txt'" in attempt.error
+
+
+@pytest.mark.parametrize(("train", "named"), [
+    ("open('data/answers.txt', 'w').write('a b c d')\n" + HONEST, "data/answers.txt (a file was put there"),
+    ("import os\nos.symlink('guess.txt', 'data/answers.txt')\n" + HONEST, "data/answers.txt (a file was put there"),
+    ("import os\nos.rename('data', 'elsewhere')\nos.symlink('elsewhere', 'data')\n" + HONEST,
+     "its folder data was replaced"),
+], ids=["file", "link", "folder-link"])
+def test_an_experiment_that_plants_the_answers_is_invalid(tmp_path, train, named):
+    loop = toy_loop(tmp_path, HONEST)
+    baseline = loop.run_baseline()
+    attempt = measure_current(loop, train)
+    assert attempt.status == "invalid" and attempt.measurement is None and attempt.metric is None
+    assert attempt.evaluation is None and "data/answers.txt" in attempt.error and named in attempt.error
+    assert not (loop.workspace / "elsewhere" / "answers.txt").exists()
+    again = loop.run_attempt(NextStep(kind="improve", parent=baseline.id), "the starter code again",
+                             lambda *_: ("", None))
+    assert again is not None and again.status == "ok" and again.metric == pytest.approx(0.75), again.error
+
+
+def test_a_stale_hidden_file_is_removed_before_the_experiment(tmp_path, caplog):
+    loop = toy_loop(tmp_path, PEEKS)
+    (loop.workspace / "data" / "answers.txt").write_text("a b c d\n")  # left by an older version or a command
+    with caplog.at_level("WARNING", logger="copilot.execution"):
+        attempt = measure_current(loop)
+    assert attempt.status == "ok" and attempt.metric == pytest.approx(0.75)
+    assert (loop.workspace / "seen.txt").read_text() == "False"
+    assert any("removed data/answers.txt before the experiment" in r.getMessage() for r in caplog.records)
+
+
+def test_the_hidden_answers_are_removed_when_the_evaluation_times_out_or_the_sandbox_breaks(tmp_path):
+    loop = toy_loop(tmp_path, HONEST, evaluate="python evaluate.py && sleep 60", budgets={"run_timeout_s": 10})
+    attempt = measure_current(loop)
+    assert attempt.status == "failed" and attempt.evaluation is not None, attempt.error
+    assert attempt.evaluation.reason == "timeout" and "answers mode" in attempt.evaluation.stdout_tail
+    assert loop.sandbox.seen[-1] == ("python evaluate.py && sleep 60", True)
+
+    broken = toy_loop(tmp_path / "broken", HONEST, sandbox=SpySandbox(fail_on="python evaluate.py"))
+    with pytest.raises(RuntimeError, match="the sandbox broke"):
+        broken.measure(Attempt(id="a001", kind="improve", command="python train.py"), broken.workspace)
+    assert not (broken.workspace / "data" / "answers.txt").exists()
+
+
+def test_what_the_evaluation_leaves_behind_is_gone_before_the_agent_codes_again(tmp_path):
+    """Even an evaluation that copies the answers into the workspace (as a module the experiment planted to shadow one
+    of the evaluation's imports could) does not hand them on: the next attempt starts from a restored snapshot."""
+    loop = toy_loop(tmp_path, HONEST, evaluate="python evaluate.py && cp data/answers.txt leaked.txt")
+    loop.run_baseline()
+    first = measure_current(loop)
+    assert first.status == "ok" and (loop.workspace / "leaked.txt").exists()
+    seen = []
+
+    def implement(instruction, kind, parent):
+        seen.append((loop.workspace / "leaked.txt").exists())
+        return "looked around", None
+
+    loop.run_attempt(NextStep(kind="improve", parent=first.id), "improve", implement)
+    assert seen == [False]

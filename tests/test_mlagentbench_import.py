@@ -16,7 +16,7 @@ import pytest
 
 from copilot.errors import UserError
 from copilot.importers import mlagentbench
-from copilot.importers.mlagentbench import expand_read_only, guess_metric, import_mlagentbench, main
+from copilot.importers.mlagentbench import EVAL_DIR, expand_read_only, guess_metric, import_mlagentbench, main
 from copilot.task import load_task
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "mlagentbench_task"
@@ -59,8 +59,9 @@ def test_import_produces_a_loadable_task(src: Path, dirs: tuple[Path, Path]) -> 
     assert task.spec.metric.name == "mae" and task.spec.metric.direction == "minimize"
     assert task.spec.run == "python train.py" and task.spec.evaluate == "python evaluate.py"
     assert task.problem_text == (src / "scripts" / "research_problem.txt").read_text().strip()
-    assert task.spec.read_only == ["evaluate.py", "mlagentbench_eval/answer.csv", "mlagentbench_eval/eval.py",
-                                   "data_description.txt", "test.csv", "train.csv"]
+    assert task.spec.read_only == ["evaluate.py", "mlagentbench_eval/eval.py", "data_description.txt", "test.csv",
+                                   "train.csv"]
+    assert task.spec.hidden == ["mlagentbench_eval/answer.csv"]  # scripts/ was never the agent's in MLAgentBench
     copied = sorted(p.relative_to(task.workspace).as_posix() for p in task.workspace.rglob("*") if p.is_file())
     assert copied == ["data_description.txt", "evaluate.py", "mlagentbench_eval/answer.csv",
                       "mlagentbench_eval/eval.py", "test.csv", "train.csv", "train.py"]
@@ -76,6 +77,8 @@ def test_guesses_are_recorded_as_comments(src: Path, dirs: tuple[Path, Path]) ->
     assert any("run: 'python train.py' (guessed: env/train.py exists)" in line for line in header)
     assert any("prepare.py was not run" in line for line in header)
     assert any("matched no file: images/*" in line for line in header)
+    assert any("hidden (only the evaluation sees them): mlagentbench_eval/answer.csv" in line for line in header)
+    assert any("no env/ file is hidden" in line for line in header)
     assert "problem: |" in text, "the research problem should be a readable literal block"
 
 
@@ -92,6 +95,41 @@ def test_imported_run_and_evaluate_score_with_the_tasks_own_eval(src: Path, dirs
     assert results == {"metric": "mae", "value": pytest.approx(expected)}
     assert f"METRIC mae={results['value']}" in evaluation.stdout
     assert not (src / "env" / "submission.csv").exists(), "the source folder must stay untouched"
+
+
+def test_env_answers_named_as_hidden_reach_only_the_evaluation(src: Path, dirs: tuple[Path, Path],
+                                                                tmp_path: Path) -> None:
+    """scripts/hidden_files.txt and --hidden hold out env files; the loop's baseline in the real sandbox then runs
+    train.py without any answer file and the task's own get_score() with them."""
+    from copilot.execution.loop import ExecutionLoop
+    from copilot.feedback.auto import AutoFeedback
+    from copilot.rundir import RunDir
+    from copilot.sandbox.local import LocalSandbox
+
+    shutil.copy(src / "scripts" / "answer.csv", src / "env" / "solution.csv")
+    (src / "env" / "notes.md").write_text("kept out too\n")
+    (src / "scripts" / "hidden_files.txt").write_text("# answers kept in env/\n./solution*\nlabels/*\n")
+    (src / "scripts" / "read_only_files.txt").write_text("./*.csv\n")
+    problems, workspaces = dirs
+    task = load_task(import_mlagentbench(src, problems, workspaces, hidden=["notes.md"]), problems, workspaces)
+    assert task.spec.hidden == ["mlagentbench_eval/answer.csv", "notes.md", "solution.csv"]
+    assert task.spec.read_only == ["evaluate.py", "mlagentbench_eval/eval.py", "test.csv", "train.csv"]
+    assert not (task.workspace / EVAL_DIR / "hidden_files.txt").exists()
+    header = (problems / task.name / "task.yaml").read_text()
+    assert "hidden patterns that matched no file: labels/*" in header and "no env/ file is hidden" not in header
+
+    train = (task.workspace / "train.py").read_text()
+    (task.workspace / "train.py").write_text("import os\nassert not any(os.path.exists(p) for p in ('solution.csv', "
+                                              "'notes.md', 'mlagentbench_eval/answer.csv'))\n" + train)
+    loop = ExecutionLoop(task, RunDir(tmp_path / "run"), tmp_path / "run" / "workspace",
+                         LocalSandbox(timeout_s=120, python=sys.executable), AutoFeedback(announce=False))
+    baseline = loop.run_baseline()
+    assert baseline.status == "ok", baseline.error
+    (task.workspace / "train.py").write_text(train)
+    reference = _shell(f"{task.spec.run} && {task.spec.evaluate}", task.workspace)  # the starter folder has them all
+    assert reference.returncode == 0, reference.stderr
+    expected = json.loads((task.workspace / "results.json").read_text())["value"]
+    assert baseline.metric == pytest.approx(expected)
 
 
 def test_imported_evaluation_fails_clearly_without_submission(src: Path, dirs: tuple[Path, Path]) -> None:
@@ -231,12 +269,16 @@ def test_read_only_patterns_follow_mlagentbench(tmp_path: Path) -> None:
 
 def test_main_imports_and_reports(src: Path, dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     problems, workspaces = dirs
-    code = main([str(src), "--name", "houses", "--problems", str(problems), "--workspaces", str(workspaces)])
+    code = main([str(src), "--name", "houses", "--problems", str(problems), "--workspaces", str(workspaces),
+                 "--hidden", "data_description.txt"])
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"imported houses: {problems / 'houses' / 'task.yaml'}")
     assert "metric: 'mae' (guessed" in out and "copilot task=houses" in out
-    assert load_task("houses", problems, workspaces).spec.metric.name == "mae"
+    spec = load_task("houses", problems, workspaces).spec
+    assert spec.metric.name == "mae" and spec.hidden == ["mlagentbench_eval/answer.csv", "data_description.txt"]
+    assert "data_description.txt" not in spec.read_only  # read_only_files.txt names it too; hidden wins
+    assert "hidden (only the evaluation sees them): mlagentbench_eval/answer.csv, data_description.txt" in out
 
 
 def test_main_rejects_a_bad_option(src: Path) -> None:

@@ -61,6 +61,12 @@ def test_full_run_measures_verifies_and_reports(tmp_path):
     assert refused and refused[0]["observation"]["ok"] is False and "read-only" in refused[0]["observation"]["text"]
     original = (REPO / "workspaces/tabular-digits/evaluate.py").read_text()
     assert (run / "workspace" / "evaluate.py").read_text() == original
+    # The held-out labels never entered a copy the agent's code ran in, and the agent was told why.
+    for copy in ("workspace", "verify/workspace"):
+        assert (run / copy / "data" / "test.csv").is_file() and not (run / copy / "data" / "test_labels.csv").exists()
+    for manifest in run.glob("attempts/*/snapshot/manifest.json"):
+        assert "data/test_labels.csv" not in manifest.read_text()
+    assert "Held-out files (kept out of the workspace" in (run / "agent_log/full_log.jsonl").read_text()
     assert all(json.loads(line) for line in (run / "agent_log/full_log.jsonl").read_text().splitlines())
     assert (run / "metric.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

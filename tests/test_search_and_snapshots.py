@@ -74,6 +74,29 @@ def test_snapshot_records_only_changes_and_restores_exactly(tmp_path):
     assert (copy / "train.py").read_text() == "v2\n" and (copy / "data/train.csv").exists()
 
 
+def test_hidden_files_are_never_copied_snapshotted_or_restored(tmp_path):
+    source, work, hidden = tmp_path / "src", tmp_path / "work", ["data/truth.csv"]
+    _tree(source, {"train.py": "v1\n", "data/test.csv": "x\n", "data/truth.csv": "labels\n"})
+    clean_copy(source, None, work, hidden=hidden)
+    assert not (work / "data/truth.csv").exists() and (work / "data/test.csv").exists()
+    (work / "train.py").write_text("v2\n")
+    manifest = take_snapshot(work, source, tmp_path / "snap", ignore=frozenset(hidden))
+    assert manifest == {"changed": ["train.py"], "deleted": [], "too_large": []}, "absence is not a deletion"
+
+    (work / "data/truth.csv").write_text("planted\n")
+    manifest = take_snapshot(work, source, tmp_path / "snap2", ignore=frozenset(hidden))
+    assert manifest["changed"] == ["train.py"] and not (tmp_path / "snap2/files/data").exists()
+    restore_snapshot(work, source, None, hidden=hidden)
+    assert not (work / "data/truth.csv").exists(), "a stale file at a hidden path is removed, not restored"
+    assert (work / "train.py").read_text() == "v1\n"
+    restore_snapshot(work, source, tmp_path / "snap", hidden=hidden)
+    assert (work / "train.py").read_text() == "v2\n" and not (work / "data/truth.csv").exists()
+
+    copy = clean_copy(source, tmp_path / "snap", tmp_path / "verify", hidden=hidden)
+    assert (copy / "train.py").read_text() == "v2\n" and not (copy / "data/truth.csv").exists()
+    assert (source / "data/truth.csv").read_text() == "labels\n"
+
+
 def test_the_report_says_why_nothing_was_re_executed():
     from copilot.execution.report import render_report, summarize
 

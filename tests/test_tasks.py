@@ -1,10 +1,10 @@
 """The task format and the three demo tasks: loading, validation errors, the plain-text form, and each demo's
-starter experiment + read-only evaluation run for real on a temporary copy of its workspace."""
+baseline measured by the execution loop in the real sandbox (experiment without the hidden truth, then the evaluation
+with it)."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import os
 import shutil
@@ -12,15 +12,19 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
 
 from copilot.errors import UserError
-from copilot.execution.measure import read_measurement
+from copilot.execution.loop import ExecutionLoop
+from copilot.feedback.auto import AutoFeedback
 from copilot.paper.pdf import parse_pdf
+from copilot.rundir import RunDir
 from copilot.sandbox.base import RunResult
+from copilot.sandbox.local import LocalSandbox
 from copilot.task import available_tasks, load_task
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +35,8 @@ DEMOS = {
     "text-embeddings": ("macro_f1", "maximize", "predictions.csv", 0.631611),
     "forecast-sales": ("rmse", "minimize", "forecast.csv", 66.376360),
 }
+HELD_OUT = {"tabular-digits": "data/test_labels.csv", "text-embeddings": "data/test_labels.csv",
+            "forecast-sales": "data/horizon_truth.csv"}
 VALID = {
     "title": "A task", "paper": "paper.md", "metric": {"name": "accuracy", "direction": "maximize"},
     "run": "python train.py", "evaluate": "python evaluate.py", "read_only": ["evaluate.py"],
@@ -82,9 +88,9 @@ def test_demo_task_loads_with_existing_files(name: str) -> None:
     assert task.workspace == (WORKSPACES / name).resolve()
     assert task.paper_path is not None and Path(task.paper_path).is_file()
     assert (task.workspace / "train.py").is_file()
-    for rel in task.spec.read_only:
-        assert (task.workspace / rel).is_file(), f"{name}: read-only file {rel} is missing"
-    assert "evaluate.py" in task.spec.read_only
+    for rel in task.spec.read_only + task.spec.hidden:
+        assert (task.workspace / rel).is_file(), f"{name}: read-only or hidden file {rel} is missing"
+    assert "evaluate.py" in task.spec.read_only and task.spec.hidden == [HELD_OUT[name]]
     assert task.spec.budgets.run_timeout_s <= 300
     data_bytes = sum(p.stat().st_size for p in (task.workspace / "data").rglob("*") if p.is_file())
     assert data_bytes < 2 * 2**20
@@ -112,25 +118,36 @@ def test_demo_paper_pdf_matches_its_source(name: str) -> None:
     assert " ".join(paper.abstract.split()[:12]) == first_words, "paper.pdf is stale: run scripts/build_papers.py"
 
 
+class _SeeingSandbox(LocalSandbox):
+    """The real local sandbox, noting before each command whether the task's held-out truth is in its folder."""
+
+    def __init__(self, held_out: str) -> None:
+        super().__init__(timeout_s=120, python=sys.executable)
+        self.held_out = held_out
+        self.seen: list[tuple[str, bool]] = []
+
+    def run(self, command: str, cwd: Path, **kwargs: Any) -> RunResult:
+        self.seen.append((command, (Path(cwd) / self.held_out).exists()))
+        return super().run(command, cwd, **kwargs)
+
+
 @pytest.mark.parametrize("name", DEMOS)
-def test_demo_starter_and_evaluation_produce_the_metric(name: str, tmp_path: Path) -> None:
-    """The starter `run` then the read-only `evaluate`, on a copy: results.json is valid and the loop can read it."""
-    metric, _, output, baseline = DEMOS[name]
+def test_demo_baseline_is_measured_without_the_truth_in_the_experiment(name: str, tmp_path: Path) -> None:
+    """The loop's baseline in the real sandbox: the starter `run` on a clean copy without the hidden truth, then the
+    read-only `evaluate` with it; the evaluation's number is the starter's known metric."""
+    metric, _, _, baseline = DEMOS[name]
     task = load_task(name, PROBLEMS, WORKSPACES)
-    workspace = _copy_workspace(name, tmp_path)
-    run = _shell(task.spec.run, workspace)
-    assert run.returncode == 0, run.stderr
-    assert (workspace / output).is_file()
-    evaluation = _shell(task.spec.evaluate, workspace)
-    assert evaluation.returncode == 0, evaluation.stderr
-    results = json.loads((workspace / task.spec.results_file).read_text())
-    assert results["metric"] == metric
-    assert isinstance(results["value"], float) and math.isfinite(results["value"])
-    assert results["value"] == pytest.approx(baseline, rel=0.02)  # tolerates a solver tweak in a new scikit-learn
-    assert f"METRIC {metric}=" in evaluation.stdout
-    result = RunResult(command=task.spec.evaluate, exit_code=0, duration_s=1.0, stdout_tail=evaluation.stdout)
-    measurement = read_measurement(workspace, task.spec.results_file, task.spec.metric, result)
-    assert measurement.value == results["value"] and measurement.source == "results.json"
+    sandbox = _SeeingSandbox(HELD_OUT[name])
+    loop = ExecutionLoop(task, RunDir(tmp_path / "run"), tmp_path / "run" / "workspace", sandbox,
+                         AutoFeedback(announce=False))
+    attempt = loop.run_baseline()
+    assert attempt.status == "ok", attempt.error
+    assert sandbox.seen == [(task.spec.run, False), (task.spec.evaluate, True)]
+    assert attempt.measurement is not None and attempt.measurement.source == "results.json"
+    assert attempt.measurement.metric == metric and math.isfinite(attempt.measurement.value)
+    assert attempt.measurement.value == pytest.approx(baseline, rel=0.02)  # tolerates a solver tweak in scikit-learn
+    assert attempt.evaluation is not None and f"METRIC {metric}=" in attempt.evaluation.stdout_tail
+    assert (task.workspace / HELD_OUT[name]).is_file(), "the starter folder keeps its truth"
 
 
 @pytest.mark.parametrize("name", DEMOS)
@@ -199,6 +216,31 @@ def test_invalid_task_yaml_names_file_and_field(tmp_path: Path, data: dict, fiel
     message = str(error.value)
     assert str(path) in message and f"field '{field}'" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("hidden", "problem"), [
+    (["/etc/passwd"], "must be a path inside the workspace"),
+    (["../labels.csv"], "must be a path inside the workspace"),
+    (["evaluate.py"], "'evaluate.py' is also in read_only"),
+    (["./results.json"], "'results.json' is the results file"),
+    (["data/missing.csv"], "'data/missing.csv' must be a file of the workspace .*; it does not exist"),
+    (["data"], "'data' must be a file of the workspace .*; it is a folder"),
+], ids=["absolute", "dotdot", "also-read-only", "results-file", "missing", "folder"])
+def test_invalid_hidden_files_name_file_field_and_path(tmp_path: Path, hidden: list[str], problem: str) -> None:
+    problems, workspaces, path = _write_task(tmp_path, {**VALID, "hidden": hidden})
+    (workspaces / "toy" / "data").mkdir()
+    (workspaces / "toy" / "evaluate.py").write_text("")
+    with pytest.raises(UserError, match=problem) as error:
+        load_task("toy", problems, workspaces)
+    message = str(error.value)
+    assert str(path) in message and "field 'hidden'" in message and "\n" not in message
+
+
+def test_hidden_files_are_spelled_as_the_workspace_spells_them(tmp_path: Path) -> None:
+    problems, workspaces, _ = _write_task(tmp_path, {**VALID, "hidden": ["./data/labels.csv"]})
+    (workspaces / "toy" / "data").mkdir()
+    (workspaces / "toy" / "data" / "labels.csv").write_text("id,label\n")
+    assert load_task("toy", problems, workspaces).spec.hidden == ["data/labels.csv"]
 
 
 def test_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""Workspace confinement, read-only files, undo, step diffs, and every tool's success and error paths, including a
-campaign of hostile arguments that must each give a clear observation and never crash or escape the workspace.
+"""Workspace confinement, read-only and hidden files, undo, step diffs, and every tool's success and error paths,
+including a campaign of hostile arguments that must each give a clear observation and never crash or escape the
+workspace.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -22,9 +24,10 @@ def ws(tmp_path):
     (source / "train.py").write_text("import sys\nprint('training')\nx = 1\n")
     (source / "evaluate.py").write_text("print('METRIC accuracy=0.5')\n")
     (source / "data" / "labels.csv").write_text("id,label\n1,0\n")
+    (source / "data" / "truth.csv").write_text("id,label\n2,1\n")
     (tmp_path / "outside.txt").write_text("secret outside")
     workspace = Workspace.create(source, tmp_path / "run" / "workspace", ["evaluate.py", "data/labels.csv"],
-                                 tmp_path / "run" / "env_log" / "traces")
+                                 tmp_path / "run" / "env_log" / "traces", hidden=["data/truth.csv"])
     return workspace
 
 
@@ -39,6 +42,36 @@ def test_the_source_is_copied_and_never_changed(ws, tmp_path):
     assert (tmp_path / "source" / "train.py").read_text().startswith("import sys")
     assert not os.access(ws.root / "evaluate.py", os.W_OK) or os.geteuid() == 0
     assert oct((ws.root / "evaluate.py").stat().st_mode)[-3:] == "444"
+
+
+def test_hidden_files_are_not_copied_and_not_shown(ws, box, tmp_path):
+    assert not (ws.root / "data" / "truth.csv").exists()
+    assert (tmp_path / "source" / "data" / "truth.csv").read_text() == "id,label\n2,1\n"
+    assert (ws.root / "data" / "labels.csv").is_file()
+    box.call("execute", {"command": "echo 2,0 > data/truth.csv"})  # a command may create it; the tools never show it
+    listing = box.call("list_files", {}).text
+    assert "data/labels.csv" in listing and "truth.csv" not in listing
+
+
+def test_the_idea_stage_description_of_the_starter_folder_leaves_hidden_files_out(tmp_path):
+    from copilot.idea.stage import describe_workspace
+
+    source = tmp_path / "source"
+    (source / "data").mkdir(parents=True)
+    for name in ("train.py", "data/test.csv", "data/truth.csv"):
+        (source / name).write_text("x\n")
+    description = describe_workspace(source, "python train.py", hidden=["data/truth.csv"])
+    assert "data/test.csv" in description and "truth.csv" not in description
+
+
+def test_reopening_a_workspace_removes_a_stale_hidden_file(ws, caplog):
+    """A run made before hidden files existed has them in its workspace; resuming it removes them."""
+    (ws.root / "data" / "truth.csv").write_text("id,label\n2,1\n")
+    (ws.root / "data" / "truth.csv").chmod(0o444)
+    with caplog.at_level(logging.WARNING, logger="copilot.experiment"):
+        reopened = Workspace.open(ws.root, ["evaluate.py"], ws.traces_dir, hidden=["data/truth.csv"])
+    assert not (reopened.root / "data" / "truth.csv").exists() and (reopened.root / "data" / "labels.csv").exists()
+    assert any("removed data/truth.csv" in record.getMessage() for record in caplog.records)
 
 
 def test_read_write_edit_undo(ws):
@@ -119,6 +152,14 @@ HOSTILE = [
     ("edit_file", {"path": "train.py", "search": "", "replace": "x"}, "search text is empty"),
     ("list_files", {"path": "../"}, "outside the workspace"),
     ("retrieve_model", {"query": "x"}, "no resource manager"),
+    ("write_file", {"path": "data/truth.csv", "content": "id,label\n2,0\n"}, "held-out file of the task"),
+    ("write_file", {"path": "./data/truth.csv", "content": "x"}, "held-out"),
+    ("write_file", {"path": "train/../data/truth.csv", "content": "x"}, "held-out"),
+    ("edit_file", {"path": "data/truth.csv", "search": "2,1", "replace": "2,0"}, "held-out"),
+    ("undo_edit", {"path": "data/truth.csv"}, "held-out"),
+    ("read_file", {"path": "data/truth.csv"}, "only the evaluation sees it"),
+    ("inspect_lines", {"path": "data/truth.csv", "start_line": 1, "end_line": 2}, "held-out"),
+    ("list_files", {"path": "data/truth.csv"}, "held-out"),
 ]
 
 
@@ -132,6 +173,7 @@ def test_hostile_arguments_get_a_clear_observation(box, ws, tmp_path, tool, argu
     assert (tmp_path / "outside.txt").read_text() == "secret outside"
     assert not (tmp_path / "run" / "escape.py").exists() and not (tmp_path / "escape.py").exists()
     assert (ws.root / "evaluate.py").read_text() == "print('METRIC accuracy=0.5')\n"
+    assert not (ws.root / "data" / "truth.csv").exists()
 
 
 @pytest.mark.parametrize("command", [

@@ -3,8 +3,9 @@
 An attempt's number comes only from the task's own evaluation, run here after the experiment: a stale results file
 is deleted before the experiment and again before the evaluation (so experiment code cannot plant one), and
 read-only files are checked by hash before the evaluation (tampering makes the attempt invalid and the files are
-restored). Every attempt is written to `attempts/<id>/attempt.json` when it ends, with a code snapshot, so a killed
-run resumes without losing or repeating an attempt.
+restored). The task's hidden files (held-out answers) are in the workspace only while the evaluation runs; anything
+the experiment put at a hidden path makes the attempt invalid. Every attempt is written to `attempts/<id>/attempt.json`
+when it ends, with a code snapshot, so a killed run resumes without losing or repeating an attempt.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from copilot.execution.attempt import Attempt, AttemptKind
 from copilot.execution.measure import MeasurementError, clear_results, read_measurement
 from copilot.execution.search import NextStep, best_attempt
 from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
+from copilot.hidden import hidden_files_in, misplaced_hidden, remove_hidden
 from copilot.rundir import RunDir, utc_now
 from copilot.task import Task
 
@@ -73,22 +75,32 @@ class ExecutionLoop:
 
     # -- measuring ---------------------------------------------------------------------------------------------
     def measure(self, attempt: Attempt, workspace: Path) -> Attempt:
-        """Run the experiment command and then the task's evaluation in `workspace`, and fill in the attempt."""
+        """Run the experiment command and then the task's evaluation in `workspace`, and fill in the attempt.
+
+        The hidden files are copied in for the evaluation only and removed when it ends, however it ends.
+        """
         spec = self.task.spec
         started = time.monotonic()
         clear_results(workspace, spec.results_file)
+        for rel in remove_hidden(workspace, spec.hidden):
+            log.warning("removed %s before the experiment: only the evaluation may see a hidden file", rel)
         attempt.run = self.sandbox.run(attempt.command, workspace, timeout_s=spec.budgets.run_timeout_s)
         tampered = self._tampered_read_only(workspace)
-        if tampered:
+        planted = misplaced_hidden(workspace, spec.hidden)
+        remove_hidden(workspace, spec.hidden)
+        if tampered or planted:
             attempt.status = "invalid"
-            attempt.error = f"the experiment changed read-only files: {', '.join(tampered)} (restored)"
+            attempt.error = "; ".join(
+                ([f"the experiment changed read-only files: {', '.join(tampered)} (restored)"] if tampered else [])
+                + ([f"the experiment wrote where hidden files go: {', '.join(planted)}"] if planted else []))
         elif not attempt.run.ok:
             attempt.status = "failed"
             tail = (attempt.run.stderr_tail or attempt.run.stdout_tail).strip()[-2000:]
             attempt.error = f"experiment ended: {attempt.run.reason}, exit code {attempt.run.exit_code}\n{tail}"
         else:
             clear_results(workspace, spec.results_file)
-            attempt.evaluation = self.sandbox.run(spec.evaluate, workspace, timeout_s=spec.budgets.run_timeout_s)
+            with hidden_files_in(workspace, self.task.workspace, spec.hidden):
+                attempt.evaluation = self.sandbox.run(spec.evaluate, workspace, timeout_s=spec.budgets.run_timeout_s)
             try:
                 attempt.measurement = read_measurement(workspace, spec.results_file, spec.metric, attempt.evaluation)
                 attempt.status = "ok"
@@ -118,7 +130,8 @@ class ExecutionLoop:
         """Attempt a000: the unmodified starter code, in a fresh copy (recorded once; reused on resume)."""
         if self.attempts:
             return self.attempts[0]
-        copy = clean_copy(self.task.workspace, None, self.run.path("attempts", "a000", "workspace"))
+        copy = clean_copy(self.task.workspace, None, self.run.path("attempts", "a000", "workspace"),
+                          hidden=self.task.spec.hidden)
         attempt = Attempt(id=attempt_id(0), kind="baseline", command=self.task.spec.run, started_at=utc_now(),
                           instruction="the unmodified starter code")
         self.measure(attempt, copy)
@@ -134,7 +147,7 @@ class ExecutionLoop:
         Returns None when the human skipped the execution (the skip is recorded as a `skipped` attempt).
         """
         parent = next((a for a in self.attempts if a.id == step.parent), None)
-        restore_snapshot(self.workspace, self.task.workspace, self.snapshot_dir(parent))
+        restore_snapshot(self.workspace, self.task.workspace, self.snapshot_dir(parent), hidden=self.task.spec.hidden)
         attempt = Attempt(id=attempt_id(len(self.attempts)), parent=step.parent or self.attempts[0].id,
                           kind=step.kind, instruction=instruction, hypothesis=hypothesis, command=self.task.spec.run,
                           started_at=utc_now())
@@ -146,7 +159,7 @@ class ExecutionLoop:
         """Ask, measure and record the workspace as it is now, as `attempt`."""
         snapshot = self.run.path("attempts", attempt.id, "snapshot")
         manifest = take_snapshot(self.workspace, self.task.workspace, snapshot,
-                                 ignore=frozenset([self.task.spec.results_file]))
+                                 ignore=frozenset([self.task.spec.results_file, *self.task.spec.hidden]))
         attempt.code_diff = _diff_summary(self.workspace, self.task.workspace, manifest)
         decision = self.feedback.before_execution(attempt_id=attempt.id, command=attempt.command,
                                                   diff=attempt.code_diff)

@@ -103,7 +103,8 @@ def _reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> dict[str,
     """Re-run the best attempt from a clean copy of the starter code plus its snapshot; compare the metric."""
     from copilot.execution.verify import Reexecution, compare_reproduction
 
-    copy = clean_copy(ctx.task.workspace, loop.snapshot_dir(best), ctx.run.path("verify", "workspace"))
+    copy = clean_copy(ctx.task.workspace, loop.snapshot_dir(best), ctx.run.path("verify", "workspace"),
+                      hidden=ctx.task.spec.hidden)
     check = Attempt(id=f"{best.id}-verify", parent=best.id, kind=best.kind, command=best.command)
     loop.measure(check, copy)
     tolerance = float(ctx.cfg.execution.verify_tolerance)

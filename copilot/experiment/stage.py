@@ -47,8 +47,8 @@ def prepare_workspace(ctx: RunContext) -> Any:
     root = ctx.run.path("workspace")
     traces = ctx.run.path("env_log", "traces")
     if root.is_dir():
-        return Workspace(root, ctx.task.spec.read_only, traces)
-    return Workspace.create(ctx.task.workspace, root, ctx.task.spec.read_only, traces)
+        return Workspace.open(root, ctx.task.spec.read_only, traces, hidden=ctx.task.spec.hidden)
+    return Workspace.create(ctx.task.workspace, root, ctx.task.spec.read_only, traces, hidden=ctx.task.spec.hidden)
 
 
 def gather_resources(ctx: RunContext) -> list[str]:
@@ -129,8 +129,7 @@ def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: E
         direction=spec.metric.direction, evaluate=spec.evaluate, run=spec.run, timeout=int(spec.budgets.run_timeout_s),
         workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run,
                                      script_lines=0 if isinstance(agent, RewriteAgent) else 40),  # it shows the file
-        read_only=spec.read_only,
-        resources=resources, findings=findings, history=history,
+        read_only=spec.read_only, resources=resources, findings=findings, history=history, hidden=spec.hidden,
     )
 
 

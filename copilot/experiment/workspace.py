@@ -1,10 +1,12 @@
 """The run's working copy of the starter code, and every file action on it.
 
 All paths are confined to the workspace root: absolute paths, `..` escapes and symlinks leading out are refused.
-Read-only files (the task's evaluation, held-out labels) cannot be written, edited or deleted through any action,
-and are also chmod 0444 in the copy. Refusals raise `WorkspaceError`, whose message is an observation the agent
-reads. Each step's changes (by tools or by commands the agent ran) are written as a unified diff to
-`env_log/traces/step_N/changes.diff`; `undo_edit` restores the previous version of a file from a history kept on disk.
+Read-only files (the task's evaluation, its input data) cannot be written, edited or deleted through any action,
+and are also chmod 0444 in the copy. Hidden files (held-out labels, see `copilot.hidden`) are not in the copy at all,
+and no action can create, read or list a file at their paths. Refusals raise `WorkspaceError`, whose message is an
+observation the agent reads. Each step's changes (by tools or by commands the agent ran) are written as a unified
+diff to `env_log/traces/step_N/changes.diff`; `undo_edit` restores the previous version of a file from a history
+kept on disk.
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import shutil
+from collections.abc import Collection
 from pathlib import Path
+
+from copilot.hidden import copy_without_hidden, remove_hidden
 
 SKIP_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints", ".copilot"}
 TEXT_LIMIT = 2 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".jsonl"}
 DATA_ROWS_PER_VIEW = 10
+
+log = logging.getLogger("copilot.experiment")
 
 
 class WorkspaceError(Exception):
@@ -40,12 +48,13 @@ def _is_text(path: Path) -> bool:
 
 
 class Workspace:
-    """A confined folder with read-only files, undo history and per-step change records."""
+    """A confined folder with read-only and hidden files, undo history and per-step change records."""
 
     def __init__(self, root: Path, read_only: list[str] | tuple[str, ...] = (), traces_dir: Path | None = None,
-                 max_write_bytes: int = 1_000_000) -> None:
+                 max_write_bytes: int = 1_000_000, hidden: Collection[str] = ()) -> None:
         self.root = Path(root).resolve()
         self.read_only = {str(Path(p)) for p in read_only}
+        self.hidden = {Path(p).as_posix() for p in hidden}
         self.traces_dir = traces_dir
         self.max_write_bytes = max_write_bytes
         self.history_dir = self.root.parent / "experiment" / "history"
@@ -54,15 +63,26 @@ class Workspace:
 
     @classmethod
     def create(cls, source: Path, root: Path, read_only: list[str] | tuple[str, ...] = (),
-               traces_dir: Path | None = None) -> Workspace:
-        """Copy `source` (never modified) to `root` and protect the read-only files in the copy."""
+               traces_dir: Path | None = None, hidden: Collection[str] = ()) -> Workspace:
+        """Copy `source` (never modified) to `root` without the hidden files, and protect the read-only files."""
         if root.exists():
             raise FileExistsError(f"workspace {root} already exists")
-        shutil.copytree(source, root, ignore=shutil.ignore_patterns(*SKIP_PARTS), symlinks=True)
-        workspace = cls(root, read_only, traces_dir)
+        workspace = cls(root, read_only, traces_dir, hidden=hidden)
+        copy_without_hidden(source, root, workspace.hidden, SKIP_PARTS, symlinks=True)
         for rel in workspace.read_only:
             if (root / rel).is_file():
                 (root / rel).chmod(0o444)
+        return workspace
+
+    @classmethod
+    def open(cls, root: Path, read_only: list[str] | tuple[str, ...] = (), traces_dir: Path | None = None,
+             hidden: Collection[str] = ()) -> Workspace:
+        """An existing workspace (a resumed run); a hidden file in it, copied by a version before hidden files
+        existed or left by a command, is removed."""
+        workspace = cls(root, read_only, traces_dir, hidden=hidden)
+        for rel in remove_hidden(workspace.root, workspace.hidden):
+            log.warning("removed %s from the workspace: it is a hidden file of the task, which only the evaluation "
+                        "may see", rel)
         return workspace
 
     # -- paths ---------------------------------------------------------------------------------------------------
@@ -88,8 +108,14 @@ class Workspace:
         """Whether `rel` (in any spelling: `./a`, `b/../a`) names a read-only file."""
         return self.relative(self.resolve(rel)) in self.read_only
 
+    def _refuse_hidden(self, rel: str, path: Path) -> None:
+        if self.relative(path) in self.hidden:
+            raise WorkspaceError(f"'{rel}' is a held-out file of the task: only the evaluation sees it, after your "
+                                 "experiment has run, so it cannot be read, written or listed here")
+
     def _writable(self, rel: str) -> Path:
         path = self.resolve(rel)
+        self._refuse_hidden(rel, path)
         if self.relative(path) in self.read_only:
             raise WorkspaceError(f"'{rel}' is read-only (part of the task's evaluation); change other files")
         if path.is_dir():
@@ -100,6 +126,7 @@ class Workspace:
     def list_files(self, rel: str = ".", max_entries: int = 200) -> str:
         """The files under `rel` with sizes, one per line (caches and .git skipped)."""
         base = self.resolve(rel)
+        self._refuse_hidden(rel, base)
         if not base.exists():
             raise WorkspaceError(f"'{rel}' does not exist")
         if base.is_file():
@@ -107,7 +134,7 @@ class Workspace:
         entries = []
         for path in sorted(base.rglob("*")):
             parts = set(path.relative_to(self.root).parts)
-            if parts & SKIP_PARTS or path.is_dir():
+            if parts & SKIP_PARTS or path.is_dir() or self.relative(path) in self.hidden:
                 continue
             mark = " [read-only]" if self.relative(path) in self.read_only else ""
             size = path.stat().st_size if path.exists() else 0
@@ -125,6 +152,7 @@ class Workspace:
         cost an embedded model 3.7k prompt tokens (minutes on 2 cores) and say nothing the profiling did not.
         """
         path = self.resolve(rel)
+        self._refuse_hidden(rel, path)
         if not path.is_file():
             raise WorkspaceError(f"'{rel}' does not exist" if not path.exists() else f"'{rel}' is a folder")
         data = path.read_bytes()

@@ -7,6 +7,7 @@ Order: paper.json (or the plain-text problem) → analysis.json → related.json
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,13 @@ log = logging.getLogger("copilot.idea")
 SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
 
-def describe_workspace(root: Path, run_command: str, max_files: int = 40, script_lines: int = 40) -> str:
-    """A short description of the starter code: its files with sizes, and the head of the script it runs."""
+def describe_workspace(root: Path, run_command: str, max_files: int = 40, script_lines: int = 40,
+                       hidden: Collection[str] = ()) -> str:
+    """A short description of the starter code: its files with sizes (the `hidden` ones left out), and the head of
+    the script it runs."""
     lines = []
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts))
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts)
+                   and p.relative_to(root).as_posix() not in hidden)
     for path in files[:max_files]:
         lines.append(f"- {path.relative_to(root)} ({path.stat().st_size:,} bytes)")
     if len(files) > max_files:
@@ -157,7 +161,8 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         log.info("idea stage: reusing %s", ctx.run.path("idea/plan.json"))
         return ExperimentPlan.model_validate(ctx.run.read_json("idea/plan.json"))
     task = ctx.task
-    facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run), metric=task.spec.metric.name,
+    facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden),
+                      metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only)
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens))

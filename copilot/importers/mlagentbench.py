@@ -5,15 +5,20 @@ MLAgentBench (snap-stanford/MLAgentBench) keeps one folder per task:
     <task>/env/                         starter files the agent sees (train.py, data, descriptions)
     <task>/scripts/research_problem.txt the instructions
     <task>/scripts/read_only_files.txt  optional: fnmatch patterns of env files the agent may not change
+    <task>/scripts/hidden_files.txt     optional (copilot's own): fnmatch patterns of env files to hold out
     <task>/scripts/eval.py              optional: `get_score(submission_folder)` returning the task's number
     <task>/scripts/prepare.py           optional: downloads or splits the data (not run here: it needs the network)
 
 `import_mlagentbench` turns it into `problems/<name>/task.yaml` (the research problem in its `problem` field) and
 `workspaces/<name>/` (a copy of `env/`). The evaluation stays the task's own: `scripts/eval.py` and the files beside it
-(held-out answers) are copied into `workspaces/<name>/mlagentbench_eval/`, and a generated, read-only `evaluate.py`
-calls `get_score(".")` on the workspace and writes `results.json`. What had to be guessed (metric, direction, run
-command) is written as comments at the top of the task.yaml. Everything is validated before anything is written,
-and an existing task is never overwritten.
+are copied into `workspaces/<name>/mlagentbench_eval/`, and a generated, read-only `evaluate.py` calls `get_score(".")`
+on the workspace and writes `results.json`. eval.py is read-only; the files beside it (held-out answers, which
+MLAgentBench never showed the agent) are `hidden`: only the evaluation sees them. Answers that a task keeps in `env/`
+cannot be told from data by their names, so they are hidden only when named: by `hidden_files.txt` (one pattern a
+line, `#` comments, matched like `read_only_files.txt`) or by `--hidden PATTERN`. A hidden file is never also
+read-only. What had to be guessed (metric, direction, run command) is written as comments at the top of the
+task.yaml, with the hidden files and any pattern that matched nothing. Everything is validated before anything is
+written, and an existing task is never overwritten.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ Direction = Literal["maximize", "minimize"]
 
 EVAL_DIR = "mlagentbench_eval"
 WRAPPER = "evaluate.py"
-NOT_COPIED_FROM_SCRIPTS = frozenset({"research_problem.txt", "read_only_files.txt", "prepare.py"})
+NOT_COPIED_FROM_SCRIPTS = frozenset({"research_problem.txt", "read_only_files.txt", "hidden_files.txt", "prepare.py"})
 SKIPPED_IN_COPY = ("__pycache__", "*.pyc", ".git", "backup")
 TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PY_FILE = re.compile(r"[\w./-]+\.py\b")
@@ -122,9 +127,18 @@ class SourceTask(BaseModel):
     env: Path
     problem: str
     read_only_patterns: list[str]
+    hidden_patterns: list[str]
     eval_script: Path | None
     eval_source: str | None
     has_prepare: bool
+
+
+def _patterns(path: Path) -> list[str]:
+    """The patterns of a `read_only_files.txt`-style file, one a line, `#` comments and blank lines skipped."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
 def read_source(src: Path) -> SourceTask:
@@ -140,16 +154,13 @@ def read_source(src: Path) -> SourceTask:
     env = src / "env"
     if not env.is_dir():
         raise UserError(f"{env}: not found (the starter files; run scripts/prepare.py first if it creates them)")
-    patterns_file = src / "scripts" / "read_only_files.txt"
-    patterns = []
-    if patterns_file.is_file():
-        lines = patterns_file.read_text(encoding="utf-8", errors="replace").splitlines()
-        patterns = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
     eval_script = src / "scripts" / "eval.py"
     eval_source = None
     if eval_script.is_file():
         eval_source = eval_script.read_text(encoding="utf-8", errors="replace")
-    return SourceTask(src=src, env=env, problem=problem, read_only_patterns=patterns,
+    return SourceTask(src=src, env=env, problem=problem,
+                      read_only_patterns=_patterns(src / "scripts" / "read_only_files.txt"),
+                      hidden_patterns=_patterns(src / "scripts" / "hidden_files.txt"),
                       eval_script=eval_script if eval_source is not None else None, eval_source=eval_source,
                       has_prepare=(src / "scripts" / "prepare.py").is_file())
 
@@ -205,7 +216,8 @@ def guess_run(env: Path, problem: str) -> Guess:
 
 
 def expand_read_only(workspace: Path, patterns: list[str]) -> tuple[list[str], list[str]]:
-    """The workspace files that MLAgentBench's patterns protect, and the patterns that matched nothing.
+    """The workspace files that MLAgentBench's patterns (read-only or hidden) name, and the patterns that matched
+    nothing.
 
     MLAgentBench matches each file's path as `os.path.join(relative dir, name)`, so files at the top are `./name`;
     both that spelling and the plain relative path are tried here.
@@ -224,7 +236,7 @@ def expand_read_only(workspace: Path, patterns: list[str]) -> tuple[list[str], l
 
 
 def _header(source: SourceTask, metric: Guess, direction: Guess, run: Guess, evaluate: Guess,
-            unmatched: list[str]) -> str:
+            unmatched: list[str], hidden: list[str], hidden_patterns: list[str], hidden_unmatched: list[str]) -> str:
     lines = [f"Imported from the MLAgentBench task folder {source.src.resolve()} by `copilot import-mlagentbench`."]
     guesses = (("metric", metric), ("direction", direction), ("run", run), ("evaluate", evaluate))
     if any(g.kind == "guessed" for _, g in guesses):
@@ -236,17 +248,25 @@ def _header(source: SourceTask, metric: Guess, direction: Guess, run: Guess, eva
                      "run it in the source folder and import again.")
     if unmatched:
         lines.append(f"read_only_files.txt patterns that matched no file: {', '.join(unmatched)}")
+    if hidden:
+        lines.append(f"hidden (only the evaluation sees them): {', '.join(hidden)}")
+    if not hidden_patterns:
+        lines.append("no env/ file is hidden: name held-out answers kept there in scripts/hidden_files.txt or with "
+                     "--hidden")
+    if hidden_unmatched:
+        lines.append(f"hidden patterns that matched no file: {', '.join(hidden_unmatched)}")
     return "".join(f"# {line}\n" for line in lines)
 
 
 def import_mlagentbench(src: Path, problems_dir: Path, workspaces_dir: Path, name: str | None = None, *,
                         metric: str | None = None, direction: str | None = None, run: str | None = None,
-                        evaluate: str | None = None) -> str:
+                        evaluate: str | None = None, hidden: list[str] | None = None) -> str:
     """Convert the MLAgentBench task folder `src` into `problems/<name>/task.yaml` and `workspaces/<name>/`.
 
     `name` defaults to the folder's name. `metric`, `direction`, `run` and `evaluate` override the guesses; without
-    `evaluate`, scripts/eval.py must define `get_score`. Returns the task name; raises `UserError` for a bad folder,
-    an unguessable setting or an existing task, before anything is written.
+    `evaluate`, scripts/eval.py must define `get_score`. `hidden` adds patterns to those of scripts/hidden_files.txt.
+    Returns the task name; raises `UserError` for a bad folder, an unguessable setting or an existing task, before
+    anything is written.
     """
     src = Path(src)
     source = read_source(src)
@@ -283,6 +303,7 @@ def import_mlagentbench(src: Path, problems_dir: Path, workspaces_dir: Path, nam
         "evaluate": evaluate_guess.value,
         "results_file": "results.json",
         "read_only": [],
+        "hidden": [],
     }
     try:
         TaskSpec.model_validate(spec_data)
@@ -294,20 +315,26 @@ def import_mlagentbench(src: Path, problems_dir: Path, workspaces_dir: Path, nam
     try:
         shutil.copytree(source.env, workspace, ignore=shutil.ignore_patterns(*SKIPPED_IN_COPY),
                         ignore_dangling_symlinks=True)
-        protected = []
+        protected, held_out = [], []
         if evaluate is None and source.eval_script is not None:
             shutil.copytree(source.eval_script.parent, workspace / EVAL_DIR,
                             ignore=shutil.ignore_patterns(*SKIPPED_IN_COPY, *NOT_COPIED_FROM_SCRIPTS))
             (workspace / WRAPPER).write_text(WRAPPER_TEMPLATE.substitute(metric=metric_guess.value,
                                                                          eval_dir=EVAL_DIR), encoding="utf-8")
-            protected = [WRAPPER, *sorted(p.relative_to(workspace).as_posix()
-                                          for p in (workspace / EVAL_DIR).rglob("*") if p.is_file())]
+            protected = [WRAPPER, f"{EVAL_DIR}/eval.py"]
+            held_out = sorted(p.relative_to(workspace).as_posix() for p in (workspace / EVAL_DIR).rglob("*")
+                              if p.is_file() and p.relative_to(workspace).as_posix() not in protected)
+        hidden_patterns = [*source.hidden_patterns, *(hidden or [])]
+        named, hidden_unmatched = expand_read_only(workspace, hidden_patterns)
+        held_out += [rel for rel in named if rel not in held_out]
         matched, unmatched = expand_read_only(workspace, source.read_only_patterns)
-        spec_data["read_only"] = [*protected, *(rel for rel in matched if rel not in protected)]
+        spec_data["hidden"] = held_out
+        spec_data["read_only"] = [rel for rel in dict.fromkeys([*protected, *matched]) if rel not in held_out]
         spec = TaskSpec.model_validate(spec_data)
         body = dump_yaml(spec.model_dump(mode="json", exclude_unset=True))
         task_dir.mkdir(parents=True)
-        header = _header(source, metric_guess, direction_guess, run_guess, evaluate_guess, unmatched)
+        header = _header(source, metric_guess, direction_guess, run_guess, evaluate_guess, unmatched, held_out,
+                         hidden_patterns, hidden_unmatched)
         (task_dir / "task.yaml").write_text(header + body, encoding="utf-8")
     except BaseException:
         shutil.rmtree(workspace, ignore_errors=True)
@@ -355,12 +382,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--direction", choices=["maximize", "minimize"], help="default: from the metric name")
     parser.add_argument("--run", help="experiment command (default: python train.py)")
     parser.add_argument("--evaluate", help="evaluation command writing results.json (default: wraps eval.py)")
+    parser.add_argument("--hidden", action="append", metavar="PATTERN",
+                        help="env files to hold out for the evaluation only, as fnmatch patterns (repeatable; adds to "
+                             "scripts/hidden_files.txt)")
     parser.add_argument("--problems", type=Path, default=Path("problems"), help="default: ./problems")
     parser.add_argument("--workspaces", type=Path, default=Path("workspaces"), help="default: ./workspaces")
     args = parser.parse_args(argv)
     name = import_mlagentbench(args.folder, args.problems, args.workspaces, args.name, metric=args.metric,
                                direction=cast(Direction | None, args.direction), run=args.run,
-                               evaluate=args.evaluate)
+                               evaluate=args.evaluate, hidden=args.hidden)
     task_yaml = args.problems / name / "task.yaml"
     print(f"imported {name}: {task_yaml} and {args.workspaces / name}/")
     for line in task_yaml.read_text(encoding="utf-8").splitlines()[1:]:
