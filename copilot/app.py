@@ -80,6 +80,9 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     feedback = _instantiate("feedback", cfg.feedback)
     feedback.recorder = jsonl_recorder(rundir.jsonl("env_log/feedback.jsonl"), feedback.mode)
     sandbox = _instantiate("sandbox", cfg.sandbox)
+    hide = getattr(sandbox, "hide", None)  # the local sandbox; docker mounts only the workspace, so nothing to hide
+    if callable(hide) and task.spec.hidden:
+        hide([task.workspace / rel for rel in task.spec.hidden])
     llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"))
     ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console)
     if "experiment" in stages or "execution" in stages:

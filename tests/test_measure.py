@@ -86,6 +86,8 @@ CHEATS = {
                               "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('predictions.csv', index=False)\n",
     "copies the held-out labels": "import pandas as pd\n"
                                   "pd.read_csv('data/test_labels.csv').to_csv('predictions.csv', index=False)\n",
+    "reads the labels in the starter folder": "import pandas as pd\n"
+        f"pd.read_csv({str(REPO / 'workspaces/tabular-digits/data/test_labels.csv')!r}).to_csv('predictions.csv')\n",
     "plants test labels": "import pandas as pd\nt = pd.read_csv('data/test.csv')\n"
                           "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('data/test_labels.csv', index=False)\n"
                           "pd.DataFrame({'id': t['id'], 'label': 0}).to_csv('predictions.csv', index=False)\n",
@@ -97,8 +99,9 @@ def loop(tmp_path) -> ExecutionLoop:
     task = load_task("tabular-digits", REPO / "problems", REPO / "workspaces")
     run = RunDir(tmp_path / "run")
     workspace = clean_copy(task.workspace, None, tmp_path / "run" / "workspace", hidden=task.spec.hidden)
-    return ExecutionLoop(task, run, workspace, LocalSandbox(timeout_s=120, python=sys.executable),
-                         AutoFeedback(announce=False))
+    sandbox = LocalSandbox(timeout_s=120, python=sys.executable)
+    sandbox.hide([task.workspace / rel for rel in task.spec.hidden])  # as copilot.app.run does
+    return ExecutionLoop(task, run, workspace, sandbox, AutoFeedback(announce=False))
 
 
 def implement_with(loop: ExecutionLoop, code: str, claim: float | None = 0.999):
@@ -122,6 +125,9 @@ def test_only_the_evaluation_gives_an_attempt_its_number(loop):
     planted = by_cheat["plants test labels"]
     assert forged.status == "invalid" and "read-only files: data/test.csv" in forged.error
     assert copied.status == "failed" and "No such file or directory" in copied.error  # the labels are not there
+    peeked = by_cheat["reads the labels in the starter folder"]
+    if "filesystem confined" in loop.sandbox.describe():
+        assert peeked.status == "failed" and "EmptyDataError" in peeked.error  # the starter's copy reads as empty
     assert planted.status == "invalid" and "where hidden files go: data/test_labels.csv" in planted.error
     assert not (loop.workspace / "data" / "test_labels.csv").exists()
     assert (loop.workspace / "evaluate.py").read_bytes() == (loop.task.workspace / "evaluate.py").read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import sys
 import time
@@ -154,3 +155,21 @@ def test_commands_cannot_write_outside_their_folder(tmp_path):
     assert private_tmp.name.startswith("copilot-sandbox-") and not private_tmp.exists(), "removed after the run"
     opened = LocalSandbox(filesystem="open").run("echo x > ../outside/open.txt", work)
     assert opened.ok and (outside / "open.txt").exists()
+
+
+def test_hidden_host_files_read_as_empty_inside_the_sandbox_only(tmp_path):
+    """A task's held-out answers stay in its starter folder; `hide` makes them unreadable to commands by any path."""
+    starter, work = tmp_path / "starter", tmp_path / "work"
+    (starter / "data").mkdir(parents=True)
+    work.mkdir()
+    answers = starter / "data" / "test labels.csv"  # a space: the path is quoted in the wrapper
+    answers.write_text("id,label\n0,7\n")
+    box = LocalSandbox()
+    box.hide([answers, starter / "data" / "missing.csv"])
+    result = box.run(f"cat {shlex.quote(str(answers))} | wc -c; cat ../starter/data/*.csv | wc -c", work)
+    if result.notice and "filesystem confinement unavailable" in result.notice:
+        pytest.skip("no mount namespace on this machine (the notice says so)")
+    assert result.ok and result.stdout_tail.split() == ["0", "0"], result
+    assert "could not hide" not in result.stderr_tail
+    assert answers.read_text() == "id,label\n0,7\n", "the host file is untouched"
+    assert LocalSandbox().run(f"cat {shlex.quote(str(answers))}", work).stdout_tail == "id,label\n0,7\n"

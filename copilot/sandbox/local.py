@@ -29,7 +29,8 @@ instead of a `preexec_fn` keeps the spawn safe in a threaded parent. The child s
   (created for the run, deleted after it) are the only writable places: every other mount but /proc and /dev is
   remounted read-only (`CONFINE_SCRIPT`), /dev/shm is a fresh tmpfs, and the command then runs with no capabilities
   and `no_new_privs` (`setpriv`), so it cannot remount, reach other mount namespaces through /proc/<pid>/root, or
-  gain privileges through setuid programs. Reads are not restricted. Where no mount namespace can be made, the
+  gain privileges through setuid programs. Reads are not restricted, except for the files given to `hide` (a task's
+  held-out answers in its starter folder), which read as empty. Where no mount namespace can be made, the
   command runs unconfined and the notice says so. Costs about 0.1 s per command.
 - Network: `network="isolate"` runs the command in a new network namespace with only a loopback of its own
   (`unshare --net` as root, else `unshare --user --map-root-user --net`), found once per sandbox by running a
@@ -52,6 +53,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
@@ -220,6 +222,15 @@ class LocalSandbox:
         self._net_isolated = self._fs_confined = False
         self._isolation_checked = False
         self._isolation_notices: list[str] = []
+        self.hidden_paths: tuple[Path, ...] = ()
+
+    def hide(self, paths: Iterable[Path]) -> None:
+        """Make these host files read as empty to every later command: a task's held-out answers, which stay in its
+        starter folder where a confined command could still read them by absolute path. Each is covered by a
+        /dev/null bind mount inside the command's own mount namespace (the host's files are untouched); without
+        filesystem confinement this cannot be done, and the run's notice already says the filesystem is open.
+        """
+        self.hidden_paths = tuple(Path(p).resolve() for p in paths)
 
     def describe(self) -> str:
         """One line naming the sandbox and its limits, for logs and reports."""
@@ -250,6 +261,10 @@ class LocalSandbox:
             steps.append(f"{shlex.quote(ip)} link set lo up 2>/dev/null")
         if self._fs_confined:
             steps.append(CONFINE_SCRIPT)
+            for path in self.hidden_paths:
+                quoted = shlex.quote(str(path))
+                steps.append(f"if [ -f {quoted} ]; then mount --bind /dev/null {quoted} || "
+                             f"echo 'copilot sandbox: could not hide '{quoted} >&2; fi")
         limits = []
         if self.memory_mb and self.limit_address_space:
             limits.append(f"ulimit -v {int(self.memory_mb) * 1024}")
