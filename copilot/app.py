@@ -72,6 +72,10 @@ def _setup_logging(run: RunDir) -> None:
 def run(cfg: DictConfig, run_root: Path) -> Path:
     """Run the configured stages of `cfg.task` into `run_root` and return the run directory."""
     stages = _validate_stages(cfg)
+    if "experiment" in stages or "execution" in stages:
+        from copilot.experiment.stage import agent_strategy
+
+        agent_strategy(cfg)  # an unknown strategy is refused before anything starts
     task = load_task(str(cfg.task), Path(cfg.paths.problems).resolve(), Path(cfg.paths.workspaces).resolve())
     rundir = RunDir(run_root)
     _setup_logging(rundir)
@@ -85,10 +89,6 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
         hide([task.workspace / rel for rel in task.spec.hidden])
     llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"))
     ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console)
-    if "experiment" in stages or "execution" in stages:
-        from copilot.experiment.stage import agent_strategy
-
-        agent_strategy(ctx)  # an unknown strategy is refused before any model call
     rundir.write_json("run.json", {
         "task": task.name,
         "llm": cfg.llm.name,

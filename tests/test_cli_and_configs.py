@@ -116,3 +116,10 @@ def test_invalid_stage_and_resume_of_a_non_run(tmp_path):
     assert result.returncode == 2 and "unknown stage 'deploy'" in result.stderr
     result = cli(f"resume={tmp_path}")
     assert result.returncode == 2 and "not a run directory" in result.stderr
+
+
+def test_an_unknown_implementation_strategy_is_one_line(tmp_path):
+    result = cli("task=tabular-digits", "llm=tiny", "experiment.strategy=vibes", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "copilot: error: experiment.strategy=vibes: unknown strategy; choose from tools, rewrite")

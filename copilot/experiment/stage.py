@@ -80,9 +80,9 @@ def gather_resources(ctx: RunContext) -> list[str]:
 STRATEGIES = ("tools", "rewrite")
 
 
-def agent_strategy(ctx: RunContext) -> str:
+def agent_strategy(cfg: Any) -> str:
     """`experiment.strategy`, else the LLM preset's `strategy`, else `tools` (see copilot/experiment/rewrite.py)."""
-    strategy = str(ctx.cfg.experiment.get("strategy") or ctx.cfg.llm.get("strategy") or "tools")
+    strategy = str(cfg.experiment.get("strategy") or cfg.llm.get("strategy") or "tools")
     if strategy not in STRATEGIES:
         raise UserError(f"experiment.strategy={strategy}: unknown strategy; choose from {', '.join(STRATEGIES)}")
     return strategy
@@ -110,7 +110,7 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
         refuse_unchanged_final=int(cfg.get("refuse_unchanged_final", 0)),
     )
     trace = ctx.run.jsonl("env_log/trace.jsonl")
-    if agent_strategy(ctx) == "rewrite":
+    if agent_strategy(ctx.cfg) == "rewrite":
         script = script_for_command(spec.run, Path(workspace.root))
         if script is not None and not workspace.is_read_only(script):
             return RewriteAgent(ctx.llm, toolbox, config, script=script, run_command=spec.run, trace=trace,
