@@ -162,3 +162,9 @@ def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_
     assert [t["action"]["tool"] for t in trace] == ["write_file", "execute"] * 2
     report = (run / "report.md").read_text()
     assert "| hypothesis |" in report and "Tune the SVM's regularisation" in report
+    # The second episode's task block shows the hypothesis under test in place of the first hypothesis's plan.
+    asks = [r["request"]["messages"][-1]["content"] for r in jsonl(run / "agent_log" / "full_log.jsonl")
+            if r.get("purpose") == "experiment.rewrite"]
+    assert "## Plan\nHypothesis: Replace the shallow tree" in asks[0] and "## Hypothesis under test" not in asks[0]
+    assert "## Hypothesis under test\nTune the SVM's regularisation: Set C=10 on the SVC." in asks[1]
+    assert "## Plan" not in asks[1]

@@ -30,11 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("copilot.execution")
 
 NEXT_HYPOTHESIS: dict[AttemptKind, str] = {
-    "draft": "Starting again from the starter code, test another hypothesis from stage 1 (the plan below was made for "
-             "the first one): {title}. {method} Implement it, then make sure the experiment command runs.",
+    "draft": "Starting again from the starter code, test another hypothesis from stage 1: {title}. {method} "
+             "Implement it, then make sure the experiment command runs.",
     "improve": "The current code works (attempt {parent}, {metric} = {value}). On top of it, test the next "
-               "hypothesis from stage 1 (the plan below was made for the first one): {title}. {method} Implement it, "
-               "then make sure the experiment command still runs.",
+               "hypothesis from stage 1: {title}. {method} Implement it, then make sure the experiment command still "
+               "runs.",
 }
 
 INSTRUCTIONS: dict[AttemptKind, str] = {
@@ -133,10 +133,12 @@ def run_execution_stage(ctx: RunContext) -> None:
     resources = gather_resources(ctx)
     findings = data_findings(ctx, workspace)
     episodes = [0]
+    testing: dict[str, Any] = {}  # the hypothesis of the attempt being implemented, when it is not the plan's
 
     def implement(instruction: str, kind: AttemptKind, parent: Attempt | None) -> tuple[str, float | None]:
         agent = build_agent(ctx, workspace, step_offset=_steps_so_far(ctx))
-        message = render_task(ctx, agent, plan, instruction, resources, findings, history_lines(loop.attempts))
+        message = render_task(ctx, agent, plan, instruction, resources, findings, history_lines(loop.attempts),
+                              testing=testing or None)
         result = run_episode(agent, message, instruction)
         episodes[0] += 1
         return f"{result.status} after {result.steps} steps. {result.summary}".strip(), result.claimed_metric
@@ -164,6 +166,8 @@ def run_execution_stage(ctx: RunContext) -> None:
             ctx.run.write_json("execution/rollback.json", {**rollback, "pending": False})
         try:
             hypothesis = hypothesis_for(step, loop.attempts, ctx)
+            testing.clear()
+            testing.update(_full_hypothesis(ctx, hypothesis))
             attempt = loop.run_attempt(step, instruction_for(step, loop.attempts, ctx, extra, hypothesis), implement,
                                        hypothesis=hypothesis["title"] if hypothesis else "")
         except KeyboardInterrupt:
@@ -200,6 +204,18 @@ def run_execution_stage(ctx: RunContext) -> None:
         ctx.run.write_json("execution/end_comment.json", {"comment": end.comment})
     ctx.run.write_json("execution/done.json", {"attempts": len(attempts), "episodes_this_session": episodes[0]})
     ctx.console.print(f"report: {ctx.run.path('report.md')}")
+
+
+def _full_hypothesis(ctx: RunContext, hypothesis: dict[str, Any] | None) -> dict[str, Any]:
+    """The stage-1 hypothesis named by `hypothesis` (a debug attempt only carries the title), or {} for the plan's
+    own hypothesis or none."""
+    if not hypothesis or not ctx.run.exists("idea/hypotheses.json"):
+        return {}
+    chosen = ctx.run.read_json("idea/chosen.json") if ctx.run.exists("idea/chosen.json") else {}
+    if hypothesis.get("title") == chosen.get("title"):
+        return {}
+    ranked = [r["hypothesis"] for r in ctx.run.read_json("idea/hypotheses.json") if isinstance(r, dict)]
+    return next((h for h in ranked if h.get("title") == hypothesis.get("title")), {})
 
 
 def _steps_so_far(ctx: RunContext) -> int:

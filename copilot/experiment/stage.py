@@ -121,8 +121,10 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
 
 
 def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: ExperimentPlan, instruction: str,
-                 resources: list[str], findings: str, history: str = "") -> str:
-    """The fixed task block at the top of an episode's conversation."""
+                 resources: list[str], findings: str, history: str = "",
+                 testing: dict[str, Any] | None = None) -> str:
+    """The fixed task block at the top of an episode's conversation. `testing`: a stage-1 hypothesis other than the
+    plan's, which this episode tests; it replaces the plan, whose steps were written for the first hypothesis."""
     spec = ctx.task.spec
     return agent.render(
         "task.j2", title=spec.title, instruction=instruction, plan=plan, metric=spec.metric.name,
@@ -130,6 +132,7 @@ def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: E
         workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run,
                                      script_lines=0 if isinstance(agent, RewriteAgent) else 40),  # it shows the file
         read_only=spec.read_only, resources=resources, findings=findings, history=history, hidden=spec.hidden,
+        testing=testing if testing and testing.get("method") else None,
     )
 
 
