@@ -74,6 +74,15 @@ class EpisodeResult(BaseModel):
     compactions: int = 0
 
 
+PROMPTS = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"), undefined=StrictUndefined,
+                      keep_trailing_newline=True, autoescape=False)
+
+
+def render_prompt(template: str, **values: Any) -> str:
+    """Render one of the implementation agents' prompt templates (copilot/experiment/prompts)."""
+    return PROMPTS.get_template(template).render(**values)
+
+
 def check_budgets(config: AgentConfig, llm: LLM, steps: int) -> None:
     """Raise `BudgetExhausted` naming the first of the episode's or run's budgets that has run out."""
     usage = llm.total_usage
@@ -116,8 +125,6 @@ class ExperimentAgent:
         self.config = config
         self.trace = trace
         self.step_counter = step_offset
-        self.templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"),
-                                     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
         self.messages: list[Message] = []
         self.compactions = 0
         self._steps_since_compaction = 0
@@ -127,7 +134,7 @@ class ExperimentAgent:
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
-        return self.templates.get_template(template).render(**values)
+        return render_prompt(template, **values)
 
     def run(self, task_message: str) -> EpisodeResult:
         """One episode: from the task message to `final_answer` or an exhausted budget."""

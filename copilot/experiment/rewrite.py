@@ -19,9 +19,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from copilot.experiment.agent import AgentConfig, BudgetExhausted, EpisodeResult, check_budgets, trace_step
+from copilot.experiment.agent import (
+    AgentConfig,
+    BudgetExhausted,
+    EpisodeResult,
+    check_budgets,
+    render_prompt,
+    trace_step,
+)
 from copilot.experiment.analyst import FENCE, clean_code
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
@@ -79,12 +84,10 @@ class RewriteAgent:
         self.trace = trace
         self.step_counter = step_offset
         self.max_rounds = max_rounds
-        self.templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"),
-                                     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
-        return self.templates.get_template(template).render(**values)
+        return render_prompt(template, **values)
 
     def run(self, task_message: str, instruction: str = "") -> EpisodeResult:
         """One episode: up to `max_rounds` whole-file versions, ending at the first one whose run succeeds.
