@@ -168,3 +168,8 @@ def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_
     assert "## Plan\nHypothesis: Replace the shallow tree" in asks[0] and "## Hypothesis under test" not in asks[0]
     assert "## Hypothesis under test\nTune the SVM's regularisation: Set C=10 on the SVC." in asks[1]
     assert "## Plan" not in asks[1]
+    # Stage 1 and the agent are told which packages the sandbox can import (nothing can be installed offline).
+    calls = jsonl(run / "agent_log" / "full_log.jsonl")
+    prompts = [r["request"]["messages"][-1]["content"] for r in calls]
+    for text in (next(p for p in prompts if "Propose 2 distinct hypotheses" in p), asks[0]):
+        assert "Python packages the experiment can import: numpy, pandas, scipy, sklearn" in text

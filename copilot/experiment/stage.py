@@ -17,6 +17,7 @@ from copilot.experiment.analyst import DataFindings, analyse_data
 from copilot.experiment.rewrite import RewriteAgent, script_for_command
 from copilot.idea.models import ExperimentPlan
 from copilot.idea.stage import describe_workspace
+from copilot.sandbox.packages import available_packages
 
 if TYPE_CHECKING:
     from copilot.app import RunContext
@@ -130,7 +131,8 @@ def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: E
         "task.j2", title=spec.title, instruction=instruction, plan=plan, metric=spec.metric.name,
         direction=spec.metric.direction, evaluate=spec.evaluate, run=spec.run, timeout=int(spec.budgets.run_timeout_s),
         workspace=describe_workspace(Path(agent.toolbox.workspace.root), spec.run,
-                                     script_lines=0 if isinstance(agent, RewriteAgent) else 40),  # it shows the file
+                                     script_lines=0 if isinstance(agent, RewriteAgent) else 40,  # it shows the file
+                                     packages=available_packages(ctx.sandbox, ctx.run)),
         read_only=spec.read_only, resources=resources, findings=findings, history=history, hidden=spec.hidden,
         testing=testing if testing and testing.get("method") else None,
     )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.experiment.workspace import Workspace, WorkspaceError
 from copilot.llm import Message, ToolSpec
+from copilot.sandbox.packages import missing_module_hint
 
 
 class Observation(BaseModel):
@@ -197,6 +198,8 @@ class ToolBox:
                 f"--- stdout ---\n{result.stdout_tail.strip()}\n--- stderr ---\n{result.stderr_tail.strip()}")
         if result.notice:
             text += f"\n(note: {result.notice})"
+        if not result.ok:
+            text += missing_module_hint(result.stderr_tail)
         return Observation(tool="execute", ok=result.ok, text=text,
                            data={"exit_code": result.exit_code, "reason": result.reason})
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from copilot.errors import UserError
 from copilot.idea.chain import IdeaAgent, TaskFacts
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, RankedHypothesis
+from copilot.sandbox.packages import available_packages, packages_line
 
 if TYPE_CHECKING:
     from copilot.app import RunContext
@@ -26,9 +27,9 @@ SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
 
 def describe_workspace(root: Path, run_command: str, max_files: int = 40, script_lines: int = 40,
-                       hidden: Collection[str] = ()) -> str:
-    """A short description of the starter code: its files with sizes (the `hidden` ones left out), and the head of
-    the script it runs."""
+                       hidden: Collection[str] = (), packages: list[str] | None = None) -> str:
+    """A short description of the starter code: its files with sizes (the `hidden` ones left out), the head of the
+    script it runs, and the Python packages an experiment can import (`copilot.sandbox.packages`)."""
     lines = []
     files = sorted(p for p in root.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts)
                    and p.relative_to(root).as_posix() not in hidden)
@@ -40,6 +41,8 @@ def describe_workspace(root: Path, run_command: str, max_files: int = 40, script
     if scripts and script_lines > 0:
         head = (root / scripts[0]).read_text(encoding="utf-8", errors="replace").splitlines()[:script_lines]
         lines.append(f"\n{scripts[0]} (first {len(head)} lines):\n" + "\n".join(head))
+    if packages is not None:
+        lines.append(f"\n{packages_line(packages)}")
     return "\n".join(lines)
 
 
@@ -161,7 +164,9 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         log.info("idea stage: reusing %s", ctx.run.path("idea/plan.json"))
         return ExperimentPlan.model_validate(ctx.run.read_json("idea/plan.json"))
     task = ctx.task
-    facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden),
+    packages = available_packages(ctx.sandbox, ctx.run)
+    facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden,
+                                                   packages=packages),
                       metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only)
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),

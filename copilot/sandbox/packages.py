@@ -1,0 +1,60 @@
+"""Which common machine-learning packages the experiment's interpreter can import, asked of the sandbox itself (so the
+answer holds for `sandbox=docker` too). Prompts name them, because nothing can be installed offline: without the
+list, the embedded model proposed Prophet, which the related work mentions and the sandbox lacks, and spent an
+attempt on `ModuleNotFoundError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("copilot.sandbox")
+
+KNOWN_PACKAGES = ("numpy", "pandas", "scipy", "sklearn", "statsmodels", "torch", "torchvision", "transformers",
+                  "sentence_transformers", "datasets", "xgboost", "lightgbm", "catboost", "prophet", "tensorflow",
+                  "keras", "jax", "matplotlib", "nltk", "spacy", "gensim", "optuna")
+PROBE = "import importlib.util as u, sys; print(' '.join(n for n in sys.argv[1:] if u.find_spec(n)))"
+RECORD = "sandbox_packages.json"
+MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+
+
+def available_packages(sandbox: Any, run: Any | None = None) -> list[str] | None:
+    """The `KNOWN_PACKAGES` the sandbox's `python` can import, in that order; None when the probe fails (the prompts
+    then say nothing about packages). With a run directory the answer is recorded once and reused, also on resume."""
+    if run is not None and run.exists(RECORD):
+        return run.read_json(RECORD)["packages"]
+    with tempfile.TemporaryDirectory(prefix="copilot-probe-") as folder:
+        result = sandbox.run(f"python -c {shlex.quote(PROBE)} {' '.join(KNOWN_PACKAGES)}", Path(folder),
+                             timeout_s=60)
+    if not result.ok:
+        log.warning("could not list the sandbox's Python packages (%s); prompts will not name them",
+                    (result.stderr_tail or result.reason).strip()[-200:])
+        return None
+    found = set(result.stdout_tail.split())
+    packages = [name for name in KNOWN_PACKAGES if name in found]
+    if run is not None:
+        run.write_json(RECORD, {"packages": packages, "checked": list(KNOWN_PACKAGES)})
+    return packages
+
+
+def packages_line(packages: list[str] | None) -> str:
+    """One line for prompts naming the importable packages ('' when unknown)."""
+    if packages is None:
+        return ""
+    names = ", ".join(packages) or "none of the common ones"
+    return (f"Python packages the experiment can import: {names}, and the standard library. Nothing else can be "
+            "installed (no network).")
+
+
+def missing_module_hint(output: str) -> str:
+    """A sentence to add to a failed run's output when it failed on an import the sandbox cannot satisfy ('' else)."""
+    match = MISSING_MODULE.search(output)
+    if not match:
+        return ""
+    return (f"\n(`{match.group(1)}` is not installed, and nothing can be installed here: use only the packages the "
+            "task lists.)")
