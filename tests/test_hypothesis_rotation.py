@@ -53,6 +53,12 @@ def test_the_plan_hypothesis_counts_as_tried_and_the_rest_follow_in_rank_order(c
     assert "Make one focused change" in instruction_for(NextStep("improve", "a003"), history, ctx, "use PCA", None)
 
 
+def test_a_hypothesis_edited_at_the_gate_is_not_tested_again_in_its_original_form(ctx):
+    ctx.run.write_json("idea/chosen.json", {**hypothesis("B, but with a larger C")["hypothesis"], "rank": 1})
+    base = attempt("a000", "baseline", metric=0.5)
+    assert [h["title"] for h in untried_hypotheses(ctx, [base])] == ["A", "C {braces}"]
+
+
 def test_without_stage_one_there_is_nothing_to_rotate(tmp_path):
     ctx = SimpleNamespace(run=RunDir(tmp_path / "run"))
     assert untried_hypotheses(ctx, []) == []

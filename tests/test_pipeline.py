@@ -173,3 +173,24 @@ def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_
     prompts = [r["request"]["messages"][-1]["content"] for r in calls]
     for text in (next(p for p in prompts if "Propose 2 distinct hypotheses" in p), asks[0]):
         assert "Python packages the experiment can import: numpy, pandas, scipy, sklearn" in text
+
+
+@pytest.mark.slow
+def test_the_hypothesis_picked_at_the_gate_is_the_plan_and_the_top_ranked_one_comes_next(tmp_path):
+    """Scripted feedback picks the second-ranked hypothesis (rule-based test LLM, canned replies)."""
+    run = tmp_path / "run"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("ideas: [{action: pick, index: 1}]\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
+            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
+            "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=scripted",
+            f"feedback.path={answers}", "retrieval=offline", "idea.num_hypotheses=2", "execution.max_attempts=2",
+            "experiment.strategy=rewrite", f"hydra.run.dir={run}"]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    chosen = json.loads((run / "idea" / "chosen.json").read_text())
+    assert (chosen["rank"], chosen["title"]) == (1, "Tune the SVM's regularisation")
+    attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
+    assert [a["hypothesis"] for a in attempts] == ["", "Tune the SVM's regularisation",
+                                                   "Replace the shallow tree with an RBF SVM"]

@@ -60,17 +60,18 @@ def history_lines(attempts: list[Attempt]) -> str:
 
 
 def untried_hypotheses(ctx: RunContext, attempts: list[Attempt]) -> list[dict[str, Any]]:
-    """Stage 1's ranked hypotheses that no attempt has tested yet, best first (the plan's own one counts as tried).
+    """Stage 1's ranked hypotheses that no attempt has tested yet, best first. The one chosen at the gate counts as
+    tried (the plan implements it, edited or not), recognised by its rank in `idea/chosen.json`, or by its title.
 
     Empty when stage 1 did not run (a plain research problem) or every hypothesis has had its attempt.
     """
     if not ctx.run.exists("idea/hypotheses.json"):
         return []
     ranked = [r["hypothesis"] for r in ctx.run.read_json("idea/hypotheses.json") if isinstance(r, dict)]
-    chosen = (ctx.run.read_json("idea/chosen.json") if ctx.run.exists("idea/chosen.json")
-              else ranked[0] if ranked else {})
+    chosen = ctx.run.read_json("idea/chosen.json") if ctx.run.exists("idea/chosen.json") else {"rank": 0}
     tried = {chosen.get("title")} | {a.hypothesis for a in attempts if a.hypothesis}
-    return [h for h in ranked if h.get("title") and h["title"] not in tried]
+    return [h for rank, h in enumerate(ranked)
+            if h.get("title") and h["title"] not in tried and rank != chosen.get("rank")]
 
 
 def hypothesis_for(step: NextStep, attempts: list[Attempt], ctx: RunContext) -> dict[str, Any] | None:

@@ -92,22 +92,23 @@ def _retrieve(ctx: RunContext, analysis: PaperAnalysis, paper: Any) -> list[Any]
 
 
 def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnalysis, related: list[Any],
-          ranked: list[RankedHypothesis]) -> Hypothesis | None:
-    """Ask the human which hypothesis to pursue; regenerations are bounded. None means the user quit."""
+          ranked: list[RankedHypothesis]) -> tuple[int, Hypothesis] | None:
+    """Ask the human which hypothesis to pursue: its rank (0-based) and the hypothesis, edited if the human edited
+    it; regenerations are bounded. None means the user quit."""
     regenerations = 0
     while True:
         decision = ctx.feedback.on_ideas(hypotheses=[_as_row(r) for r in ranked])
         log.info("feedback on ideas: %s", decision)
         if decision.action == "accept":
-            return ranked[0].hypothesis
+            return 0, ranked[0].hypothesis
         if decision.action == "pick":
             if decision.index is None or not 0 <= decision.index < len(ranked):
                 raise UserError(f"feedback picked hypothesis {decision.index}; valid: 0..{len(ranked) - 1}")
-            return ranked[decision.index].hypothesis
+            return decision.index, ranked[decision.index].hypothesis
         if decision.action == "edit":
             merged = {**ranked[decision.index].hypothesis.model_dump(), **(decision.edited or {})}
             try:
-                return Hypothesis.model_validate(merged)
+                return decision.index, Hypothesis.model_validate(merged)
             except ValidationError as error:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
                 log.warning("the edited hypothesis is not valid (%s); asking again", problems)
@@ -188,12 +189,14 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
     if not ranked:
         raise UserError(f"{ctx.llm.name} produced no hypotheses; try another llm or idea.num_hypotheses")
-    chosen = _gate(ctx, agent, material, analysis, related, ranked)
-    if chosen is None:
+    gate = _gate(ctx, agent, material, analysis, related, ranked)
+    if gate is None:
         log.info("idea stage: the user quit at the hypothesis gate")
         ctx.console.print("stopped at the hypothesis gate; hypotheses are in idea/hypotheses.json")
         return None
-    ctx.run.write_json("idea/chosen.json", chosen)  # the hypothesis the plan implements (later ones are tried next)
+    rank, chosen = gate
+    # The hypothesis the plan implements, and its rank: the execution loop tests the other ranked ones next.
+    ctx.run.write_json("idea/chosen.json", {**chosen.model_dump(mode="json"), "rank": rank})
     plan = agent.plan(chosen)
     ctx.run.write_json("idea/plan.json", plan)
     (ctx.run.path("idea/idea.md")).write_text(
