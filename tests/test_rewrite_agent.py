@@ -93,6 +93,8 @@ def test_a_reply_without_code_or_with_the_same_file_is_sent_back(workspace, tmp_
     assert (result.status, result.steps) == ("final", 3)
     assert "no ```python code block" in backend.requests[1].messages[-1].content
     assert "repeated this file unchanged" in backend.requests[2].messages[-1].content
+    # A repeat is asked again at a higher temperature (the same prompt at 0.2 gives the same reply).
+    assert [r.temperature for r in backend.requests] == [None, None, 0.8]
     assert (workspace.root / "train.py").read_text() == working
 
 

@@ -34,6 +34,8 @@ from copilot.rundir import JsonlWriter
 
 log = logging.getLogger("copilot.experiment")
 
+RETRY_TEMPERATURE = 0.8
+
 
 def script_for_command(command: str, root: Path) -> str | None:
     """The workspace-relative Python script that `command` runs (`python train.py --x`, `python3 -u src/run.py`), or
@@ -99,7 +101,7 @@ class RewriteAgent:
         current = workspace.resolve(self.script).read_text(encoding="utf-8", errors="replace")
         error: str | None = None
         unchanged = False
-        steps = 0
+        steps = written = 0
         summary = ""
         try:
             for _ in range(self.max_rounds):
@@ -108,7 +110,8 @@ class RewriteAgent:
                 self.step_counter += 1
                 ask = self.render("rewrite.j2", script=self.script, code=current, error=error, run=self.run_command,
                                   unchanged=unchanged, instruction=instruction)
-                completion = self._complete(task_message, ask)
+                # The same prompt at a low temperature gives the same reply: after a repeat, sample more freely.
+                completion = self._complete(task_message, ask, RETRY_TEMPERATURE if unchanged else None)
                 code, summary = split_reply(completion.text)
                 if code is None:
                     error = ("Your reply held no ```python code block. Reply with the complete file in one "
@@ -129,6 +132,7 @@ class RewriteAgent:
                     error = observation.text
                     continue
                 current = code
+                written += 1
                 self._check_budgets(steps)
                 trial = self._act("execute", {"command": self.run_command})
                 self._record(steps, {"tool": "execute", "arguments": {"command": self.run_command}},
@@ -136,23 +140,26 @@ class RewriteAgent:
                 if trial.ok:
                     return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary))
                 error = trial.text
-            log.info("episode ended: %d whole-file versions without a run that succeeded", steps)
+            log.info("episode ended after %d replies: %d new version(s) of %s, none ran successfully%s", steps,
+                     written, self.script, "; the last reply repeated the file" if unchanged else "")
             return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))
         except BudgetExhausted as exhausted:
             log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
             return EpisodeResult(status=exhausted.kind, steps=steps, summary=_one_paragraph(summary))
 
-    def _complete(self, task_message: str, ask: str) -> Any:
+    def _complete(self, task_message: str, ask: str, temperature: float | None = None) -> Any:
         messages = [Message(role="system", content=self.render("rewrite_system.j2")),
                     Message(role="user", content=f"{task_message}\n{ask}")]
         budget = max(512, self.config.reply_max_tokens * 2)
         try:
-            return self.llm.complete(messages, max_tokens=budget, purpose="experiment.rewrite")
+            return self.llm.complete(messages, max_tokens=budget, temperature=temperature,
+                                     purpose="experiment.rewrite")
         except ContextOverflowError:
             # The task block (findings, history) is what grows; the file and the error are what the reply needs.
             messages[1] = Message(role="user", content=f"{task_message[:4000]}\n[... task text cut to fit the "
                                   f"context window ...]\n{ask}")
-            return self.llm.complete(messages, max_tokens=budget, purpose="experiment.rewrite")
+            return self.llm.complete(messages, max_tokens=budget, temperature=temperature,
+                                     purpose="experiment.rewrite")
 
     def _act(self, tool: str, arguments: dict[str, Any]) -> Any:
         workspace = self.toolbox.workspace
