@@ -35,6 +35,17 @@ def test_linear_debugs_a_failure_a_bounded_number_of_times_then_improves_the_lat
     assert search.next_step(history, ACC) == NextStep("improve", "a001")
 
 
+def test_linear_improves_the_best_working_attempt_and_the_latest_among_equals():
+    search = LinearSearch()
+    history = [attempt("a000", "baseline", "ok", 66.4), attempt("a001", "draft", "ok", 97.0, "a000")]
+    assert search.next_step(history, RMSE) == NextStep("improve", "a000"), "a001 made the error worse"
+    history.append(attempt("a002", "improve", "ok", 66.4, "a000"))
+    assert search.next_step(history, RMSE) == NextStep("improve", "a002"), "equal to the baseline: the chain goes on"
+    history.append(attempt("a003", "improve", "ok", 18.2, "a002"))
+    assert search.next_step(history, RMSE) == NextStep("improve", "a003")
+    assert search.next_step([attempt("a000", "baseline", "failed")], RMSE) == NextStep("improve", None)
+
+
 def test_tree_drafts_first_then_debugs_leaves_then_improves_the_best():
     search = TreeSearch(num_drafts=2, max_debug_depth=1)
     history = [attempt("a000", "baseline", "ok", 0.5)]

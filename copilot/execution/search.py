@@ -1,7 +1,8 @@
 """Search policies: which attempt to make next, given the attempts so far.
 
-- `linear`: debug the latest attempt while it fails (a bounded number of rounds), otherwise improve the latest
-  attempt that worked.
+- `linear`: debug the latest attempt while it fails (a bounded number of rounds), otherwise improve the best attempt
+  that worked, the latest among equals (so a chain of equal attempts goes on, and one that made the metric worse is
+  not built upon).
 - `tree` (AIDE's draft / debug / improve): first `num_drafts` independent drafts from the starter code, then debug a
   failing leaf while its chain of debug fixes is shorter than `max_debug_depth`, otherwise improve the best attempt.
 """
@@ -44,7 +45,8 @@ def debug_depth(attempt: Attempt, by_id: dict[str, Attempt]) -> int:
 
 
 class LinearSearch:
-    """Improve the latest working attempt; debug a failing one up to `max_debug_rounds` times."""
+    """Improve the best working attempt (the latest among equals); debug a failing one up to `max_debug_rounds`
+    times."""
 
     def __init__(self, max_debug_rounds: int = 2) -> None:
         self.max_debug_rounds = max_debug_rounds
@@ -55,8 +57,12 @@ class LinearSearch:
         latest = attempts[-1]
         if latest.status != "ok" and latest.kind != "baseline" and debug_depth(latest, by_id) < self.max_debug_rounds:
             return NextStep("debug", latest.id)
-        working = [a for a in attempts if a.status == "ok"]
-        return NextStep("improve", working[-1].id if working else None)
+        best: Attempt | None = None
+        for attempt in attempts:
+            value = attempt.metric
+            if value is not None and (best is None or not metric.better(best.metric, value)):  # type: ignore[arg-type]
+                best = attempt
+        return NextStep("improve", best.id if best else None)
 
 
 class TreeSearch:
