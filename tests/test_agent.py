@@ -180,3 +180,6 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     assert "only the evaluation sees them" in line and line.endswith("data/test_labels.csv, data/truth.csv")
     assert "Held-out" not in agent.render("task.j2", **values, hidden=[])
     assert "Read-only files (the tools refuse to change them): evaluate.py\n" in block
+    with_model = agent.render("task.j2", **{**values, "resources": ["model m: /models/m"]}, hidden=[])
+    assert "There is no network: load these models and data from the local paths" in with_model
+    assert "- model m: /models/m" in with_model and "There is no network" not in block

@@ -166,8 +166,10 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         return ExperimentPlan.model_validate(ctx.run.read_json("idea/plan.json"))
     task = ctx.task
     packages = available_packages(ctx.sandbox, ctx.run)
-    facts = TaskFacts(workspace=describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden,
-                                                   packages=packages),
+    workspace = describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden, packages=packages)
+    if task.spec.models:  # resolved offline in stage 2; naming them keeps hypotheses to models that can be loaded
+        workspace += f"\nPretrained models available offline: {', '.join(task.spec.models)}."
+    facts = TaskFacts(workspace=workspace,
                       metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only)
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
