@@ -190,6 +190,14 @@ def test_interactive_shows_the_ranked_table_and_picks_by_rank():
     assert shown.count("please answer one of") == 2
 
 
+def test_interactive_marks_a_hypothesis_that_needs_an_uninstalled_package():
+    fb, screen = interactive("\n")
+    needs_prophet = {**row("Prophet with three harmonics", 2.0), "missing_packages": ["prophet"]}
+    assert fb.on_ideas(hypotheses=[*HYPOTHESES, needs_prophet]) == IdeaDecision(action="accept")
+    shown = screen.getvalue()
+    assert "needs prophet: not installed" in shown
+
+
 @pytest.mark.parametrize(("keys", "expected"), [
     ("\n", IdeaDecision(action="accept")),
     ("ACCEPT\n", IdeaDecision(action="accept")),

@@ -10,7 +10,12 @@ from copilot.experiment.workspace import Workspace
 from copilot.rundir import RunDir
 from copilot.sandbox.base import RunResult
 from copilot.sandbox.local import LocalSandbox
-from copilot.sandbox.packages import available_packages, missing_module_hint, packages_line
+from copilot.sandbox.packages import (
+    available_packages,
+    missing_module_hint,
+    missing_packages_named,
+    packages_line,
+)
 
 
 class BrokenSandbox:
@@ -54,3 +59,13 @@ def test_a_missing_module_is_explained_in_the_observation(tmp_path):
     assert not observation.ok and "ModuleNotFoundError" in observation.text
     assert "`prophet_is_not_here` is not installed, and nothing can be installed here" in observation.text
     assert missing_module_hint("ValueError: bad shape") == ""
+
+
+def test_prose_that_names_a_package_the_sandbox_lacks_is_caught():
+    installed = ["numpy", "pandas", "sklearn", "torch"]
+    assert missing_packages_named("Replace the model with Prophet( yearly_harmonic=3)", installed) == ["prophet"]
+    assert missing_packages_named("Gradient boosting with XGBRegressor and LightGBM", installed) == [
+        "xgboost", "lightgbm"]
+    assert missing_packages_named("A PyTorch MLP, then scikit-learn's RandomForestRegressor", installed) == []
+    assert missing_packages_named("prophetic seasonality with a kerasian trend", installed) == []  # whole words only
+    assert missing_packages_named("Use Prophet", None) == [], "unknown packages: nothing is flagged"

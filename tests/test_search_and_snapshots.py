@@ -11,9 +11,15 @@ ACC = MetricSpec(name="accuracy", direction="maximize")
 RMSE = MetricSpec(name="rmse", direction="minimize")
 
 
-def attempt(id_: str, kind: str, status: str, value: float | None = None, parent: str | None = None) -> Attempt:
+def attempt(id_: str, kind: str, status: str, value: float | None = None, parent: str | None = None,
+            error: str | None = None) -> Attempt:
     measurement = Measurement(metric="m", value=value, source="results.json") if value is not None else None
-    return Attempt(id=id_, kind=kind, status=status, measurement=measurement, parent=parent)
+    return Attempt(id=id_, kind=kind, status=status, measurement=measurement, parent=parent, error=error)
+
+
+def traceback(line: int, last: str) -> str:
+    return (f'experiment ended: finished, exit code 1\nTraceback (most recent call last):\n  File "/run/train.py", '
+            f"line {line}, in <module>\n    import prophet\n{last}")
 
 
 def test_best_attempt_respects_direction_and_ignores_failures():
@@ -44,6 +50,21 @@ def test_linear_improves_the_best_working_attempt_and_the_latest_among_equals():
     history.append(attempt("a003", "improve", "ok", 18.2, "a002"))
     assert search.next_step(history, RMSE) == NextStep("improve", "a003")
     assert search.next_step([attempt("a000", "baseline", "failed")], RMSE) == NextStep("improve", None)
+
+
+def test_a_fix_that_fails_with_the_error_it_was_fixing_ends_the_debugging():
+    # The embedded model's forecast-sales run: draft and fix both failed on the same import, at different lines.
+    missing = "ModuleNotFoundError: No module named 'prophet'"
+    history = [attempt("a000", "baseline", "ok", 66.4),
+               attempt("a001", "draft", "failed", parent="a000", error=traceback(7, missing)),
+               attempt("a002", "debug", "failed", parent="a001", error=traceback(2, missing))]
+    assert LinearSearch(max_debug_rounds=3).next_step(history, RMSE) == NextStep("improve", "a000")
+    tree = [*history[:2], attempt("a002", "draft", "ok", 60.0, "a000"),
+            attempt("a003", "debug", "failed", parent="a001", error=traceback(2, missing))]
+    assert TreeSearch(num_drafts=2, max_debug_depth=3).next_step(tree, RMSE) == NextStep("improve", "a002")
+    # A fix that changed the failure is worth another one.
+    history[2] = attempt("a002", "debug", "failed", parent="a001", error=traceback(9, "SyntaxError: invalid syntax"))
+    assert LinearSearch(max_debug_rounds=3).next_step(history, RMSE) == NextStep("debug", "a002")
 
 
 def test_tree_drafts_first_then_debugs_leaves_then_improves_the_best():

@@ -5,6 +5,10 @@
   not built upon).
 - `tree` (AIDE's draft / debug / improve): first `num_drafts` independent drafts from the starter code, then debug a
   failing leaf while its chain of debug fixes is shorter than `max_debug_depth`, otherwise improve the best attempt.
+
+Both stop debugging a chain whose last fix failed with the very error it was meant to fix (a dead end: the embedded
+model "fixed" `No module named 'prophet'` by importing prophet again until the attempts ran out); the next attempt
+then starts from the best working code, with the next untried hypothesis.
 """
 
 from __future__ import annotations
@@ -44,9 +48,32 @@ def debug_depth(attempt: Attempt, by_id: dict[str, Attempt]) -> int:
     return depth
 
 
+def error_signature(error: str | None) -> str:
+    """The last non-empty line of an attempt's error: the exception and its message, without the traceback's paths
+    and line numbers, which change with every edit."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def repeats_parent_failure(attempt: Attempt, by_id: dict[str, Attempt]) -> bool:
+    """True when `attempt` is a debug fix that failed with the same error as the attempt it was fixing."""
+    parent = by_id.get(attempt.parent) if attempt.parent else None
+    if attempt.kind != "debug" or attempt.status == "ok" or parent is None or parent.status == "ok":
+        return False
+    signature = error_signature(attempt.error)
+    return bool(signature) and signature == error_signature(parent.error)
+
+
+def worth_debugging(attempt: Attempt, by_id: dict[str, Attempt], max_depth: int) -> bool:
+    """Whether a failed attempt gets another fix: its chain of fixes is shorter than `max_depth` and the last fix
+    changed the failure."""
+    return (attempt.status != "ok" and attempt.kind != "baseline" and debug_depth(attempt, by_id) < max_depth
+            and not repeats_parent_failure(attempt, by_id))
+
+
 class LinearSearch:
     """Improve the best working attempt (the latest among equals); debug a failing one up to `max_debug_rounds`
-    times."""
+    times, or until a fix fails with the error it was fixing."""
 
     def __init__(self, max_debug_rounds: int = 2) -> None:
         self.max_debug_rounds = max_debug_rounds
@@ -55,7 +82,7 @@ class LinearSearch:
         """Decide the next attempt from the history (the baseline is always `attempts[0]`)."""
         by_id = {a.id: a for a in attempts}
         latest = attempts[-1]
-        if latest.status != "ok" and latest.kind != "baseline" and debug_depth(latest, by_id) < self.max_debug_rounds:
+        if worth_debugging(latest, by_id, self.max_debug_rounds):
             return NextStep("debug", latest.id)
         best: Attempt | None = None
         for attempt in attempts:
@@ -81,7 +108,7 @@ class TreeSearch:
         children = {a.parent for a in attempts if a.parent}
         failing_leaves = [a for a in attempts if a.status != "ok" and a.kind != "baseline" and a.id not in children]
         for leaf in reversed(failing_leaves):
-            if debug_depth(leaf, by_id) < self.max_debug_depth:
+            if worth_debugging(leaf, by_id, self.max_debug_depth):
                 return NextStep("debug", leaf.id)
         best = best_attempt(attempts, metric)
         return NextStep("improve", best.id if best else None) if best else NextStep("draft", None)

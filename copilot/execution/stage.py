@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot.execution.attempt import Attempt, AttemptKind
 from copilot.execution.loop import ExecutionLoop, attempt_id
-from copilot.execution.search import NextStep, build_search
+from copilot.execution.search import NextStep, build_search, error_signature, repeats_parent_failure
 from copilot.execution.snapshots import clean_copy
 from copilot.experiment.stage import (
     build_agent,
@@ -162,6 +162,10 @@ def run_execution_stage(ctx: RunContext) -> None:
     stopped = ctx.run.exists("execution/stopped.json")
     while not stopped and len(loop.attempts) - 1 < max_attempts and time.monotonic() < deadline:
         step = search.next_step(loop.attempts, spec.metric)
+        latest = loop.attempts[-1]
+        if step.kind != "debug" and repeats_parent_failure(latest, {a.id: a for a in loop.attempts}):
+            ctx.console.print(f"{latest.id} failed with the error it was fixing "
+                              f"({error_signature(latest.error)[:120]}): no more fixes, moving on")
         rollback = ctx.run.read_json("execution/rollback.json") if ctx.run.exists("execution/rollback.json") else None
         if rollback and rollback.get("pending"):
             step = NextStep("improve", rollback["attempt_id"])

@@ -200,6 +200,9 @@ class InteractiveFeedback(FeedbackBase):
             for field in ("problem", "method"):
                 if hypothesis.get(field):
                     cell.append(f"\n{field}: {_shorten(hypothesis[field], 240)}", style="dim")
+            if hypothesis.get("missing_packages"):
+                cell.append(f"\nneeds {', '.join(hypothesis['missing_packages'])}: not installed in the sandbox",
+                            style="red")
             total = hypothesis.get("total")
             table.add_row(str(rank), cell, *(str(scores.get(key, "-")) for key in score_keys),
                           f"{total:.2f}" if isinstance(total, int | float) else "-")

@@ -25,6 +25,7 @@ from copilot.idea.models import (
     Scores,
 )
 from copilot.llm import LLM, Message
+from copilot.sandbox.packages import missing_packages_named
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -53,6 +54,7 @@ class TaskFacts:
     direction: str
     run: str
     read_only: list[str]
+    packages: list[str] | None = None  # what the sandbox can import; None when unknown
 
 
 class IdeaAgent:
@@ -110,15 +112,18 @@ class IdeaAgent:
                          workspace=self.facts.workspace)
 
     def rank(self, hypotheses: list[Hypothesis], related: list[Any]) -> list[RankedHypothesis]:
-        """Novelty-check and score every hypothesis, best total first (ties keep generation order)."""
+        """Novelty-check and score every hypothesis, best total first (ties keep generation order). A hypothesis
+        that names a package the sandbox cannot import (Prophet, XGBoost, ...) ranks after all the others, whatever
+        its scores: nothing can be installed offline, so its attempt would only fail on the import."""
         ranked = []
         for hypothesis in hypotheses:
             overlap, closest_id, novelty = self.check_novelty(hypothesis, related)
             scores = self.score(hypothesis, novelty)
+            missing = missing_packages_named(f"{hypothesis.title} {hypothesis.method}", self.facts.packages)
             ranked.append(RankedHypothesis(hypothesis=hypothesis, lexical_overlap=overlap,
                                            closest_lexical_id=closest_id, novelty=novelty, scores=scores,
-                                           total=scores.total()))
-        return sorted(ranked, key=lambda r: -r.total)
+                                           total=scores.total(), missing_packages=missing))
+        return sorted(ranked, key=lambda r: (bool(r.missing_packages), -r.total))
 
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
         """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's."""

@@ -79,6 +79,9 @@ class RankedHypothesis(BaseModel):
     novelty: NoveltyJudgement
     scores: Scores
     total: float
+    missing_packages: list[str] = Field(
+        default_factory=list,
+        description="packages the hypothesis names that the sandbox cannot import; such hypotheses rank last")
 
 
 class ExperimentPlan(BaseModel):

@@ -130,7 +130,7 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
 def _as_row(ranked: RankedHypothesis) -> dict[str, Any]:
     h = ranked.hypothesis
     return {**h.model_dump(), "scores": {k: v["score"] for k, v in ranked.scores.model_dump().items()},
-            "total": ranked.total, "novel": ranked.novelty.novel}
+            "total": ranked.total, "novel": ranked.novelty.novel, "missing_packages": ranked.missing_packages}
 
 
 def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related: list[Any],
@@ -148,8 +148,9 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
     for i, r in enumerate(ranked):
         s = r.scores
         novel = "yes" if r.novelty.novel else "no"
-        out.append(f"| {i} | {r.hypothesis.title} | {s.clarity.score} | {s.validity.score} | {s.novelty.score} | "
-                   f"{s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
+        needs = f" (needs {', '.join(r.missing_packages)}: not installed)" if r.missing_packages else ""
+        out.append(f"| {i} | {r.hypothesis.title}{needs} | {s.clarity.score} | {s.validity.score} | "
+                   f"{s.novelty.score} | {s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
     out += ["", f"## Chosen: {chosen.title}", "", f"- Problem: {chosen.problem}", f"- Method: {chosen.method}",
             f"- Supported if: {chosen.supporting_result}", f"- Refuted if: {chosen.refuting_result}", "",
             "## Plan", "", f"Metric: {plan.metric} ({plan.metric_direction}); datasets: {', '.join(plan.datasets)}; "
@@ -171,7 +172,8 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         workspace += f"\nPretrained models available offline: {', '.join(task.spec.models)}."
     facts = TaskFacts(workspace=workspace,
                       metric=task.spec.metric.name,
-                      direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only)
+                      direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only,
+                      packages=packages)
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens))
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}")

@@ -21,6 +21,15 @@ KNOWN_PACKAGES = ("numpy", "pandas", "scipy", "sklearn", "statsmodels", "torch",
 PROBE = "import importlib.util as u, sys; print(' '.join(n for n in sys.argv[1:] if u.find_spec(n)))"
 RECORD = "sandbox_packages.json"
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+# How hypotheses and plans name a package in prose, where that differs from its import name.
+PROSE_NAMES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("sklearn", "scikit-learn"),
+    "torch": ("torch", "pytorch"),
+    "sentence_transformers": ("sentence_transformers", "sentence-transformers", "sentencetransformer"),
+    "xgboost": ("xgboost", "xgbclassifier", "xgbregressor"),
+    "lightgbm": ("lightgbm", "lgbmclassifier", "lgbmregressor"),
+    "catboost": ("catboost", "catboostclassifier", "catboostregressor"),
+}
 
 
 def available_packages(sandbox: Any, run: Any | None = None) -> list[str] | None:
@@ -57,4 +66,15 @@ def missing_module_hint(output: str) -> str:
     if not match:
         return ""
     return (f"\n(`{match.group(1)}` is not installed, and nothing can be installed here: use only the packages the "
-            "task lists.)")
+            f"task lists. If the plan asks for `{match.group(1)}`, carry out the same idea with those packages.)")
+
+
+def missing_packages_named(text: str, packages: list[str] | None) -> list[str]:
+    """The `KNOWN_PACKAGES` that `text` names (by import name or the usual prose name, as a whole word, any case) but
+    the sandbox cannot import; [] when the sandbox's packages are unknown. Stage 1 uses it to rank a hypothesis that
+    needs, say, Prophet below those the sandbox can run."""
+    if packages is None:
+        return []
+    words = set(re.findall(r"[a-z0-9][a-z0-9_-]*[a-z0-9]", text.lower()))
+    return [name for name in KNOWN_PACKAGES
+            if name not in packages and words & set(PROSE_NAMES.get(name, (name,)))]

@@ -1,0 +1,54 @@
+"""Stage 1's ranking with a scripted LLM (canned replies, not model output): scores order the hypotheses, and one
+that needs a package the sandbox cannot import ranks last, marked as such in idea.md and at the gate."""
+
+from __future__ import annotations
+
+from copilot.feedback.base import editable_fields
+from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis
+from copilot.idea.stage import _as_row, render_idea_md
+
+
+def hypothesis(title: str, method: str) -> Hypothesis:
+    return Hypothesis(title=title, problem="The naive forecast misses the weekly cycle.", rationale="Calendar effects.",
+                      method=method, supporting_result="Lower RMSE.", refuting_result="No gain.")
+
+
+def scores(value: int) -> dict:
+    return {k: {"score": value, "justification": "j."}
+            for k in ("clarity", "validity", "novelty", "feasibility", "significance")}
+
+
+NOVEL = {"novel": True, "closest_work_ids": [], "explanation": "Not in the retrieved works."}
+
+
+def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_scores(scripted):
+    prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
+    weekly = hypothesis("Day-of-week regression", "Fit scikit-learn's LinearRegression on day-of-week indicators.")
+    lags = hypothesis("Seasonal naive", "Repeat the last observed week with numpy.")
+    llm = scripted([NOVEL, scores(5), NOVEL, scores(3), NOVEL, scores(4)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
+                      packages=["numpy", "pandas", "sklearn"])
+    ranked = IdeaAgent(llm, facts).rank([prophet, weekly, lags], related=[])
+    assert [r.hypothesis.title for r in ranked] == ["Seasonal naive", "Day-of-week regression", "Third yearly harmonic"]
+    assert [r.total for r in ranked] == [4.0, 3.0, 5.0]
+    assert [r.missing_packages for r in ranked] == [[], [], ["prophet"]]
+
+    row = _as_row(ranked[2])
+    assert row["missing_packages"] == ["prophet"] and "missing_packages" not in editable_fields(row)
+    plan = ExperimentPlan(hypothesis_title="Seasonal naive", datasets=["data/history.csv"], baselines=["naive"],
+                          metric="rmse", metric_direction="minimize", steps=["Repeat the last week."],
+                          expected_outcome="Lower RMSE.", compute_budget="seconds", workspace_files=["train.py"])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
+    markdown = render_idea_md("Sales", None, analysis, [], ranked, ranked[0].hypothesis, plan)
+    assert "| 2 | Third yearly harmonic (needs prophet: not installed) | 5 |" in markdown
+
+
+def test_with_the_sandbox_packages_unknown_only_the_scores_rank(scripted):
+    prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    llm = scripted([NOVEL, scores(5), NOVEL, scores(3)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
+    ranked = IdeaAgent(llm, facts).rank([prophet, weekly], related=[])
+    assert [r.hypothesis.title for r in ranked] == ["Third yearly harmonic", "Day-of-week regression"]
+    assert ranked[0].missing_packages == []
