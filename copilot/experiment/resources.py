@@ -48,12 +48,32 @@ def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file() or (path / "modules.json").is_file()
 
 
+def loading_hint(path: Path) -> str:
+    """How to load the model folder at `path`, judged by the files its library writes ('' when unknown): small models
+    given only a path kept the TF-IDF pipeline and called the embedding model a "replacement" they never loaded."""
+    if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
+        return (f'sentence-transformers: `SentenceTransformer("{path}").encode(texts)` returns one embedding per text '
+                "(a numpy array), to use as features")
+    if (path / "config.json").is_file():
+        return (f'transformers: `AutoTokenizer.from_pretrained("{path}")` and `AutoModel.from_pretrained("{path}")` '
+                "(or the AutoModelFor... class of the task)")
+    return ""
+
+
+def describe_resource(record: dict) -> str:
+    """One line for the agent's context: kind, id, local path and, for a model, how to load it."""
+    line = f"{record['kind']} {record['id']}: {record['local_path']}"
+    hint = loading_hint(Path(record["local_path"])) if record["kind"] == "model" else ""
+    return f"{line}; load with {hint}" if hint else line
+
+
 class ResourceManager:
     """Finds and records code, models and datasets for one run; `dest` is the workspace root."""
 
     def __init__(self, dest: Path, *, local_model_dirs: list[Path] | tuple[Path, ...] = (),
-                 offline: bool | None = None, hub_timeout_s: float = 3.0) -> None:
+                 offline: bool | None = None, hub_timeout_s: float = 3.0, hf_cache_dir: Path | None = None) -> None:
         self.dest = Path(dest)
+        self.hf_cache_dir = hf_cache_dir  # None: huggingface_hub's own (HF_HUB_CACHE, else ~/.cache/huggingface/hub)
         self.local_model_dirs = [Path(p) for p in local_model_dirs]
         self.resources: list[Resource] = []
         self._offline = offline
@@ -139,12 +159,11 @@ class ResourceManager:
                 return Path(str(distribution.locate_file(markers[0]))).parent
         return None
 
-    @staticmethod
-    def _from_hf_cache(query: str) -> Resource | None:
+    def _from_hf_cache(self, query: str) -> Resource | None:
         try:
             from huggingface_hub import scan_cache_dir
 
-            info = scan_cache_dir()
+            info = scan_cache_dir(self.hf_cache_dir)
         except Exception as error:  # an absent or unreadable cache is not an error for us
             log.debug("no usable Hugging Face cache: %s", error)
             return None

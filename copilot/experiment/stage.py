@@ -54,7 +54,7 @@ def prepare_workspace(ctx: RunContext) -> Any:
 
 def gather_resources(ctx: RunContext) -> list[str]:
     """Clone prototype code, resolve models and datasets; returns one line per resource for the agent's context."""
-    from copilot.experiment.resources import ResourceManager
+    from copilot.experiment.resources import ResourceManager, describe_resource
 
     if ctx.run.exists("experiment/resources.json"):
         records = ctx.run.read_json("experiment/resources.json")
@@ -75,7 +75,7 @@ def gather_resources(ctx: RunContext) -> list[str]:
         manager.save(ctx.run.path("experiment/resources.json"))
         records = ctx.run.read_json("experiment/resources.json")
     items = records.get("resources", records) if isinstance(records, dict) else records
-    return [f"{r['kind']} {r['id']}: {r['local_path']}" for r in items]
+    return [describe_resource(r) for r in items]
 
 
 STRATEGIES = ("tools", "rewrite")
