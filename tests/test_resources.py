@@ -125,3 +125,157 @@ def test_each_model_is_described_with_how_to_load_it(tmp_path):
     assert describe_resource({"kind": "code", "id": "u", "local_path": str(st)}) == f"code u: {st}"
     shutil.rmtree(st)
     assert describe_resource({"kind": "model", "id": "m", "local_path": str(st)}) == f"model m: {st}"
+
+
+class FakeHub:
+    """A local HTTP server speaking the parts of the Hugging Face hub's wire format that model search and
+    `snapshot_download` use (`/api/models`, `/api/models/<id>[/revision/<sha>]`, `/api/models/<id>/tree/<sha>`,
+    `/<id>/resolve/<sha>/<file>`)."""
+
+    SHA = "fedcba9876543210fedcba9876543210fedcba98"
+
+    def __init__(self, models: dict[str, dict[str, bytes]], downloads: dict[str, int]) -> None:
+        import http.server
+        import threading
+
+        self.models = models
+        self.downloads = downloads
+        self.requests: list[str] = []
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str], head: bool = False) -> None:
+                self.send_response(status)
+                for key, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def _handle(self, head: bool) -> None:
+                from urllib.parse import parse_qs, unquote, urlsplit
+
+                url = urlsplit(self.path)
+                path = unquote(url.path)
+                hub.requests.append(f"{self.command} {path}")
+                if path == "/api/models":
+                    query = parse_qs(url.query)
+                    found = [m for m in hub.models if query.get("search", [""])[0].lower() in m.lower()]
+                    found.sort(key=lambda m: -hub.downloads.get(m, 0))
+                    body = json.dumps([{"id": m, "modelId": m, "downloads": hub.downloads.get(m, 0)}
+                                       for m in found]).encode()
+                    return self._send(200, body, {"Content-Type": "application/json"}, head)
+                if path.startswith("/api/models/") and "/tree/" in path:
+                    repo_id = path.removeprefix("/api/models/").split("/tree/")[0]
+                    body = json.dumps([{"type": "file", "path": name, "size": len(data), "oid": str(hash(data))}
+                                       for name, data in hub.models.get(repo_id, {}).items()]).encode()
+                    return self._send(200, body, {"Content-Type": "application/json"}, head)
+                if path.startswith("/api/models/"):
+                    repo_id = path.removeprefix("/api/models/").split("/revision/")[0]
+                    if repo_id not in hub.models:
+                        return self._send(404, b'{"error": "Repository not found"}',
+                                          {"Content-Type": "application/json", "X-Error-Code": "RepoNotFound"}, head)
+                    files = hub.models[repo_id]
+                    body = json.dumps({"id": repo_id, "modelId": repo_id, "sha": hub.SHA, "private": False,
+                                       "siblings": [{"rfilename": name, "size": len(data)}
+                                                    for name, data in files.items()]}).encode()
+                    return self._send(200, body, {"Content-Type": "application/json"}, head)
+                if "/resolve/" in path:
+                    repo_id, rest = path.lstrip("/").split("/resolve/", 1)
+                    filename = rest.split("/", 1)[1]
+                    data = hub.models.get(repo_id, {}).get(filename)
+                    if data is None:
+                        return self._send(404, b"not found", {"X-Error-Code": "EntryNotFound"}, head)
+                    import hashlib
+
+                    etag = hashlib.sha256(data).hexdigest()
+                    return self._send(200, data, {"ETag": f'"{etag}"', "X-Repo-Commit": hub.SHA,
+                                                  "Content-Type": "application/octet-stream"}, head)
+                return self._send(404, b"not found", {}, head)
+
+            def do_GET(self):
+                self._handle(head=False)
+
+            def do_HEAD(self):
+                self._handle(head=True)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeHub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_model_is_searched_and_downloaded_from_a_hub_speaking_the_real_wire_format(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # read at import, perhaps by an earlier test's import
+    small = {"config.json": b'{"architectures": ["BertModel"]}', "model.safetensors": b"\0" * 2048}
+    models = {"acme/intent-bert-large": {**small, "model.safetensors": b"\0" * (3 * 2**20)},
+              "acme/intent-bert-small": small, "other/unrelated": small}
+    with FakeHub(models, downloads={"acme/intent-bert-large": 900, "acme/intent-bert-small": 500}) as hub:
+        manager = ResourceManager(tmp_path / "ws", hub_endpoint=hub.url, hf_cache_dir=tmp_path / "cache",
+                                  max_model_mb=1)
+        assert not manager.offline(), "the configured endpoint answers"
+        resource = manager.find_model("intent-bert", task="feature-extraction")
+        assert resource is not None and resource.source == "hf-hub"
+        assert resource.id == "acme/intent-bert-small", "the most downloaded one is above the size cap"
+        assert resource.revision == FakeHub.SHA and resource.size_bytes == 2048 + len(small["config.json"])
+        root = Path(resource.local_path)
+        assert json.loads((root / "config.json").read_text()) == {"architectures": ["BertModel"]}
+        assert (root / "model.safetensors").stat().st_size == 2048
+        assert str(root).startswith(str(tmp_path / "cache"))
+        assert not any("intent-bert-large/resolve" in r for r in hub.requests), "the large one was never fetched"
+
+        again = ResourceManager(tmp_path / "ws2", hf_cache_dir=tmp_path / "cache", offline=True)
+        cached = again.find_model("acme/intent-bert-small")
+        assert cached.source == "hf-cache" and cached.local_path == resource.local_path, "now resolved offline"
+
+        missing = ResourceManager(tmp_path / "ws3", hub_endpoint=hub.url, hf_cache_dir=tmp_path / "cache")
+        assert missing.find_model("acme/no-such-model") is None
+
+
+def test_an_unreachable_hub_endpoint_means_offline(tmp_path, monkeypatch):
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again at once: nothing listens there
+    manager = ResourceManager(tmp_path / "ws", hub_endpoint=f"http://127.0.0.1:{port}", hub_timeout_s=0.5)
+    assert manager.offline() and manager.find_model("acme/anything") is None
+
+
+def test_the_resources_config_group_reaches_the_manager(tmp_path, repo_root):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from copilot.experiment.stage import resource_manager
+
+    folder = sentence_transformers_folder(tmp_path / "models" / "all-MiniLM-L6-v2")
+    defaults = OmegaConf.load(repo_root / "conf" / "config.yaml")
+    default_manager = resource_manager(SimpleNamespace(cfg=defaults), tmp_path / "ws")
+    assert default_manager.local_model_dirs == [] and default_manager.hub_endpoint is None
+    assert default_manager.max_model_mb == 2000 and default_manager.hf_cache_dir is None
+    cfg = OmegaConf.merge(defaults, {"resources": {"model_dirs": [str(tmp_path / "models")], "max_model_mb": 10,
+                                                   "hub_endpoint": "http://127.0.0.1:9", "hf_cache_dir": "~/hf"}})
+    manager = resource_manager(SimpleNamespace(cfg=cfg), tmp_path / "ws")
+    assert manager.find_model("all-MiniLM-L6-v2").local_path == str(folder)
+    assert manager.max_model_mb == 10 and manager.hub_endpoint == "http://127.0.0.1:9"
+    assert manager.hf_cache_dir == Path("~/hf").expanduser()
+    older_run = resource_manager(SimpleNamespace(cfg=OmegaConf.create({})), tmp_path / "ws")
+    assert older_run.local_model_dirs == [], "a run saved before the group existed resumes with the defaults"

@@ -15,6 +15,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -71,9 +72,12 @@ class ResourceManager:
     """Finds and records code, models and datasets for one run; `dest` is the workspace root."""
 
     def __init__(self, dest: Path, *, local_model_dirs: list[Path] | tuple[Path, ...] = (),
-                 offline: bool | None = None, hub_timeout_s: float = 3.0, hf_cache_dir: Path | None = None) -> None:
+                 offline: bool | None = None, hub_timeout_s: float = 3.0, hf_cache_dir: Path | None = None,
+                 hub_endpoint: str | None = None, max_model_mb: int = 2000) -> None:
         self.dest = Path(dest)
         self.hf_cache_dir = hf_cache_dir  # None: huggingface_hub's own (HF_HUB_CACHE, else ~/.cache/huggingface/hub)
+        self.hub_endpoint = hub_endpoint  # None: huggingface_hub's own (HF_ENDPOINT, else https://huggingface.co)
+        self.max_model_mb = max_model_mb
         self.local_model_dirs = [Path(p) for p in local_model_dirs]
         self.resources: list[Resource] = []
         self._offline = offline
@@ -82,11 +86,16 @@ class ResourceManager:
     def offline(self) -> bool:
         """Whether the hub is out of reach (HF_HUB_OFFLINE, or a failed quick connection), decided once."""
         if self._offline is None:
-            if os.environ.get("HF_HUB_OFFLINE") == "1":
+            from huggingface_hub import constants
+
+            # huggingface_hub reads HF_HUB_OFFLINE once, at import; both answers count.
+            if os.environ.get("HF_HUB_OFFLINE") == "1" or constants.is_offline_mode():
                 self._offline = True
             else:
+                url = urlsplit(self.hub_endpoint or constants.ENDPOINT)
+                port = url.port or (443 if url.scheme == "https" else 80)
                 try:
-                    socket.create_connection(("huggingface.co", 443), timeout=self.hub_timeout_s).close()
+                    socket.create_connection((url.hostname or "", port), timeout=self.hub_timeout_s).close()
                     self._offline = False
                 except OSError:
                     self._offline = True
@@ -126,8 +135,9 @@ class ResourceManager:
                                   local_path=str(target), size_bytes=_size(target)))
 
     # -- models --------------------------------------------------------------------------------------------------
-    def find_model(self, query: str, task: str | None = None, max_size_mb: int = 2000) -> Resource | None:
-        """A model matching `query`: local folders, installed model packages, the HF cache, then the hub."""
+    def find_model(self, query: str, task: str | None = None, max_size_mb: int | None = None) -> Resource | None:
+        """A model matching `query`: local folders, installed model packages, the HF cache, then the hub (models above
+        `max_size_mb`, default the manager's `max_model_mb`, are skipped there)."""
         wanted = _slug(query.split("/")[-1])
         for folder in self.local_model_dirs:
             for candidate in [folder, *folder.glob("*")]:
@@ -143,7 +153,7 @@ class ResourceManager:
             return self._add(cached)
         if self.offline():
             return None
-        return self._from_hub(query, task, max_size_mb)
+        return self._from_hub(query, task, self.max_model_mb if max_size_mb is None else max_size_mb)
 
     @staticmethod
     def _from_packages(wanted: str) -> Path | None:
@@ -179,7 +189,7 @@ class ResourceManager:
     def _from_hub(self, query: str, task: str | None, max_size_mb: int) -> Resource | None:
         from huggingface_hub import HfApi, snapshot_download
 
-        api = HfApi()
+        api = HfApi(endpoint=self.hub_endpoint)
         try:
             candidates = [query] if "/" in query else [
                 m.id for m in api.list_models(search=query, pipeline_tag=task, sort="downloads", limit=10)]
@@ -189,7 +199,8 @@ class ResourceManager:
                 if size > max_size_mb * 2**20:
                     log.info("skipping %s: %.0f MB is above the %d MB cap", model_id, size / 2**20, max_size_mb)
                     continue
-                path = snapshot_download(model_id, revision=info.sha)
+                path = snapshot_download(model_id, revision=info.sha, endpoint=self.hub_endpoint,
+                                         cache_dir=self.hf_cache_dir)
                 return self._add(Resource(kind="model", source="hf-hub", id=model_id, revision=info.sha,
                                           local_path=path, size_bytes=size))
         except Exception as error:  # hub errors come from requests/httpx/huggingface_hub layers alike

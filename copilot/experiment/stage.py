@@ -52,14 +52,25 @@ def prepare_workspace(ctx: RunContext) -> Any:
     return Workspace.create(ctx.task.workspace, root, ctx.task.spec.read_only, traces, hidden=ctx.task.spec.hidden)
 
 
+def resource_manager(ctx: RunContext, dest: Path) -> Any:
+    """A `ResourceManager` for `dest` configured by the `resources` group of the config."""
+    from copilot.experiment.resources import ResourceManager
+
+    conf = ctx.cfg.get("resources") or {}  # runs started before the group existed resume with the defaults
+    cache = conf.get("hf_cache_dir")
+    return ResourceManager(dest, local_model_dirs=[Path(p).expanduser() for p in conf.get("model_dirs") or []],
+                           hf_cache_dir=Path(cache).expanduser() if cache else None,
+                           hub_endpoint=conf.get("hub_endpoint"), max_model_mb=int(conf.get("max_model_mb", 2000)))
+
+
 def gather_resources(ctx: RunContext) -> list[str]:
     """Clone prototype code, resolve models and datasets; returns one line per resource for the agent's context."""
-    from copilot.experiment.resources import ResourceManager, describe_resource
+    from copilot.experiment.resources import describe_resource
 
     if ctx.run.exists("experiment/resources.json"):
         records = ctx.run.read_json("experiment/resources.json")
     else:
-        manager = ResourceManager(ctx.run.path("workspace"))
+        manager = resource_manager(ctx, ctx.run.path("workspace"))
         spec = ctx.task.spec
         repos = list(spec.repositories)
         if ctx.run.exists("idea/paper.json"):
@@ -92,12 +103,11 @@ def agent_strategy(cfg: Any) -> str:
 def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> ExperimentAgent | RewriteAgent:
     """An implementation agent over `workspace` with the run's budgets: the tool agent, or the whole-file agent when
     the strategy is `rewrite` and the run command runs one writable Python script of the workspace."""
-    from copilot.experiment.resources import ResourceManager
     from copilot.experiment.tools import ToolBox
 
     spec = ctx.task.spec
     cfg = ctx.cfg.experiment
-    toolbox = ToolBox(workspace, sandbox=ctx.sandbox, llm=ctx.llm, resources=ResourceManager(workspace.root),
+    toolbox = ToolBox(workspace, sandbox=ctx.sandbox, llm=ctx.llm, resources=resource_manager(ctx, workspace.root),
                       observation_max_chars=int(cfg.observation_max_chars),
                       run_timeout_s=spec.budgets.run_timeout_s)
     context = getattr(ctx.llm.backend, "n_ctx", None) or int(cfg.get("context_tokens") or 100_000)
