@@ -52,3 +52,34 @@ def test_with_the_sandbox_packages_unknown_only_the_scores_rank(scripted):
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly], related=[])
     assert [r.hypothesis.title for r in ranked] == ["Third yearly harmonic", "Day-of-week regression"]
     assert ranked[0].missing_packages == []
+
+
+def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_more(scripted, caplog):
+    prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
+    trend = hypothesis("Piecewise trend", "Replace the model with Prophet(growth='linear').")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]}, NOVEL, scores(5), NOVEL, scores(5),
+              {"hypotheses": [weekly.model_dump()]}, NOVEL, scores(3)]
+    llm = scripted(script)
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
+                      packages=["numpy", "pandas", "sklearn"])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
+    ranked = IdeaAgent(llm, facts, num_hypotheses=2).propose("paper", analysis, related=[], in_prompt=8)
+    assert [r.hypothesis.title for r in ranked] == ["Day-of-week regression", "Third yearly harmonic",
+                                                    "Piecewise trend"]
+    asks = [r.messages[-1].content for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
+    assert len(asks) == 2 and "Do not use" not in asks[0]
+    assert "Do not use prophet: not\ninstalled, and nothing can be installed" in asks[1]
+    assert "asking once more without them" in caplog.text
+    assert not llm.backend.script, "every scripted reply was used"
+
+
+def test_one_feasible_hypothesis_is_enough_and_nothing_is_asked_again(scripted):
+    prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    llm = scripted([{"hypotheses": [prophet.model_dump(), weekly.model_dump()]}, NOVEL, scores(5), NOVEL, scores(3)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
+                      packages=["numpy", "pandas", "sklearn"])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
+    ranked = IdeaAgent(llm, facts, num_hypotheses=2).propose("paper", analysis, related=[], in_prompt=8)
+    assert [r.hypothesis.title for r in ranked] == ["Day-of-week regression", "Third yearly harmonic"]

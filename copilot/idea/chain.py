@@ -7,6 +7,7 @@ sent back to the model with the validation error a bounded number of times. Prom
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from copilot.llm import LLM, Message
 from copilot.sandbox.packages import missing_packages_named
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger("copilot.idea")
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -83,15 +85,32 @@ class IdeaAgent:
         return self._ask("analyse.j2", PaperAnalysis, "analyse", material=material)
 
     def hypothesize(
-        self, material: str, analysis: PaperAnalysis, related: list[Any], comment: str | None = None
+        self, material: str, analysis: PaperAnalysis, related: list[Any], comment: str | None = None,
+        avoid: list[str] | None = None,
     ) -> list[Hypothesis]:
-        """N hypotheses testable in the workspace; `comment` carries the user's wish when regenerating."""
+        """N hypotheses testable in the workspace; `comment` carries the user's wish when regenerating, `avoid` the
+        packages earlier hypotheses needed and the sandbox lacks."""
         reply = self._ask(
             "hypotheses.j2", HypothesisSet, "hypotheses",
             material=material, analysis=analysis, related=related, n=self.num_hypotheses,
             workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction, comment=comment,
+            avoid=", ".join(avoid or []),
         )
         return reply.hypotheses[: self.num_hypotheses]
+
+    def propose(self, material: str, analysis: PaperAnalysis, related: list[Any], in_prompt: int,
+                comment: str | None = None) -> list[RankedHypothesis]:
+        """Hypotheses, ranked (`in_prompt` of the related works are shown when generating). When every one needs a
+        package the sandbox lacks, they are asked for once more, naming those packages, and both sets are ranked
+        together: the embedded model built all three forecast-sales hypotheses on Prophet, which is not installed."""
+        ranked = self.rank(self.hypothesize(material, analysis, related[:in_prompt], comment=comment), related)
+        if not ranked or not all(r.missing_packages for r in ranked):
+            return ranked
+        missing = sorted({name for r in ranked for name in r.missing_packages})
+        log.warning("every hypothesis needs a package the sandbox lacks (%s); asking once more without them",
+                    ", ".join(missing))
+        again = self.hypothesize(material, analysis, related[:in_prompt], comment=comment, avoid=missing)
+        return sorted([*self.rank(again, related), *ranked], key=lambda r: (bool(r.missing_packages), -r.total))
 
     def check_novelty(self, hypothesis: Hypothesis, related: list[Any]) -> tuple[float, str | None, NoveltyJudgement]:
         """Lexical similarity to every retrieved work, then the model's judgement against the three closest."""

@@ -121,9 +121,8 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
             if regenerations > int(ctx.cfg.idea.max_regenerations):
                 raise UserError(f"hypotheses regenerated {regenerations - 1} times, the limit "
                                 "(idea.max_regenerations); accept or pick one")
-            fresh = agent.hypothesize(material, analysis, related[: int(ctx.cfg.idea.related_in_prompt)],
-                                      comment=decision.comment)
-            ranked = agent.rank(fresh, related)
+            ranked = agent.propose(material, analysis, related, int(ctx.cfg.idea.related_in_prompt),
+                                   comment=decision.comment)
             ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
 
 
@@ -188,8 +187,7 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     if ctx.run.exists("idea/hypotheses.json"):
         ranked = [RankedHypothesis.model_validate(r) for r in ctx.run.read_json("idea/hypotheses.json")]
     else:
-        hypotheses = agent.hypothesize(material, analysis, related[: int(ctx.cfg.idea.related_in_prompt)])
-        ranked = agent.rank(hypotheses, related)
+        ranked = agent.propose(material, analysis, related, int(ctx.cfg.idea.related_in_prompt))
         ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
     if not ranked:
         raise UserError(f"{ctx.llm.name} produced no hypotheses; try another llm or idea.num_hypotheses")
