@@ -69,3 +69,17 @@ def test_prose_that_names_a_package_the_sandbox_lacks_is_caught():
     assert missing_packages_named("A PyTorch MLP, then scikit-learn's RandomForestRegressor", installed) == []
     assert missing_packages_named("prophetic seasonality with a kerasian trend", installed) == []  # whole words only
     assert missing_packages_named("Use Prophet", None) == [], "unknown packages: nothing is flagged"
+
+
+def test_a_download_attempted_without_network_is_explained():
+    from copilot.sandbox.hints import failure_hint, network_hint
+
+    # The tail of the traceback transformers gave the embedded model's `SentenceTransformer("<hub id>")`.
+    hub = ("OSError: We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in the "
+           "cached files.")
+    assert "There is no network here" in network_hint(hub)
+    assert "Available resources" in failure_hint(hub) and "is not installed" not in failure_hint(hub)
+    assert network_hint("socket.gaierror: [Errno -3] Temporary failure in name resolution")
+    assert network_hint("ValueError: Invalid parameter 'LogisticRegression' for estimator Pipeline") == ""
+    both = failure_hint("ModuleNotFoundError: No module named 'prophet'\nNetwork is unreachable")
+    assert "`prophet` is not installed" in both and "no network" in both

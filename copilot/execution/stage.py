@@ -23,7 +23,7 @@ from copilot.experiment.stage import (
     run_episode,
 )
 from copilot.experiment.stage import task_message as render_task
-from copilot.sandbox.packages import missing_module_hint
+from copilot.sandbox.hints import failure_hint
 
 if TYPE_CHECKING:
     from copilot.app import RunContext
@@ -96,7 +96,7 @@ def instruction_for(step: NextStep, attempts: list[Attempt], ctx: RunContext, ex
         title=(hypothesis or {}).get("title", "").rstrip("."), method=(hypothesis or {}).get("method", ""),
         parent=step.parent, metric=metric.name, direction=metric.direction,
         value=f"{parent.metric:.6g}" if parent and parent.metric is not None else "n/a",
-        error=(parent.error or "")[-1500:] + missing_module_hint(parent.error or "") if parent else "",
+        error=(parent.error or "")[-1500:] + failure_hint(parent.error or "") if parent else "",
     )
     return text + (f"\n\nThe human asks: {extra}" if extra else "")
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.experiment.workspace import Workspace, WorkspaceError
 from copilot.llm import Message, ToolSpec
-from copilot.sandbox.packages import missing_module_hint
+from copilot.sandbox.hints import failure_hint
 
 
 class Observation(BaseModel):
@@ -199,7 +199,7 @@ class ToolBox:
         if result.notice:
             text += f"\n(note: {result.notice})"
         if not result.ok:
-            text += missing_module_hint(result.stderr_tail)
+            text += failure_hint(result.stderr_tail)
         return Observation(tool="execute", ok=result.ok, text=text,
                            data={"exit_code": result.exit_code, "reason": result.reason})
 
