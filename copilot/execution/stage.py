@@ -131,8 +131,8 @@ def run_execution_stage(ctx: RunContext) -> None:
     loop = ExecutionLoop(ctx.task, ctx.run, workspace.root, ctx.sandbox, ctx.feedback,
                          llm_usage=lambda: (ctx.llm.total_usage.prompt_tokens, ctx.llm.total_usage.completion_tokens,
                                             ctx.llm.total_cost_usd))
+    resources = gather_resources(ctx)  # before the baseline: starter code may load a model by its hub id
     loop.run_baseline()
-    resources = gather_resources(ctx)
     findings = data_findings(ctx, workspace)
     episodes = [0]
     testing: dict[str, Any] = {}  # the hypothesis of the attempt being implemented, when it is not the plan's

@@ -64,7 +64,9 @@ def resource_manager(ctx: RunContext, dest: Path) -> Any:
 
 
 def gather_resources(ctx: RunContext) -> list[str]:
-    """Clone prototype code, resolve models and datasets; returns one line per resource for the agent's context."""
+    """Clone prototype code, resolve models and datasets; returns one line per resource for the agent's context.
+    Models with a hub id become loadable by that id in the sandbox, offline (`copilot/experiment/hub_links.py`)."""
+    from copilot.experiment.hub_links import link_models
     from copilot.experiment.resources import describe_resource
 
     if ctx.run.exists("experiment/resources.json"):
@@ -86,6 +88,8 @@ def gather_resources(ctx: RunContext) -> list[str]:
         manager.save(ctx.run.path("experiment/resources.json"))
         records = ctx.run.read_json("experiment/resources.json")
     items = records.get("resources", records) if isinstance(records, dict) else records
+    if getattr(ctx.sandbox, "sees_host_files", False):  # docker sees only the workspace: no links to follow there
+        ctx.sandbox.extra_env.update(link_models(items, ctx.run.path("experiment", "hub_cache")))
     return [describe_resource(r) for r in items]
 
 

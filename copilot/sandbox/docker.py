@@ -32,6 +32,8 @@ DOCKER_ERROR_CODE = 125  # `docker run` itself failed (no such image, bad option
 class DockerSandbox:
     """Runs commands in throw-away containers (see the module docstring for the exact `docker run`)."""
 
+    sees_host_files = False  # only the workspace is mounted
+
     def __init__(self, image: str = "python:3.11-slim", memory_mb: int = 4096, cpus: float = 2.0,
                  network: str = "none", gpus: bool = False, user: str | None = None, timeout_s: float = 300,
                  output_cap_bytes: int = 64_000, extra_env: dict[str, str] | None = None,

@@ -180,6 +180,8 @@ class _ProcessTree:
 class LocalSandbox:
     """Runs commands as limited child process trees on this machine (see the module docstring for the details)."""
 
+    sees_host_files = True  # commands read this machine's files (the run directory, installed model packages)
+
     def __init__(
         self,
         timeout_s: float = 300,
