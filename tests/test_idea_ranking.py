@@ -69,6 +69,7 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
                                                     "Piecewise trend"]
     asks = [r.messages[-1].content for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
     assert len(asks) == 2 and "Do not use" not in asks[0]
+    assert "the first hypothesis reproduces that method exactly" in " ".join(asks[0].split())
     assert "Do not use prophet: not\ninstalled, and nothing can be installed" in asks[1]
     assert "asking once more without them" in caplog.text
     assert not llm.backend.script, "every scripted reply was used"
