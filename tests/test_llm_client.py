@@ -55,6 +55,21 @@ def test_malformed_reply_is_sent_back_with_the_validation_error(scripted):
     assert len(USER) == 1, "the caller's messages must not be modified"
 
 
+def test_a_raw_newline_inside_a_json_string_is_accepted_at_once(scripted):
+    # Scripted backend (canned reply): the shape Qwen2.5-Coder-1.5B wrote under llama.cpp's JSON grammar.
+    llm = scripted(['{"label": "a common feature transformation\n", "confidence": 0.5}'])
+    result = llm.complete(USER, Verdict)
+    assert result.parsed.label == "a common feature transformation\n" and result.attempts == 1
+    assert len(llm.backend.requests) == 1, "not sent back"
+
+
+def test_broken_json_is_still_sent_back_and_type_errors_are_not_loosened(scripted):
+    llm = scripted(['{"label": "a\n", "confidence": ', '{"label": "a", "confidence": "high"}',
+                    '{"label": "a", "confidence": 1}'])
+    assert llm.complete(USER, Verdict).parsed.confidence == 1.0
+    assert len(llm.backend.requests) == 3
+
+
 def test_malformed_replies_fail_after_the_bound_with_a_clear_message(scripted):
     llm = scripted(["not json", "still not", "nope"], max_format_retries=2)
     with pytest.raises(MalformedReplyError, match="no valid Verdict after 3 tries"):

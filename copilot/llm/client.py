@@ -54,6 +54,23 @@ def extract_json(text: str) -> str:
     return stripped
 
 
+def parse_reply(schema: type[BaseModel], text: str) -> BaseModel:
+    """The reply's JSON document validated against `schema`. A raw newline or tab inside a JSON string, which strict
+    JSON forbids, is accepted: llama.cpp's JSON grammar lets the embedded model write one at the end of a long
+    justification, and three such replies in a row ended a whole run."""
+    document = extract_json(text)
+    try:
+        return schema.model_validate_json(document)
+    except ValidationError as error:
+        if not any(item["type"] == "json_invalid" for item in error.errors()):
+            raise
+        try:
+            loose = json.loads(document, strict=False)
+        except ValueError:
+            raise error from None
+        return schema.model_validate(loose)
+
+
 def _short_validation_error(error: ValidationError | ValueError) -> str:
     if isinstance(error, ValidationError):
         parts = []
@@ -132,7 +149,7 @@ class LLM:
             if schema is None:
                 break
             try:
-                completion.parsed = schema.model_validate_json(extract_json(completion.text))
+                completion.parsed = parse_reply(schema, completion.text)
                 break
             except (ValidationError, ValueError) as error:
                 problem = _short_validation_error(error)
