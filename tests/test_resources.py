@@ -117,7 +117,8 @@ def test_each_model_is_described_with_how_to_load_it(tmp_path):
     (hf / "config.json").write_text("{}")
     plain = tmp_path / "weights"
     plain.mkdir()
-    assert f'SentenceTransformer("{st}").encode(list_of_texts)' in loading_hint(st)
+    assert f'SentenceTransformer("{st}").encode(texts)' in loading_hint(st)
+    assert "a pandas Series is refused" in loading_hint(st)
     assert "is not a scikit-learn pipeline step" in loading_hint(st)
     assert f'AutoModel.from_pretrained("{hf}")' in loading_hint(hf)
     assert loading_hint(plain) == ""

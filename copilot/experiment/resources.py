@@ -52,11 +52,12 @@ def _is_model_dir(path: Path) -> bool:
 def loading_hint(path: Path) -> str:
     """How to load the model folder at `path`, judged by the files its library writes ('' when unknown): small models
     given only a path kept the TF-IDF pipeline and called the embedding model a "replacement" they never loaded, and
-    given the loader alone, put the SentenceTransformer inside `make_pipeline`."""
+    given the loader alone, put the SentenceTransformer inside `make_pipeline`, or passed it a pandas Series."""
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
-        return (f'sentence-transformers: `features = SentenceTransformer("{path}").encode(list_of_texts)` returns one '
-                "embedding per text (a numpy array); fit a scikit-learn model on those features (a SentenceTransformer "
-                "is not a scikit-learn pipeline step)")
+        return (f'sentence-transformers: `features = SentenceTransformer("{path}").encode(texts)` with `texts` a '
+                'Python list of strings (`df["text"].tolist()`; a pandas Series is refused) returns one embedding per '
+                "text (a numpy array); fit a scikit-learn model on those features (a SentenceTransformer is not a "
+                "scikit-learn pipeline step)")
     if (path / "config.json").is_file():
         return (f'transformers: `AutoTokenizer.from_pretrained("{path}")` and `AutoModel.from_pretrained("{path}")` '
                 "(or the AutoModelFor... class of the task)")
