@@ -173,7 +173,9 @@ class _ProcessTree:
                         killed.add(process.pid)
             if not alive:
                 break
-            psutil.wait_procs(alive, timeout=1)
+            # The root is our own child: the caller reaps it with os.wait4 (psutil would reap it here, and the
+            # caller's wait4 then failed with ChildProcessError).
+            psutil.wait_procs([p for p in alive if p.pid != self.root_pid], timeout=1)
         return len(killed - {self.root_pid})
 
 
