@@ -135,6 +135,15 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
     return ExperimentAgent(ctx.llm, toolbox, config, trace=trace, step_offset=step_offset)
 
 
+def paper_method(ctx: RunContext) -> str:
+    """The method section(s) of the paper stage 1 read (`idea/paper.json`), verbatim; "" without a paper."""
+    from copilot.paper.model import Paper
+
+    if not ctx.run.exists("idea/paper.json"):
+        return ""
+    return Paper.model_validate(ctx.run.read_json("idea/paper.json")).method_text()
+
+
 def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: ExperimentPlan, instruction: str,
                  resources: list[str], findings: str, history: str = "",
                  testing: dict[str, Any] | None = None) -> str:
@@ -148,7 +157,7 @@ def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: E
                                      script_lines=0 if isinstance(agent, RewriteAgent) else 40,  # it shows the file
                                      packages=available_packages(ctx.sandbox, ctx.run)),
         read_only=spec.read_only, resources=resources, findings=findings, history=history, hidden=spec.hidden,
-        testing=testing if testing and testing.get("method") else None,
+        testing=testing if testing and testing.get("method") else None, paper_method=paper_method(ctx),
     )
 
 

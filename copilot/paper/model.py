@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
+
+METHOD_HEADING = re.compile(r"\b(method|methods|methodology|approach|proposed|our model|model architecture)\b", re.I)
+NOT_METHOD_HEADING = re.compile(r"\b(related|background|prior)\b", re.I)
 
 
 class Section(BaseModel):
@@ -41,6 +46,17 @@ class Paper(BaseModel):
         if self.abstract:
             parts.append(f"Abstract: {self.abstract}")
         parts += [f"## {s.heading}\n{s.text}" for s in self.sections if s.heading.lower() != "abstract"]
+        text = "\n\n".join(parts)
+        if len(text) > max_chars:
+            text = text[:max_chars].rsplit(" ", 1)[0] + f"\n[... {len(text) - max_chars:,} characters not shown]"
+        return text
+
+    def method_text(self, max_chars: int = 1800) -> str:
+        """The text of the sections that describe the paper's method ("3 Method", "Proposed Approach", ...), in
+        reading order, cut at `max_chars` with a note; "" when no heading names a method. The implementation agent
+        reads it verbatim: a small model's restatement in the plan loses the details (feature lists, settings)."""
+        parts = [f"## {s.heading}\n{s.text.strip()}" for s in self.sections
+                 if METHOD_HEADING.search(s.heading) and not NOT_METHOD_HEADING.search(s.heading) and s.text.strip()]
         text = "\n\n".join(parts)
         if len(text) > max_chars:
             text = text[:max_chars].rsplit(" ", 1)[0] + f"\n[... {len(text) - max_chars:,} characters not shown]"
