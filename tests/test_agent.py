@@ -174,7 +174,8 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
                           compute_budget="minutes", workspace_files=[])
     values = {"title": "t", "instruction": "Do it.", "plan": plan, "metric": "accuracy", "direction": "maximize",
               "evaluate": "python evaluate.py", "run": "python train.py", "timeout": 60, "workspace": "- train.py",
-              "read_only": ["evaluate.py"], "resources": [], "findings": "", "history": "", "testing": None}
+              "read_only": ["evaluate.py"], "resources": [], "findings": "", "history": "", "testing": None,
+              "paper_method": ""}
     block = agent.render("task.j2", **values, hidden=["data/test_labels.csv", "data/truth.csv"])
     line = next(line for line in block.splitlines() if line.startswith("Held-out files"))
     assert "only the evaluation sees them" in line and line.endswith("data/test_labels.csv, data/truth.csv")
@@ -183,3 +184,6 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     with_model = agent.render("task.j2", **{**values, "resources": ["model m: /models/m"]}, hidden=[])
     assert "There is no network: load these models and data from the local paths" in with_model
     assert "- model m: /models/m" in with_model and "There is no network" not in block
+    assert "The paper's method" not in block
+    with_method = agent.render("task.j2", **{**values, "paper_method": "## Method\nOLS on log(sales)."}, hidden=[])
+    assert "## The paper's method (verbatim)\n## Method\nOLS on log(sales).\n" in with_method

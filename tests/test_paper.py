@@ -48,6 +48,23 @@ def test_markdown_papers(tmp_path):
     assert paper.links == ["https://github.com/a/b"] and paper.references[0].arxiv_id == "2301.00001"
 
 
+def test_the_method_text_is_the_method_sections_verbatim(tmp_path):
+    path = tmp_path / "paper.md"
+    path.write_text("# P\n\n## Abstract\nA.\n\n## 2 Related Work\nOther methods [1].\n\n## 3 Proposed Approach\n"
+                    "OLS on log(sales) with six day-of-week indicators.\n\n## 3.1 Model Architecture\nTwo layers.\n\n"
+                    "## 4 Experiments\nRMSE 18.2.\n\n## 5 Background\nMethods before ours.\n")
+    paper = load_paper(str(path))
+    assert paper.method_text() == ("## Proposed Approach\nOLS on log(sales) with six day-of-week indicators.\n\n"
+                                   "## Model Architecture\nTwo layers.")
+    cut = paper.method_text(max_chars=40)
+    assert cut.startswith("## Proposed Approach\nOLS on") and cut.endswith("characters not shown]")
+    assert load_paper(str(write_paper(tmp_path / "p.pdf"))).method_text().startswith(
+        "## Method\nWe scale features and average trees.")
+    no_method = tmp_path / "plain.md"
+    no_method.write_text("# Q\n\n## Introduction\nWhy.\n\n## Results\nNumbers.\n")
+    assert load_paper(str(no_method)).method_text() == ""
+
+
 @pytest.mark.parametrize(("make", "reason"), [
     (lambda p: p.write_bytes(b""), "the file is empty"),
     (lambda p: p.write_bytes(b"<html>not a pdf</html>"), "not a PDF"),

@@ -34,7 +34,7 @@ PROBLEMS, WORKSPACES = REPO / "problems", REPO / "workspaces"
 DEMOS = {
     "tabular-digits": ("accuracy", "maximize", "predictions.csv", 0.577778),
     "text-embeddings": ("macro_f1", "maximize", "predictions.csv", 0.631611),
-    "forecast-sales": ("rmse", "minimize", "forecast.csv", 66.376360),
+    "forecast-sales": ("rmse", "minimize", "forecast.csv", 64.836978),
 }
 HELD_OUT = {"tabular-digits": "data/test_labels.csv", "text-embeddings": "data/test_labels.csv",
             "forecast-sales": "data/horizon_truth.csv"}
