@@ -84,3 +84,53 @@ def test_one_feasible_hypothesis_is_enough_and_nothing_is_asked_again(scripted):
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
     ranked = IdeaAgent(llm, facts, num_hypotheses=2).propose("paper", analysis, related=[], in_prompt=8)
     assert [r.hypothesis.title for r in ranked] == ["Day-of-week regression", "Third yearly harmonic"]
+
+
+METHOD = ("## Method\nProposed. Ordinary least squares on log(sales) with the features: days since the start; six "
+          "day-of-week indicators; sin and cos of 2 pi k d / 365.25 for k = 1, 2.")
+
+
+def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first(scripted):
+    """Scripted LLM (canned replies): the reproduction is a separate request showing the method section verbatim;
+    it ranks first despite a lower score, the other hypotheses are asked to go beyond it, and it is marked in idea.md
+    and at the gate (not editable)."""
+    reproduce = hypothesis("Reproduce the paper: calendar regression",
+                           "Replace the model with LinearRegression on log(sales) with days since start, six "
+                           "day-of-week indicators and sin/cos of the day of year for k = 1, 2.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
+    llm = scripted([reproduce.model_dump(), NOVEL, scores(2),
+                    {"hypotheses": [weekly.model_dump(), prophet.model_dump()]}, NOVEL, scores(4), NOVEL, scores(5)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
+                      packages=["numpy", "pandas", "sklearn"])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
+    ranked = IdeaAgent(llm, facts, num_hypotheses=2, paper_method=METHOD).propose("paper", analysis, related=[],
+                                                                                  in_prompt=8)
+    assert [r.hypothesis.title for r in ranked] == ["Reproduce the paper: calendar regression",
+                                                    "Day-of-week regression", "Third yearly harmonic"]
+    assert [r.reproduces_paper for r in ranked] == [True, False, False] and ranked[0].total == 2.0
+    requests = llm.backend.requests
+    assert requests[0].schema_name == "Hypothesis" and METHOD in requests[0].messages[-1].content
+    assert "not its baselines" in requests[0].messages[-1].content
+    ask = " ".join(next(r for r in requests if r.schema_name == "HypothesisSet").messages[-1].content.split())
+    assert "A separate hypothesis already reproduces the method the paper proposes" in ask
+    assert "the first hypothesis reproduces" not in ask
+    assert not llm.backend.script, "every scripted reply was used"
+
+    row = _as_row(ranked[0])
+    assert row["reproduces_paper"] is True and "reproduces_paper" not in editable_fields(row)
+    plan = ExperimentPlan(hypothesis_title=reproduce.title, datasets=["data/history.csv"], baselines=["mean"],
+                          metric="rmse", metric_direction="minimize", steps=["Fit the calendar regression."],
+                          expected_outcome="Lower RMSE.", compute_budget="seconds", workspace_files=["train.py"])
+    markdown = render_idea_md("Sales", None, analysis, [], ranked, reproduce, plan)
+    assert "| 0 | Reproduce the paper: calendar regression (reproduces the paper) | 2 |" in markdown
+
+
+def test_without_a_paper_method_nothing_extra_is_asked(scripted):
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    llm = scripted([{"hypotheses": [weekly.model_dump()]}, NOVEL, scores(4)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
+    ranked = IdeaAgent(llm, facts, num_hypotheses=1).propose("paper", analysis, related=[], in_prompt=8)
+    assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
+    assert [r.schema_name for r in llm.backend.requests] == ["HypothesisSet", "NoveltyJudgement", "Scores"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from copilot.experiment.tools import ToolBox
 from copilot.experiment.workspace import Workspace
 from copilot.rundir import RunDir
@@ -83,3 +85,28 @@ def test_a_download_attempted_without_network_is_explained():
     assert network_hint("ValueError: Invalid parameter 'LogisticRegression' for estimator Pipeline") == ""
     both = failure_hint("ModuleNotFoundError: No module named 'prophet'\nNetwork is unreachable")
     assert "`prophet` is not installed" in both and "no network" in both
+
+
+def test_known_library_misuse_gets_what_to_do_instead():
+    """Real error tails from `llm=local` attempts (sentence-transformers 5, scikit-learn 1.7, numpy 2)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LinearRegression
+
+    from copilot.sandbox.hints import api_hint, failure_hint
+
+    series = ("ValueError: Unsupported input type: Series. Expected one of: str, dict, PIL.Image.Image, np.ndarray, "
+              "torch.Tensor")
+    assert "pass series.tolist()" in failure_hint(series)
+    pipeline = ("TypeError: All intermediate steps should be transformers and implement fit and transform or be the "
+                "string 'passthrough' 'SentenceTransformer(\n  (0): Transformer({...})\n)' (type <class "
+                "'sentence_transformers.sentence_transformer.model.SentenceTransformer'>) doesn't")
+    assert "cannot be a pipeline step" in api_hint(pipeline)
+    with pytest.raises(AttributeError) as vectorizer_error:
+        TfidfVectorizer().fit_transform(np.zeros((2, 3)))
+    assert "takes raw strings" in api_hint(repr(vectorizer_error.value))
+    dates = np.array(["2021-01-01", "2021-01-02"], dtype="datetime64[ns]").reshape(-1, 1)
+    with pytest.raises(Exception) as dates_error:  # numpy's _UFuncNoLoopError, raised in predict
+        LinearRegression().fit(np.array([[0.0], [1.0]]), [1.0, 2.0]).predict(dates)
+    assert "turn them into numbers first" in api_hint(f"{type(dates_error.value).__name__}: {dates_error.value}")
+    assert api_hint("KeyError: 'sales'") == "" and api_hint("") == ""

@@ -51,6 +51,11 @@ def test_full_run_measures_verifies_and_reports(tmp_path):
     assert summary["baseline"] == attempts["a000"]["measurement"]["value"]
     assert summary["best"] == max(a["measurement"]["value"] for a in attempts.values()) > 0.95
     assert summary["success"] is True and summary["reexecution"]["ok"] is True
+    # Stage 1 reproduced the paper's method first (its own request), and the draft implemented it.
+    ranked = json.loads((run / "idea" / "hypotheses.json").read_text())
+    assert [r["reproduces_paper"] for r in ranked] == [True, False]
+    assert attempts["a001"]["hypothesis"] == "Reproduce the paper: RBF SVM on the raw pixels"
+    assert attempts["a002"]["hypothesis"] == "Replace the shallow tree with an RBF SVM"
     # The agent claimed 0.5 for a001; the report flags it against the measured value.
     assert summary["claim_checks"][0]["ok"] is False
     report = (run / "report.md").read_text()
@@ -148,7 +153,7 @@ def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_
             f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
             "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=auto", "retrieval=offline",
             "idea.num_hypotheses=2", "execution.max_attempts=2", "experiment.strategy=rewrite",
-            f"hydra.run.dir={run}"]
+            "idea.reproduce_paper=false", f"hydra.run.dir={run}"]
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
@@ -186,7 +191,7 @@ def test_the_hypothesis_picked_at_the_gate_is_the_plan_and_the_top_ranked_one_co
             f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
             "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=scripted",
             f"feedback.path={answers}", "retrieval=offline", "idea.num_hypotheses=2", "execution.max_attempts=2",
-            "experiment.strategy=rewrite", f"hydra.run.dir={run}"]
+            "experiment.strategy=rewrite", "idea.reproduce_paper=false", f"hydra.run.dir={run}"]
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     chosen = json.loads((run / "idea" / "chosen.json").read_text())

@@ -30,7 +30,7 @@ FeedbackPoint = Literal["ideas", "before_execution", "after_execution", "end"]
 POINTS: tuple[FeedbackPoint, ...] = ("ideas", "before_execution", "after_execution", "end")
 
 # Keys of a hypothesis row that come from ranking, not from the hypothesis itself: they are shown, never edited.
-RANKING_FIELDS = frozenset({"scores", "total", "novel", "missing_packages"})
+RANKING_FIELDS = frozenset({"scores", "total", "novel", "missing_packages", "reproduces_paper"})
 
 Recorder = Callable[[str, dict[str, Any], dict[str, Any]], None]
 """`record(point, question, answer)`: called once per question with the context asked about and the answer given."""
@@ -136,7 +136,7 @@ def default_decision(point: FeedbackPoint) -> Decision:
 
 def editable_fields(hypothesis: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a hypothesis row a human may edit: all but the ranking (`scores`, `total`, `novel`,
-    `missing_packages`)."""
+    `missing_packages`, `reproduces_paper`)."""
     return {key: value for key, value in hypothesis.items() if key not in RANKING_FIELDS}
 
 

@@ -200,6 +200,8 @@ class InteractiveFeedback(FeedbackBase):
             for field in ("problem", "method"):
                 if hypothesis.get(field):
                     cell.append(f"\n{field}: {_shorten(hypothesis[field], 240)}", style="dim")
+            if hypothesis.get("reproduces_paper"):
+                cell.append("\nreproduces the paper's proposed method (ranked first)", style="green")
             if hypothesis.get("missing_packages"):
                 cell.append(f"\nneeds {', '.join(hypothesis['missing_packages'])}: not installed in the sandbox",
                             style="red")

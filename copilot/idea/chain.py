@@ -59,11 +59,20 @@ class TaskFacts:
     packages: list[str] | None = None  # what the sandbox can import; None when unknown
 
 
+def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float]:
+    """Sort key of ranked hypotheses: one that names a package the sandbox cannot import (Prophet, XGBoost, ...)
+    comes after all the others whatever its scores (nothing can be installed offline, so its attempt would only fail
+    on the import); then the reproduction of the paper's method; then the best review total."""
+    return bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total
+
+
 class IdeaAgent:
     """Runs the structured steps of stage 1 against one LLM."""
 
-    def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048) -> None:
+    def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
+                 paper_method: str = "") -> None:
         self.llm = llm
+        self.paper_method = paper_method  # the paper's method section; "" = no reproduction hypothesis
         self.max_reply_tokens = max_reply_tokens
         self.facts = facts
         self.num_hypotheses = num_hypotheses
@@ -94,23 +103,33 @@ class IdeaAgent:
             "hypotheses.j2", HypothesisSet, "hypotheses",
             material=material, analysis=analysis, related=related, n=self.num_hypotheses,
             workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction, comment=comment,
-            avoid=", ".join(avoid or []),
+            avoid=", ".join(avoid or []), reproduced=bool(self.paper_method),
         )
         return reply.hypotheses[: self.num_hypotheses]
 
+    def reproduction(self) -> Hypothesis:
+        """The hypothesis that the paper's proposed method, as its method section states it, beats the starter code.
+        Asked for separately because a small model, asked for N hypotheses at once, varies the paper's details
+        (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
+        return self._ask("reproduce.j2", Hypothesis, "reproduce", method=self.paper_method,
+                         workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction)
+
     def propose(self, material: str, analysis: PaperAnalysis, related: list[Any], in_prompt: int,
                 comment: str | None = None) -> list[RankedHypothesis]:
-        """Hypotheses, ranked (`in_prompt` of the related works are shown when generating). When every one needs a
-        package the sandbox lacks, they are asked for once more, naming those packages, and both sets are ranked
-        together: the embedded model built all three forecast-sales hypotheses on Prophet, which is not installed."""
+        """Hypotheses, ranked (`in_prompt` of the related works are shown when generating). With a paper method,
+        the hypothesis reproducing it comes first: a researcher reproduces the paper before extending it. When every
+        other one needs a package the sandbox lacks, they are asked for once more, naming those packages, and both
+        sets are ranked together: the embedded model built all three forecast-sales hypotheses on Prophet, which is
+        not installed."""
+        reproduced = self.rank([self.reproduction()], related, reproduces_paper=True) if self.paper_method else []
         ranked = self.rank(self.hypothesize(material, analysis, related[:in_prompt], comment=comment), related)
-        if not ranked or not all(r.missing_packages for r in ranked):
-            return ranked
-        missing = sorted({name for r in ranked for name in r.missing_packages})
-        log.warning("every hypothesis needs a package the sandbox lacks (%s); asking once more without them",
-                    ", ".join(missing))
-        again = self.hypothesize(material, analysis, related[:in_prompt], comment=comment, avoid=missing)
-        return sorted([*self.rank(again, related), *ranked], key=lambda r: (bool(r.missing_packages), -r.total))
+        if ranked and all(r.missing_packages for r in ranked):
+            missing = sorted({name for r in ranked for name in r.missing_packages})
+            log.warning("every hypothesis needs a package the sandbox lacks (%s); asking once more without them",
+                        ", ".join(missing))
+            again = self.hypothesize(material, analysis, related[:in_prompt], comment=comment, avoid=missing)
+            ranked = [*self.rank(again, related), *ranked]
+        return sorted([*reproduced, *ranked], key=ranking_key)
 
     def check_novelty(self, hypothesis: Hypothesis, related: list[Any]) -> tuple[float, str | None, NoveltyJudgement]:
         """Lexical similarity to every retrieved work, then the model's judgement against the three closest."""
@@ -130,10 +149,9 @@ class IdeaAgent:
         return self._ask("score.j2", Scores, "score", hypothesis=hypothesis, novelty=novelty,
                          workspace=self.facts.workspace)
 
-    def rank(self, hypotheses: list[Hypothesis], related: list[Any]) -> list[RankedHypothesis]:
-        """Novelty-check and score every hypothesis, best total first (ties keep generation order). A hypothesis
-        that names a package the sandbox cannot import (Prophet, XGBoost, ...) ranks after all the others, whatever
-        its scores: nothing can be installed offline, so its attempt would only fail on the import."""
+    def rank(self, hypotheses: list[Hypothesis], related: list[Any],
+             reproduces_paper: bool = False) -> list[RankedHypothesis]:
+        """Novelty-check and score every hypothesis, in `ranking_key` order (ties keep generation order)."""
         ranked = []
         for hypothesis in hypotheses:
             overlap, closest_id, novelty = self.check_novelty(hypothesis, related)
@@ -141,8 +159,9 @@ class IdeaAgent:
             missing = missing_packages_named(f"{hypothesis.title} {hypothesis.method}", self.facts.packages)
             ranked.append(RankedHypothesis(hypothesis=hypothesis, lexical_overlap=overlap,
                                            closest_lexical_id=closest_id, novelty=novelty, scores=scores,
-                                           total=scores.total(), missing_packages=missing))
-        return sorted(ranked, key=lambda r: (bool(r.missing_packages), -r.total))
+                                           total=scores.total(), missing_packages=missing,
+                                           reproduces_paper=reproduces_paper))
+        return sorted(ranked, key=ranking_key)
 
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
         """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's."""

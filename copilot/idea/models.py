@@ -82,6 +82,8 @@ class RankedHypothesis(BaseModel):
     missing_packages: list[str] = Field(
         default_factory=list,
         description="packages the hypothesis names that the sandbox cannot import; such hypotheses rank last")
+    reproduces_paper: bool = Field(
+        default=False, description="the hypothesis reproducing the paper's proposed method; it ranks first")
 
 
 class ExperimentPlan(BaseModel):

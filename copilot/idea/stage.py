@@ -129,7 +129,8 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
 def _as_row(ranked: RankedHypothesis) -> dict[str, Any]:
     h = ranked.hypothesis
     return {**h.model_dump(), "scores": {k: v["score"] for k, v in ranked.scores.model_dump().items()},
-            "total": ranked.total, "novel": ranked.novelty.novel, "missing_packages": ranked.missing_packages}
+            "total": ranked.total, "novel": ranked.novelty.novel, "missing_packages": ranked.missing_packages,
+            "reproduces_paper": ranked.reproduces_paper}
 
 
 def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related: list[Any],
@@ -148,6 +149,7 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
         s = r.scores
         novel = "yes" if r.novelty.novel else "no"
         needs = f" (needs {', '.join(r.missing_packages)}: not installed)" if r.missing_packages else ""
+        needs = (" (reproduces the paper)" if r.reproduces_paper else "") + needs
         out.append(f"| {i} | {r.hypothesis.title}{needs} | {s.clarity.score} | {s.validity.score} | "
                    f"{s.novelty.score} | {s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
     out += ["", f"## Chosen: {chosen.title}", "", f"- Problem: {chosen.problem}", f"- Method: {chosen.method}",
@@ -173,10 +175,12 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
                       metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only,
                       packages=packages)
-    agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
-                      max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens))
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}")
     material, paper = _load_material(ctx)
+    reproduce = paper is not None and bool(ctx.cfg.idea.get("reproduce_paper", True))
+    agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
+                      max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
+                      paper_method=paper.method_text() if reproduce else "")
     if ctx.run.exists("idea/analysis.json"):
         analysis = PaperAnalysis.model_validate(ctx.run.read_json("idea/analysis.json"))
     else:

@@ -1,6 +1,7 @@
 """One sentence added to a failed run's output when the failure comes from the sandbox's environment rather than
-from the code: a module that is not installed, or a download attempted without a network. Small models otherwise
-"fix" such failures by importing the same module again or by asking the hub for the model by name once more.
+from the code (a module that is not installed, a download attempted without a network), or from a library misuse
+whose error message does not say what to do instead. Small models otherwise "fix" such failures by importing the
+same module again, asking the hub for the model by name once more, or resubmitting the same call.
 """
 
 from __future__ import annotations
@@ -25,6 +26,30 @@ def network_hint(output: str) -> str:
             "Available resources, passing the path where the library expects a hub id.)")
 
 
+# (error pattern, what to do instead). Each one ended a `llm=local` attempt whose debug fixes repeated the mistake.
+API_MISUSE = (
+    (re.compile(r"Unsupported input type: Series|Series' object has no attribute 'tolist'|"
+                r"(?:expected|must be) (?:str|a string).*got Series", re.IGNORECASE),
+     "A pandas Series was passed where a list is expected: pass series.tolist() (for example "
+     "encoder.encode(train['text'].tolist()))."),
+    (re.compile(r"All intermediate steps should be transformers.*SentenceTransformer", re.DOTALL),
+     "A SentenceTransformer is not a scikit-learn transformer and cannot be a pipeline step: compute the embeddings "
+     "with encoder.encode(list_of_texts), then fit the classifier on that array directly."),
+    (re.compile(r"'numpy\.ndarray' object has no attribute 'lower'"),
+     "A text vectorizer (TfidfVectorizer, CountVectorizer) was given numbers; it takes raw strings. Numeric features "
+     "such as embeddings go straight to the estimator, with no vectorizer."),
+    (re.compile(r"DateTime64DType|float\(\) argument must be a string or a (?:real )?number, not 'Timestamp'|"
+                r"invalid type promotion|Cannot cast DatetimeArray to dtype float64"),
+     "Dates cannot be model inputs as they are: turn them into numbers first (days since the start, day of week, "
+     "day of year, ...)."),
+)
+
+
+def api_hint(output: str) -> str:
+    """A sentence for a run that failed on a known library misuse ('' otherwise)."""
+    return "".join(f"\n({advice})" for pattern, advice in API_MISUSE if pattern.search(output))
+
+
 def failure_hint(output: str) -> str:
     """The hints that apply to a failed run's output, or ''."""
-    return missing_module_hint(output) + network_hint(output)
+    return missing_module_hint(output) + network_hint(output) + api_hint(output)
