@@ -110,3 +110,17 @@ def test_known_library_misuse_gets_what_to_do_instead():
         LinearRegression().fit(np.array([[0.0], [1.0]]), [1.0, 2.0]).predict(dates)
     assert "turn them into numbers first" in api_hint(f"{type(dates_error.value).__name__}: {dates_error.value}")
     assert api_hint("KeyError: 'sales'") == "" and api_hint("") == ""
+
+
+def test_an_undefined_name_gets_its_import_line():
+    """The embedded model wrote `SentenceTransformer(path)` without the import, and its fix repeated the file."""
+    from copilot.sandbox.hints import failure_hint, undefined_name_hint
+
+    tail = ('  File "train.py", line 6, in <module>\n    model = SentenceTransformer("/models/minilm")\n'
+            "NameError: name 'SentenceTransformer' is not defined")
+    assert "add `from sentence_transformers import SentenceTransformer` at the top" in failure_hint(tail)
+    assert "`from sklearn.ensemble import HistGradientBoostingRegressor`" in undefined_name_hint(
+        "NameError: name 'HistGradientBoostingRegressor' is not defined")  # found among scikit-learn's estimators
+    assert "`import numpy as np`" in undefined_name_hint("NameError: name 'np' is not defined")
+    assert "before it is defined or imported" in undefined_name_hint("NameError: name 'baseline_f1' is not defined")
+    assert undefined_name_hint("KeyError: 'label'") == ""

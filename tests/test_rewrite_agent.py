@@ -98,6 +98,28 @@ def test_a_reply_without_code_or_with_the_same_file_is_sent_back(workspace, tmp_
     assert (workspace.root / "train.py").read_text() == working
 
 
+def test_a_fix_round_asks_for_the_fix_and_keeps_the_error_when_the_file_comes_back_unchanged(workspace, tmp_path):
+    """Scripted replies: the embedded model answered a NameError with the same file twice, because the prompt then
+    ended on the original instruction and, after the repeat, no longer showed the error."""
+    crashing = "model = SentenceTransformer('/models/minilm')\n"
+    working = "open('out.txt', 'w').write('0.8')\n"
+    agent, backend = agent_for(workspace, [fenced(crashing), fenced(crashing), fenced(working)], tmp_path)
+    result = agent.run("# Task\nUse the encoder.", "Replace TF-IDF with the sentence encoder.")
+    assert (result.status, result.steps) == ("final", 3)
+    first, second, third = (" ".join(r.messages[-1].content.split()) for r in backend.requests)
+    assert first.endswith("Replace TF-IDF with the sentence encoder. Write the complete new train.py that does "
+                          "this. Reply with the whole file in one ```python block, then one sentence saying what you "
+                          "changed.")
+    for ask in (second, third):
+        assert "NameError: name 'SentenceTransformer' is not defined" in ask
+        assert "add `from sentence_transformers import SentenceTransformer` at the top of the file" in ask
+        assert "Fix the cause of the error above" in ask and "Write the complete corrected train.py." in ask
+        assert "The task is still: Replace TF-IDF with the sentence encoder." in ask
+    assert "repeated this file unchanged" not in second
+    assert "Your last reply repeated this file unchanged, so it would only fail the same way." in third
+    assert [r.temperature for r in backend.requests] == [None, None, 0.8]
+
+
 def test_the_rounds_end_the_episode_when_no_version_runs(workspace, tmp_path):
     agent, _ = agent_for(workspace, [fenced("raise SystemExit(3)\n")] * 3, tmp_path)
     agent.max_rounds = 3

@@ -119,8 +119,7 @@ class RewriteAgent:
                     self._record(steps, None, {"ok": False, "text": error}, completion)
                     continue
                 if code.strip() == current.strip():
-                    unchanged = True
-                    error = None
+                    unchanged = True  # the error, if any, still stands: the fix round asks for it again
                     self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
                                  {"ok": False, "text": "the reply repeats the current file unchanged"}, completion)
                     continue

@@ -6,7 +6,10 @@ same module again, asking the hub for the model by name once more, or resubmitti
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+import sys
 
 from copilot.sandbox.packages import missing_module_hint
 
@@ -45,6 +48,54 @@ API_MISUSE = (
 )
 
 
+UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
+# Names code uses without importing them, beyond scikit-learn's estimators (found by `sklearn_imports`).
+COMMON_IMPORTS = {
+    "np": "import numpy as np", "pd": "import pandas as pd", "plt": "import matplotlib.pyplot as plt",
+    "torch": "import torch", "nn": "from torch import nn", "json": "import json", "os": "import os",
+    "math": "import math", "time": "import time", "Path": "from pathlib import Path",
+    "SentenceTransformer": "from sentence_transformers import SentenceTransformer",
+    "AutoModel": "from transformers import AutoModel", "AutoTokenizer": "from transformers import AutoTokenizer",
+    "AutoModelForSequenceClassification": "from transformers import AutoModelForSequenceClassification",
+    "load_dataset": "from datasets import load_dataset",
+    "train_test_split": "from sklearn.model_selection import train_test_split",
+    "cross_val_score": "from sklearn.model_selection import cross_val_score",
+    "GridSearchCV": "from sklearn.model_selection import GridSearchCV",
+    "make_pipeline": "from sklearn.pipeline import make_pipeline", "Pipeline": "from sklearn.pipeline import Pipeline",
+    "accuracy_score": "from sklearn.metrics import accuracy_score", "f1_score": "from sklearn.metrics import f1_score",
+    "mean_squared_error": "from sklearn.metrics import mean_squared_error",
+}
+
+
+@functools.cache
+def sklearn_imports() -> dict[str, str]:
+    """`{"LogisticRegression": "from sklearn.linear_model import LogisticRegression", ...}` for every scikit-learn
+    estimator, from its public module; {} when scikit-learn is not importable here."""
+    try:
+        from sklearn.utils.discovery import all_estimators
+    except ImportError:
+        return {}
+    imports = {}
+    for name, estimator in all_estimators():
+        public = ".".join(itertools.takewhile(lambda part: not part.startswith("_"), estimator.__module__.split(".")))
+        if getattr(sys.modules.get(public), name, None) is estimator:  # all_estimators imported every module
+            imports[name] = f"from {public} import {name}"
+    return imports
+
+
+def undefined_name_hint(output: str) -> str:
+    """For a NameError: the import line of a well-known name, or a reminder to define it ('' without a NameError).
+    The embedded model wrote `SentenceTransformer(...)` without its import and resubmitted the file unchanged."""
+    match = UNDEFINED_NAME.search(output)
+    if not match:
+        return ""
+    name = match.group(1)
+    line = COMMON_IMPORTS.get(name) or sklearn_imports().get(name)
+    if line:
+        return f"\n(`{name}` is used but never imported: add `{line}` at the top of the file.)"
+    return f"\n(`{name}` is used before it is defined or imported: define or import it before that line.)"
+
+
 def api_hint(output: str) -> str:
     """A sentence for a run that failed on a known library misuse ('' otherwise)."""
     return "".join(f"\n({advice})" for pattern, advice in API_MISUSE if pattern.search(output))
@@ -52,4 +103,4 @@ def api_hint(output: str) -> str:
 
 def failure_hint(output: str) -> str:
     """The hints that apply to a failed run's output, or ''."""
-    return missing_module_hint(output) + network_hint(output) + api_hint(output)
+    return missing_module_hint(output) + network_hint(output) + api_hint(output) + undefined_name_hint(output)
