@@ -64,3 +64,14 @@ def test_tool_choice_none_keeps_the_tools_in_the_prefix_but_asks_for_text(tiny_b
                            tools=tools, tool_choice="none", max_tokens=24)
     assert summary.tool_calls == [] and summary.text.strip()
     assert summary.usage.cached_prompt_tokens >= 150  # system + tool list + task came from the cache
+
+
+def test_a_reply_that_loops_is_cut_instead_of_running_to_max_tokens(tiny_backend):
+    """The real tiny model, asked for a long literal, loops on one fragment; the guard ends the reply there."""
+    llm = LLM(tiny_backend)
+    looped = llm.complete([Message(role="user", content="Print a Python list literal of 300 zeros, nothing else.")],
+                          max_tokens=700, temperature=0.0)
+    assert looped.finish_reason == "repetition" and looped.usage.completion_tokens < 500
+    normal = llm.complete([Message(role="user", content="Write a short Python function that adds two numbers.")],
+                          max_tokens=300, temperature=0.0)
+    assert normal.finish_reason != "repetition" and "def " in normal.text

@@ -30,6 +30,7 @@ from copilot.llm.base import (
     Usage,
 )
 from copilot.llm.model_store import resolve_gguf
+from copilot.llm.repetition import RepetitionGuard
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class LocalBackend:
         seed: int = 0,
         chat_format: str | None = None,
         verbose: bool = False,
+        stop_loops: bool = True,
     ) -> None:
         self.spec = model
         self.path: Path = resolve_gguf(model)
@@ -106,6 +108,7 @@ class LocalBackend:
         self.seed = seed
         self.chat_format = chat_format
         self.verbose = verbose
+        self.stop_loops = stop_loops  # end a free-text reply that repeats itself (copilot/llm/repetition.py)
         self._llama: Any = None
         self._eval_sizes: list[int] = []
         self._lock = threading.Lock()
@@ -154,6 +157,10 @@ class LocalBackend:
             response_format = {"type": "json_object", "schema": tool_call_schema(request.tools)}
         elif request.schema_ is not None:
             response_format = {"type": "json_object", "schema": request.schema_}
+        from llama_cpp import LogitsProcessorList
+
+        # Free text (whole scripts) can fall into a loop; grammar-constrained JSON is bounded by its schema.
+        guard = RepetitionGuard(llama.token_eos()) if response_format is None and self.stop_loops else None
         with self._lock:
             self._eval_sizes = []
             try:
@@ -163,6 +170,7 @@ class LocalBackend:
                     max_tokens=request.max_tokens or self.max_tokens,
                     temperature=self.temperature if request.temperature is None else request.temperature,
                     seed=self.seed,
+                    logits_processor=LogitsProcessorList([guard]) if guard else None,
                 )
             except ValueError as error:  # llama.cpp reports a prompt longer than the context this way
                 if "context window" in str(error):
@@ -181,8 +189,11 @@ class LocalBackend:
                 cached_prompt_tokens=max(prompt_tokens - prompt_evaluated, 0),
             ),
             model=self.model,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason="repetition" if guard and guard.tripped else choice.get("finish_reason"),
         )
+        if guard and guard.tripped:
+            log.warning("%s: the reply fell into a loop after %d tokens and was cut there", self.model,
+                        completion.usage.completion_tokens)
         if calls_wanted:
             completion.tool_calls = self._parse_tool_call(text)
         return completion
