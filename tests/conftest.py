@@ -42,6 +42,8 @@ class ScriptedBackend:
         item = self.script.pop(0)
         if isinstance(item, Exception):
             raise item
+        if isinstance(item, Completion):
+            return item
         usage = Usage(prompt_tokens=100, completion_tokens=10)
         if isinstance(item, dict) and "tool" in item:
             call = ToolCall(id=f"call_{len(self.requests)}", name=item["tool"], arguments=item.get("arguments", {}))

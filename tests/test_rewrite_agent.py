@@ -9,6 +9,7 @@ from copilot.experiment.agent import AgentConfig
 from copilot.experiment.rewrite import RewriteAgent, script_for_command, split_reply
 from copilot.experiment.tools import ToolBox
 from copilot.experiment.workspace import Workspace
+from copilot.llm.base import Completion, Usage
 from copilot.llm.client import LLM
 from copilot.rundir import JsonlWriter, read_jsonl
 from copilot.sandbox.local import LocalSandbox
@@ -118,6 +119,18 @@ def test_a_fix_round_asks_for_the_fix_and_keeps_the_error_when_the_file_comes_ba
     assert "repeated this file unchanged" not in second
     assert "Your last reply repeated this file unchanged, so it would only fail the same way." in third
     assert [r.temperature for r in backend.requests] == [None, None, 0.8]
+
+
+def test_a_reply_cut_for_looping_is_not_run_and_the_model_is_told_why(workspace, tmp_path):
+    """Scripted replies; the first stands for one the local backend cut (finish_reason='repetition')."""
+    looped = Completion(text="```python\nmodel = NBEATS(\n    layers=1,\n    layers=1,\n    layers=1,",
+                        usage=Usage(prompt_tokens=100, completion_tokens=300), finish_reason="repetition")
+    working = "open('out.txt', 'w').write('0.6')\n"
+    agent, backend = agent_for(workspace, [looped, fenced(working)], tmp_path)
+    assert agent.run("task").status == "final"
+    assert "repeated the same lines over and over and was cut off" in backend.requests[1].messages[-1].content
+    trace = list(read_jsonl(tmp_path / "trace.jsonl"))
+    assert [t["action"] and t["action"]["tool"] for t in trace] == [None, "write_file", "execute"]
 
 
 def test_the_rounds_end_the_episode_when_no_version_runs(workspace, tmp_path):

@@ -113,6 +113,11 @@ class RewriteAgent:
                 # The same prompt at a low temperature gives the same reply: after a repeat, sample more freely.
                 completion = self._complete(task_message, ask, RETRY_TEMPERATURE if unchanged else None)
                 code, summary = split_reply(completion.text)
+                if completion.finish_reason == "repetition":  # copilot/llm/repetition.py cut a looping reply
+                    error = ("Your reply repeated the same lines over and over and was cut off. Write the file again, "
+                             "short, with each setting written once.")
+                    self._record(steps, None, {"ok": False, "text": error}, completion)
+                    continue
                 if code is None:
                     error = ("Your reply held no ```python code block. Reply with the complete file in one "
                              "```python block.")
