@@ -3,6 +3,8 @@ canned test input, not model output. The scripts really run in the local sandbox
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from copilot.experiment.agent import AgentConfig
@@ -151,6 +153,19 @@ def test_the_wall_clock_budget_ends_the_episode_before_a_model_call(workspace, t
     agent, backend = agent_for(workspace, [], tmp_path, deadline=0.0)
     assert agent.run("task").status == "wall_clock"
     assert backend.requests == []
+
+
+def test_no_model_call_starts_that_would_likely_end_past_the_deadline(workspace, tmp_path):
+    """A local model's whole-script reply takes one to two minutes: with 60 s left after calls of 80-120 s, the
+    episode ends before asking, and an earlier call's latency is what the estimate uses."""
+    working = "open('out.txt', 'w').write('0.9')\n"
+    agent, backend = agent_for(workspace, [fenced(working)], tmp_path, deadline=time.monotonic() + 60)
+    agent.llm.recent_latencies_s = [90.0, 120.0, 80.0]
+    assert agent.llm.expected_call_s() == 90.0
+    assert agent.run("task").status == "wall_clock" and backend.requests == []
+    agent.llm.recent_latencies_s = [2.0]
+    assert agent.run("task").status == "final" and len(backend.requests) == 1
+    assert len(agent.llm.recent_latencies_s) == 2 and agent.llm.recent_latencies_s[-1] < 5
 
 
 def test_a_read_only_target_is_refused_like_any_write(workspace, tmp_path):

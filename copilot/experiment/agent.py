@@ -84,7 +84,8 @@ def render_prompt(template: str, **values: Any) -> str:
 
 
 def check_budgets(config: AgentConfig, llm: LLM, steps: int) -> None:
-    """Raise `BudgetExhausted` naming the first of the episode's or run's budgets that has run out."""
+    """Raise `BudgetExhausted` naming the first of the episode's or run's budgets that has run out; the wall clock
+    counts as spent when the next model call would likely end past the deadline (`LLM.expected_call_s`)."""
     usage = llm.total_usage
     if steps >= config.max_steps:
         raise BudgetExhausted("steps")
@@ -92,7 +93,8 @@ def check_budgets(config: AgentConfig, llm: LLM, steps: int) -> None:
         raise BudgetExhausted("tokens")
     if config.max_cost_usd is not None and llm.total_cost_usd >= config.max_cost_usd:
         raise BudgetExhausted("cost")
-    if config.deadline is not None and time.monotonic() >= config.deadline:
+    # A call started just before the deadline would end minutes after it with a slow local model.
+    if config.deadline is not None and time.monotonic() + llm.expected_call_s() >= config.deadline:
         raise BudgetExhausted("wall_clock")
 
 

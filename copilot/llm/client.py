@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import statistics
 import time
 from typing import Any, TypeVar
 
@@ -107,6 +108,7 @@ class LLM:
         self.total_usage = Usage()
         self.total_cost_usd = 0.0
         self.calls = 0
+        self.recent_latencies_s: list[float] = []  # the last few successful calls, for `expected_call_s`
 
     @property
     def model(self) -> str:
@@ -211,8 +213,13 @@ class LLM:
         completion.model = completion.model or self.model
         self.total_usage = self.total_usage + completion.usage
         self.total_cost_usd += completion.cost_usd
+        self.recent_latencies_s = [*self.recent_latencies_s[-4:], completion.latency_s]
         self._log_call(call_id, request, purpose, completion, completion.latency_s, None)
         return completion
+
+    def expected_call_s(self) -> float:
+        """How long the next call will likely take: the median latency of the last five calls (0 before any)."""
+        return statistics.median(self.recent_latencies_s) if self.recent_latencies_s else 0.0
 
     def _log_call(
         self,
