@@ -23,7 +23,11 @@ def hypothesis(title: str) -> dict:
 def ctx(tmp_path):
     run = RunDir(tmp_path / "run")
     run.write_json("idea/hypotheses.json", [hypothesis("A"), hypothesis("B"), hypothesis("C {braces}")])
-    task = SimpleNamespace(spec=SimpleNamespace(metric=MetricSpec(name="accuracy", direction="maximize")))
+    starter = tmp_path / "starter"
+    starter.mkdir()
+    (starter / "train.py").write_text('import pandas as pd\ntrain = pd.read_csv("data/train.csv")\nprint(len(train))\n')
+    task = SimpleNamespace(spec=SimpleNamespace(metric=MetricSpec(name="accuracy", direction="maximize"),
+                                                run="python train.py", hidden=[]), workspace=starter)
     return SimpleNamespace(run=run, task=task)
 
 
@@ -51,6 +55,14 @@ def test_the_plan_hypothesis_counts_as_tried_and_the_rest_follow_in_rank_order(c
     history.append(attempt("a003", "draft", "C {braces}", "a000", 0.7))
     assert hypothesis_for(NextStep("improve", "a003"), history, ctx) is None
     assert "Make one focused change" in instruction_for(NextStep("improve", "a003"), history, ctx, "use PCA", None)
+
+
+def test_a_debug_instruction_quotes_the_starter_line_the_failing_version_dropped(ctx):
+    failed = attempt("a001", "draft", "A", "a000")
+    failed.error = "Traceback ...\n    print(train.shape)\nNameError: name 'train' is not defined"
+    text = instruction_for(NextStep("debug", "a001"), [attempt("a000", "baseline", metric=0.5), failed], ctx, None)
+    assert "Attempt a001 failed" in text and "NameError: name 'train' is not defined" in text
+    assert 'earlier working version of the script by:\ntrain = pd.read_csv("data/train.csv")\n' in text
 
 
 def test_a_hypothesis_edited_at_the_gate_is_not_tested_again_in_its_original_form(ctx):

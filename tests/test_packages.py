@@ -124,3 +124,22 @@ def test_an_undefined_name_gets_its_import_line():
     assert "`import numpy as np`" in undefined_name_hint("NameError: name 'np' is not defined")
     assert "before it is defined or imported" in undefined_name_hint("NameError: name 'baseline_f1' is not defined")
     assert undefined_name_hint("KeyError: 'label'") == ""
+
+
+def test_a_name_the_new_version_dropped_is_shown_from_the_earlier_version():
+    """The embedded model's text-embeddings rewrite lost `train = pd.read_csv(...)` and `test = ...`."""
+    from copilot.sandbox.hints import defining_lines, dropped_definition_hint
+
+    starter = ('import pandas as pd\nfrom sklearn.svm import SVC as Classifier\n\n'
+               'train = pd.read_csv("data/train.csv")\ntest = pd.read_csv("data/test.csv")\n'
+               'X, y = train.drop(columns="label"), train["label"]\n\n\n'
+               'def features(frame):\n    return frame\n')
+    error = ("  File \"train.py\", line 13\n    X_train = model.encode(train['text'])\n"
+             "NameError: name 'train' is not defined")
+    hint = dropped_definition_hint(error, ["broken = (", starter])  # a version that does not parse is skipped
+    assert 'by:\ntrain = pd.read_csv("data/train.csv")\nThis version dropped it' in hint
+    assert defining_lines("y", starter) == ['X, y = train.drop(columns="label"), train["label"]']
+    assert defining_lines("Classifier", starter) == ["from sklearn.svm import SVC as Classifier"]
+    assert defining_lines("features", starter) == ["def features(frame):\n    return frame"]
+    assert defining_lines("train", "train = 1\nif x ==\n") == ["train = 1"], "unparsable code: matched by line"
+    assert dropped_definition_hint(error, ["x = 1"]) == "" and dropped_definition_hint("KeyError: 'a'", [starter]) == ""

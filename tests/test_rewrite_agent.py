@@ -123,6 +123,17 @@ def test_a_fix_round_asks_for_the_fix_and_keeps_the_error_when_the_file_comes_ba
     assert [r.temperature for r in backend.requests] == [None, None, 0.8]
 
 
+def test_a_line_the_new_version_dropped_is_quoted_back_from_the_earlier_version(workspace, tmp_path):
+    """Scripted replies: the rewrite lost the line defining `data`, which the episode's starting file had."""
+    (workspace.root / "train.py").write_text("data = [1, 2, 3]\nprint(sum(data))\n")
+    dropped = "print(max(data))\n"
+    agent, backend = agent_for(workspace, [fenced(dropped), fenced("data = [1, 2, 3]\nprint(max(data))\n")], tmp_path)
+    assert agent.run("task", "Print the maximum.").status == "final"
+    fix = backend.requests[1].messages[-1].content
+    assert "NameError: name 'data' is not defined" in fix
+    assert "`data` was defined in the earlier working version of the script by:\ndata = [1, 2, 3]\n" in fix
+
+
 def test_a_reply_cut_for_looping_is_not_run_and_the_model_is_told_why(workspace, tmp_path):
     """Scripted replies; the first stands for one the local backend cut (finish_reason='repetition')."""
     looped = Completion(text="```python\nmodel = NBEATS(\n    layers=1,\n    layers=1,\n    layers=1,",

@@ -21,9 +21,10 @@ from copilot.experiment.stage import (
     load_plan,
     prepare_workspace,
     run_episode,
+    starter_script,
 )
 from copilot.experiment.stage import task_message as render_task
-from copilot.sandbox.hints import failure_hint
+from copilot.sandbox.hints import dropped_definition_hint, failure_hint
 
 if TYPE_CHECKING:
     from copilot.app import RunContext
@@ -92,11 +93,15 @@ def instruction_for(step: NextStep, attempts: list[Attempt], ctx: RunContext, ex
     template = INSTRUCTIONS[step.kind]
     if hypothesis is not None and step.kind in NEXT_HYPOTHESIS and hypothesis.get("method"):
         template = NEXT_HYPOTHESIS[step.kind]
+    error = ""
+    if parent is not None and parent.error:
+        error = parent.error[-1500:] + failure_hint(parent.error)
+        if "NameError" in parent.error:
+            error += dropped_definition_hint(parent.error, [starter_script(ctx)])
     text = template.format(
         title=(hypothesis or {}).get("title", "").rstrip("."), method=(hypothesis or {}).get("method", ""),
         parent=step.parent, metric=metric.name, direction=metric.direction,
-        value=f"{parent.metric:.6g}" if parent and parent.metric is not None else "n/a",
-        error=(parent.error or "")[-1500:] + failure_hint(parent.error or "") if parent else "",
+        value=f"{parent.metric:.6g}" if parent and parent.metric is not None else "n/a", error=error,
     )
     return text + (f"\n\nThe human asks: {extra}" if extra else "")
 

@@ -31,6 +31,7 @@ from copilot.experiment.analyst import FENCE, clean_code
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
 from copilot.rundir import JsonlWriter
+from copilot.sandbox.hints import dropped_definition_hint
 
 log = logging.getLogger("copilot.experiment")
 
@@ -77,7 +78,8 @@ class RewriteAgent:
     """
 
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
-                 trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3) -> None:
+                 trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
+                 earlier_versions: list[str] | None = None) -> None:
         self.llm = llm
         self.toolbox = toolbox
         self.config = config
@@ -86,6 +88,7 @@ class RewriteAgent:
         self.trace = trace
         self.step_counter = step_offset
         self.max_rounds = max_rounds
+        self.earlier_versions = earlier_versions or []  # working versions of the script (the starter's)
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -99,6 +102,7 @@ class RewriteAgent:
         """
         workspace = self.toolbox.workspace
         current = workspace.resolve(self.script).read_text(encoding="utf-8", errors="replace")
+        earlier = [current, *self.earlier_versions]
         error: str | None = None
         unchanged = False
         steps = written = 0
@@ -143,7 +147,7 @@ class RewriteAgent:
                              trial.model_dump(), None)
                 if trial.ok:
                     return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary))
-                error = trial.text
+                error = trial.text + dropped_definition_hint(trial.text, earlier)
             log.info("episode ended after %d replies: %d new version(s) of %s, none ran successfully%s", steps,
                      written, self.script, "; the last reply repeated the file" if unchanged else "")
             return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))

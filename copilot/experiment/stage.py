@@ -104,6 +104,15 @@ def agent_strategy(cfg: Any) -> str:
     return strategy
 
 
+def starter_script(ctx: RunContext) -> str:
+    """The text of the starter's experiment script (the Python file the run command runs), or "" when the command
+    runs none. It is a working version the hints can point back to (`dropped_definition_hint`)."""
+    script = script_for_command(ctx.task.spec.run, ctx.task.workspace)
+    if script is None or script in ctx.task.spec.hidden:
+        return ""
+    return (ctx.task.workspace / script).read_text(encoding="utf-8", errors="replace")
+
+
 def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> ExperimentAgent | RewriteAgent:
     """An implementation agent over `workspace` with the run's budgets: the tool agent, or the whole-file agent when
     the strategy is `rewrite` and the run command runs one writable Python script of the workspace."""
@@ -129,7 +138,8 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
         script = script_for_command(spec.run, Path(workspace.root))
         if script is not None and not workspace.is_read_only(script):
             return RewriteAgent(ctx.llm, toolbox, config, script=script, run_command=spec.run, trace=trace,
-                                step_offset=step_offset, max_rounds=int(cfg.get("rewrite_rounds") or 3))
+                                step_offset=step_offset, max_rounds=int(cfg.get("rewrite_rounds") or 3),
+                                earlier_versions=[starter_script(ctx)])
         log.warning("strategy=rewrite needs a run command that runs one writable Python script of the workspace; "
                     "`%s` does not, so the tool agent implements this episode", spec.run)
     return ExperimentAgent(ctx.llm, toolbox, config, trace=trace, step_offset=step_offset)

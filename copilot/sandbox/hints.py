@@ -6,6 +6,7 @@ same module again, asking the hub for the model by name once more, or resubmitti
 
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import re
@@ -94,6 +95,45 @@ def undefined_name_hint(output: str) -> str:
     if line:
         return f"\n(`{name}` is used but never imported: add `{line}` at the top of the file.)"
     return f"\n(`{name}` is used before it is defined or imported: define or import it before that line.)"
+
+
+def defining_lines(name: str, code: str) -> list[str]:
+    """The top-level statements of `code` that bind `name` (assignment, import, def, class, for), as written."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [line for line in code.splitlines() if re.match(rf"{re.escape(name)}\s*(?:,[^=]*)?=[^=]", line)]
+    found = []
+    for node in tree.body:
+        bound: set[str] = set()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            targets = (node.targets if isinstance(node, ast.Assign) else [node.target]
+                       if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For) else [])
+            bound |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if name in bound:
+            found.append(ast.get_source_segment(code, node) or "")
+    return [line for line in found if line]
+
+
+def dropped_definition_hint(output: str, earlier_versions: list[str]) -> str:
+    """For a NameError on a name that an earlier working version of the script defined: the defining lines, to put
+    back. The embedded model rewrote the text-embeddings script without `train = pd.read_csv(...)`, then resubmitted
+    the file unchanged four times on the bare NameError."""
+    match = UNDEFINED_NAME.search(output)
+    if not match:
+        return ""
+    name = match.group(1)
+    for code in earlier_versions:
+        lines = defining_lines(name, code)
+        if lines:
+            shown = "\n".join(lines[:3])
+            return (f"\n(`{name}` was defined in the earlier working version of the script by:\n{shown}\n"
+                    f"This version dropped it: put it back before `{name}` is first used.)")
+    return ""
 
 
 def api_hint(output: str) -> str:
