@@ -123,15 +123,31 @@ def test_a_fix_round_asks_for_the_fix_and_keeps_the_error_when_the_file_comes_ba
     assert [r.temperature for r in backend.requests] == [None, None, 0.8]
 
 
-def test_a_line_the_new_version_dropped_is_quoted_back_from_the_earlier_version(workspace, tmp_path):
-    """Scripted replies: the rewrite lost the line defining `data`, which the episode's starting file had."""
-    (workspace.root / "train.py").write_text("data = [1, 2, 3]\nprint(sum(data))\n")
-    dropped = "print(max(data))\n"
-    agent, backend = agent_for(workspace, [fenced(dropped), fenced("data = [1, 2, 3]\nprint(max(data))\n")], tmp_path)
-    assert agent.run("task", "Print the maximum.").status == "final"
-    fix = backend.requests[1].messages[-1].content
-    assert "NameError: name 'data' is not defined" in fix
-    assert "`data` was defined in the earlier working version of the script by:\ndata = [1, 2, 3]\n" in fix
+def test_a_dropped_data_line_is_put_back_recorded_and_the_script_runs(workspace, tmp_path):
+    """Scripted reply shaped like the embedded model's: the new version uses `rows` but lost the line loading it."""
+    (workspace.root / "train.py").write_text("import json\nrows = [3, 1, 2]\nprint(sorted(rows))\n")
+    dropped = "import json\n\n# the change: write the maximum\nopen('out.txt', 'w').write(json.dumps(max(rows)))\n"
+    agent, backend = agent_for(workspace, [fenced(dropped, "Wrote the maximum.")], tmp_path)
+    result = agent.run("task", "Write the maximum.")
+    assert result.status == "final" and len(backend.requests) == 1, "no model reply was spent on the repair"
+    assert "copilot restored `rows` from the earlier working version: rows = [3, 1, 2]" in result.summary
+    assert (workspace.root / "train.py").read_text() == (
+        "import json\n\n# the change: write the maximum\nrows = [3, 1, 2]\n"
+        "open('out.txt', 'w').write(json.dumps(max(rows)))\n")
+    assert (workspace.root / "out.txt").read_text() == "3"
+    trace = list(read_jsonl(tmp_path / "trace.jsonl"))
+    assert [(t["action"]["tool"], t["observation"]["ok"]) for t in trace] == [
+        ("write_file", True), ("execute", False), ("write_file", True), ("execute", True)]
+    assert trace[2]["action"]["repair"].startswith("restored `rows`")
+
+
+def test_with_repair_off_the_model_gets_the_error_and_the_quoted_line(workspace, tmp_path):
+    (workspace.root / "train.py").write_text("rows = [3, 1, 2]\nprint(sorted(rows))\n")
+    agent, backend = agent_for(workspace, [fenced("print(max(rows))\n"), fenced("rows = [3]\nprint(max(rows))\n")],
+                               tmp_path)
+    agent.repair = False
+    assert agent.run("task").status == "final" and len(backend.requests) == 2
+    assert "by:\nrows = [3, 1, 2]\n" in backend.requests[1].messages[-1].content
 
 
 def test_a_reply_cut_for_looping_is_not_run_and_the_model_is_told_why(workspace, tmp_path):

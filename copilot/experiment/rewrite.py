@@ -28,6 +28,7 @@ from copilot.experiment.agent import (
     trace_step,
 )
 from copilot.experiment.analyst import FENCE, clean_code
+from copilot.experiment.repair import restore_dropped_definition
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
 from copilot.rundir import JsonlWriter
@@ -79,7 +80,7 @@ class RewriteAgent:
 
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
-                 earlier_versions: list[str] | None = None) -> None:
+                 earlier_versions: list[str] | None = None, repair: bool = True) -> None:
         self.llm = llm
         self.toolbox = toolbox
         self.config = config
@@ -89,6 +90,7 @@ class RewriteAgent:
         self.step_counter = step_offset
         self.max_rounds = max_rounds
         self.earlier_versions = earlier_versions or []  # working versions of the script (the starter's)
+        self.repair = repair  # put back dropped assignments/imports (copilot/experiment/repair.py)
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -107,6 +109,7 @@ class RewriteAgent:
         unchanged = False
         steps = written = 0
         summary = ""
+        repairs: list[str] = []
         try:
             for _ in range(self.max_rounds):
                 self._check_budgets(steps)
@@ -142,11 +145,13 @@ class RewriteAgent:
                 current = code
                 written += 1
                 self._check_budgets(steps)
-                trial = self._act("execute", {"command": self.run_command})
-                self._record(steps, {"tool": "execute", "arguments": {"command": self.run_command}},
-                             trial.model_dump(), None)
+                trial = self._run(steps)
+                if not trial.ok and self.repair:
+                    current, trial, restored = self._restore_dropped_lines(current, trial, earlier, steps)
+                    repairs += restored
                 if trial.ok:
-                    return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary))
+                    note = f" (copilot {'; '.join(repairs)})" if repairs else ""
+                    return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary + note))
                 error = trial.text + dropped_definition_hint(trial.text, earlier)
             log.info("episode ended after %d replies: %d new version(s) of %s, none ran successfully%s", steps,
                      written, self.script, "; the last reply repeated the file" if unchanged else "")
@@ -154,6 +159,33 @@ class RewriteAgent:
         except BudgetExhausted as exhausted:
             log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
             return EpisodeResult(status=exhausted.kind, steps=steps, summary=_one_paragraph(summary))
+
+    def _run(self, steps: int) -> Any:
+        trial = self._act("execute", {"command": self.run_command})
+        self._record(steps, {"tool": "execute", "arguments": {"command": self.run_command}}, trial.model_dump(), None)
+        return trial
+
+    def _restore_dropped_lines(self, code: str, trial: Any, earlier: list[str], steps: int,
+                               limit: int = 4) -> tuple[str, Any, list[str]]:
+        """Put back, one at a time, the statements of the earlier working version whose names the new script uses
+        without defining (copilot/experiment/repair.py), running it after each; at most `limit` of them."""
+        done: list[str] = []
+        for _ in range(limit):
+            restoration = restore_dropped_definition(code, trial.text, self.script, earlier)
+            if restoration is None:
+                break
+            observation = self._act("write_file", {"path": self.script, "content": restoration.code})
+            self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": restoration.code},
+                                 "repair": restoration.describe()}, observation.model_dump(), None)
+            if not observation.ok:
+                break
+            log.warning("%s: %s", self.script, restoration.describe())
+            code = restoration.code
+            done.append(restoration.describe())
+            trial = self._run(steps)
+            if trial.ok:
+                break
+        return code, trial, done
 
     def _complete(self, task_message: str, ask: str, temperature: float | None = None) -> Any:
         messages = [Message(role="system", content=self.render("rewrite_system.j2")),

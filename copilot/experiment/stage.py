@@ -139,7 +139,8 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
         if script is not None and not workspace.is_read_only(script):
             return RewriteAgent(ctx.llm, toolbox, config, script=script, run_command=spec.run, trace=trace,
                                 step_offset=step_offset, max_rounds=int(cfg.get("rewrite_rounds") or 3),
-                                earlier_versions=[starter_script(ctx)])
+                                earlier_versions=[starter_script(ctx)],
+                                repair=bool(cfg.get("restore_dropped_lines", True)))
         log.warning("strategy=rewrite needs a run command that runs one writable Python script of the workspace; "
                     "`%s` does not, so the tool agent implements this episode", spec.run)
     return ExperimentAgent(ctx.llm, toolbox, config, trace=trace, step_offset=step_offset)
