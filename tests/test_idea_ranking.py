@@ -3,6 +3,8 @@ that needs a package the sandbox cannot import ranks last, marked as such in ide
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from copilot.feedback.base import editable_fields
 from copilot.idea.chain import IdeaAgent, TaskFacts
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis
@@ -111,7 +113,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
     assert [r.reproduces_paper for r in ranked] == [True, False, False] and ranked[0].total == 2.0
     requests = llm.backend.requests
     assert requests[0].schema_name == "Hypothesis" and METHOD in requests[0].messages[-1].content
-    assert "not its baselines" in requests[0].messages[-1].content
+    assert "reports as best (the abstract says which), not a\nbaseline" in requests[0].messages[-1].content
     ask = " ".join(next(r for r in requests if r.schema_name == "HypothesisSet").messages[-1].content.split())
     assert "A separate hypothesis already reproduces the method the paper proposes" in ask
     assert "the first hypothesis reproduces" not in ask
@@ -134,3 +136,18 @@ def test_without_a_paper_method_nothing_extra_is_asked(scripted):
     ranked = IdeaAgent(llm, facts, num_hypotheses=1).propose("paper", analysis, related=[], in_prompt=8)
     assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
     assert [r.schema_name for r in llm.backend.requests] == ["HypothesisSet", "NoveltyJudgement", "Scores"]
+
+
+def test_the_reproduction_is_written_from_the_abstract_and_the_method_section(tmp_path):
+    """The digits paper's method section lists four model families with the baseline first; its abstract names the
+    best. Without a method section there is nothing to reproduce."""
+    from copilot.idea.stage import reproduction_source
+    from copilot.paper import load_paper
+
+    repo = Path(__file__).resolve().parent.parent
+    source = reproduction_source(load_paper(str(repo / "problems" / "tabular-digits" / "paper.pdf")))
+    assert source.startswith("## Abstract\nShallow decision trees") and "support-vector machine" in source
+    assert "\n\n## Method\nWe keep the data pipeline fixed" in source
+    plain = tmp_path / "plain.md"
+    plain.write_text("# Q\n\n## Abstract\nA.\n\n## Results\nNumbers.\n")
+    assert reproduction_source(load_paper(str(plain))) == ""

@@ -161,6 +161,16 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
     return "\n".join(out)
 
 
+def reproduction_source(paper: Any) -> str:
+    """What the reproduction hypothesis is written from: the abstract (which says which method the paper found best;
+    the digits paper's method section lists four families, the baseline first) and the method section; "" when the
+    paper has no method section."""
+    method = paper.method_text()
+    if not method:
+        return ""
+    return f"## Abstract\n{paper.abstract}\n\n{method}" if paper.abstract else method
+
+
 def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     """Run (or reuse) stage 1 and return the plan; None when the user quit at the gate."""
     if ctx.run.exists("idea/plan.json"):
@@ -180,7 +190,7 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     reproduce = paper is not None and bool(ctx.cfg.idea.get("reproduce_paper", True))
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
-                      paper_method=paper.method_text() if reproduce else "")
+                      paper_method=reproduction_source(paper) if reproduce else "")
     if ctx.run.exists("idea/analysis.json"):
         analysis = PaperAnalysis.model_validate(ctx.run.read_json("idea/analysis.json"))
     else:
