@@ -72,7 +72,8 @@ class IdeaAgent:
     def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
                  paper_method: str = "") -> None:
         self.llm = llm
-        self.paper_method = paper_method  # the paper's method section; "" = no reproduction hypothesis
+        # The paper's abstract and method section (`idea.stage.reproduction_source`); "" = no reproduction hypothesis.
+        self.paper_method = paper_method
         self.max_reply_tokens = max_reply_tokens
         self.facts = facts
         self.num_hypotheses = num_hypotheses
@@ -108,9 +109,9 @@ class IdeaAgent:
         return reply.hypotheses[: self.num_hypotheses]
 
     def reproduction(self) -> Hypothesis:
-        """The hypothesis that the paper's proposed method, as its method section states it, beats the starter code.
-        Asked for separately because a small model, asked for N hypotheses at once, varies the paper's details
-        (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
+        """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats
+        the starter code. Asked for separately because a small model, asked for N hypotheses at once, varies the
+        paper's details (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
         return self._ask("reproduce.j2", Hypothesis, "reproduce", method=self.paper_method,
                          workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction)
 
