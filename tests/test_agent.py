@@ -175,7 +175,7 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     values = {"title": "t", "instruction": "Do it.", "plan": plan, "metric": "accuracy", "direction": "maximize",
               "evaluate": "python evaluate.py", "run": "python train.py", "timeout": 60, "workspace": "- train.py",
               "read_only": ["evaluate.py"], "resources": [], "findings": "", "history": "", "testing": None,
-              "paper_method": ""}
+              "paper_method": "", "plan_method": ""}
     block = agent.render("task.j2", **values, hidden=["data/test_labels.csv", "data/truth.csv"])
     line = next(line for line in block.splitlines() if line.startswith("Held-out files"))
     assert "only the evaluation sees them" in line and line.endswith("data/test_labels.csv, data/truth.csv")
@@ -187,3 +187,6 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     assert "The paper's method" not in block
     with_method = agent.render("task.j2", **{**values, "paper_method": "## Method\nOLS on log(sales)."}, hidden=[])
     assert "## The paper's method (verbatim)\n## Method\nOLS on log(sales).\n" in with_method
+    assert "Method:" not in block and "Hypothesis: h\n1. improve\n" in block
+    with_plan_method = agent.render("task.j2", **{**values, "plan_method": "Fit OLS on log(sales)."}, hidden=[])
+    assert "Hypothesis: h\nMethod: Fit OLS on log(sales).\nSteps:\n1. improve\n" in with_plan_method

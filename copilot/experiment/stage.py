@@ -155,6 +155,19 @@ def paper_method(ctx: RunContext) -> str:
     return Paper.model_validate(ctx.run.read_json("idea/paper.json")).method_text()
 
 
+def chosen_method(ctx: RunContext, plan: ExperimentPlan) -> str:
+    """The method of the hypothesis chosen at the gate (`idea/chosen.json`), which the plan implements; "" when there
+    is none or it is not the plan's (a plan written by hand names its own hypothesis). The plan's title alone can be
+    cut short: the embedded model titled the forecast reproduction "... sin and cos of 2 pi" and implemented the title,
+    while the method named the log target and the yearly harmonics."""
+    if not ctx.run.exists("idea/chosen.json"):
+        return ""
+    chosen = ctx.run.read_json("idea/chosen.json")
+    if not isinstance(chosen, dict) or chosen.get("title") != plan.hypothesis_title:
+        return ""
+    return str(chosen.get("method") or "").strip()
+
+
 def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: ExperimentPlan, instruction: str,
                  resources: list[str], findings: str, history: str = "",
                  testing: dict[str, Any] | None = None) -> str:
@@ -169,6 +182,7 @@ def task_message(ctx: RunContext, agent: ExperimentAgent | RewriteAgent, plan: E
                                      packages=available_packages(ctx.sandbox, ctx.run)),
         read_only=spec.read_only, resources=resources, findings=findings, history=history, hidden=spec.hidden,
         testing=testing if testing and testing.get("method") else None, paper_method=paper_method(ctx),
+        plan_method=chosen_method(ctx, plan),
     )
 
 

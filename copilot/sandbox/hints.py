@@ -46,6 +46,13 @@ API_MISUSE = (
                 r"invalid type promotion|Cannot cast DatetimeArray to dtype float64"),
      "Dates cannot be model inputs as they are: turn them into numbers first (days since the start, day of week, "
      "day of year, ...)."),
+    (re.compile(r"unexpected keyword argument 'squared'"),
+     "scikit-learn 1.6 removed the squared= argument of mean_squared_error: use "
+     "`from sklearn.metrics import root_mean_squared_error` and root_mean_squared_error(y_true, y_pred), or "
+     "np.sqrt(mean_squared_error(y_true, y_pred))."),
+    (re.compile(r"module 'pandas' has no attribute '(?:sin|cos|tan|exp|log|log1p|expm1|sqrt|pi|abs|arange|where)'"),
+     "pandas has no math functions or constants: use numpy's (import numpy as np, then np.sin, np.cos, np.pi, "
+     "np.log, np.exp, ...), which work on pandas Series too."),
 )
 
 
@@ -65,6 +72,8 @@ COMMON_IMPORTS = {
     "make_pipeline": "from sklearn.pipeline import make_pipeline", "Pipeline": "from sklearn.pipeline import Pipeline",
     "accuracy_score": "from sklearn.metrics import accuracy_score", "f1_score": "from sklearn.metrics import f1_score",
     "mean_squared_error": "from sklearn.metrics import mean_squared_error",
+    "root_mean_squared_error": "from sklearn.metrics import root_mean_squared_error",
+    "mean_absolute_error": "from sklearn.metrics import mean_absolute_error",
 }
 
 
