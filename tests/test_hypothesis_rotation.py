@@ -75,3 +75,20 @@ def test_without_stage_one_there_is_nothing_to_rotate(tmp_path):
     ctx = SimpleNamespace(run=RunDir(tmp_path / "run"))
     assert untried_hypotheses(ctx, []) == []
     assert hypothesis_for(NextStep("improve", "a000"), [], ctx) is None
+
+
+def test_the_first_episode_is_shown_the_chosen_hypothesis_method(tmp_path):
+    """The plan carries only the chosen hypothesis' title, which the embedded model cut short ("... sin and cos of 2
+    pi"), and the draft implemented the title; the task block now shows the chosen method too, when it is the plan's."""
+    from copilot.experiment.stage import chosen_method
+    from copilot.idea.models import ExperimentPlan
+
+    ctx = SimpleNamespace(run=RunDir(tmp_path / "run"))
+    plan = ExperimentPlan(hypothesis_title="A", datasets=[], baselines=["starter"], metric="accuracy",
+                          metric_direction="maximize", steps=["change the model"], expected_outcome="better",
+                          compute_budget="minutes", workspace_files=[])
+    assert chosen_method(ctx, plan) == ""  # no stage 1
+    ctx.run.write_json("idea/chosen.json", {**hypothesis("A")["hypothesis"], "method": " Fit OLS on log(y). ",
+                                            "rank": 0})
+    assert chosen_method(ctx, plan) == "Fit OLS on log(y)."
+    assert chosen_method(ctx, plan.model_copy(update={"hypothesis_title": "a plan written by hand"})) == ""

@@ -112,6 +112,28 @@ def test_known_library_misuse_gets_what_to_do_instead():
     assert api_hint("KeyError: 'sales'") == "" and api_hint("") == ""
 
 
+def test_removed_and_missing_numeric_apis_get_their_replacement():
+    """Real errors from `llm=local` forecast attempts: `mean_squared_error(..., squared=False)` (gone in scikit-learn
+    1.6; two attempts of one run failed on it) and `pd.sin(...)`."""
+    import pandas as pd
+    from sklearn.metrics import mean_squared_error
+
+    from copilot.sandbox.hints import api_hint
+
+    with pytest.raises(TypeError) as squared_error:
+        mean_squared_error([1.0, 2.0], [1.5, 2.5], squared=False)
+    hint = api_hint(f"TypeError: {squared_error.value}")
+    assert "root_mean_squared_error(y_true, y_pred)" in hint and "np.sqrt(mean_squared_error" in hint
+    with pytest.raises(AttributeError) as pandas_error:
+        pd.sin(pd.Series([0.0]))  # type: ignore[attr-defined]
+    assert "use numpy's (import numpy as np, then np.sin" in api_hint(f"AttributeError: {pandas_error.value}")
+    assert api_hint("AttributeError: module 'pandas' has no attribute 'read_excel2'") == ""
+    dates = pd.Series(pd.date_range("2021-01-01", periods=5))
+    with pytest.raises(ValueError) as table_error:
+        pd.DataFrame({"constant": 1.0, "weekday": pd.get_dummies(dates.dt.day_of_week)}, index=dates.index)
+    assert "pd.concat([columns, table], axis=1)" in api_hint(f"ValueError: {table_error.value}")
+
+
 def test_an_undefined_name_gets_its_import_line():
     """The embedded model wrote `SentenceTransformer(path)` without the import, and its fix repeated the file."""
     from copilot.sandbox.hints import failure_hint, undefined_name_hint

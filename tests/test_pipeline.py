@@ -199,3 +199,37 @@ def test_the_hypothesis_picked_at_the_gate_is_the_plan_and_the_top_ranked_one_co
     attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
     assert [a["hypothesis"] for a in attempts] == ["", "Tune the SVM's regularisation",
                                                    "Replace the shallow tree with an RBF SVM"]
+
+
+@pytest.mark.slow
+def test_a_reproduction_that_falls_short_is_followed_by_its_parts_one_at_a_time(tmp_path):
+    """The reproduction's whole script fails (rule-based test LLM, canned replies): instead of debugging it, the run
+    asks once for the method's parts and tests the first one on top of the best code (the baseline)."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
+            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
+            "+llm.backend={_target_:tests.fixtures.rule_backend.PartsBackend}", "feedback=auto", "retrieval=offline",
+            "idea.num_hypotheses=1", "execution.max_attempts=2", "experiment.strategy=rewrite",
+            f"hydra.run.dir={run}"]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
+    assert [(a["kind"], a["status"], a["parent"]) for a in attempts] == [
+        ("baseline", "ok", None), ("draft", "failed", "a000"), ("improve", "ok", "a000")]
+    assert attempts[1]["hypothesis"] == "Reproduce the paper: RBF SVM on raw pixels"
+    assert attempts[2]["hypothesis"] == "Part 1 of the paper's method: replace the tree with an RBF SVM"
+    assert attempts[2]["measurement"]["value"] > 0.95
+    parts = json.loads((run / "execution" / "reproduction_parts.json").read_text())
+    assert parts == {"hypothesis": "Reproduce the paper: RBF SVM on raw pixels",
+                     "parts": ["replace the tree with an RBF SVM", "set C=10"]}
+    calls = jsonl(run / "agent_log" / "full_log.jsonl")
+    asked = [r["request"]["messages"][-1]["content"] for r in calls if r.get("purpose") == "execution.parts"]
+    assert len(asked) == 1
+    assert "The experiment script, train.py:" in asked[0] and "DecisionTreeClassifier" in asked[0]
+    assert "The paper's abstract and method section, verbatim:" in asked[0]
+    ask = [r["request"]["messages"][-1]["content"] for r in calls if r.get("purpose") == "experiment.rewrite"][-1]
+    assert ("## Hypothesis under test\nPart 1 of the paper's method: replace the tree with an RBF SVM: Add only this "
+            "one part of the paper's method (Reproduce the paper: RBF SVM on raw pixels)") in ask
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["success"] is True

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot.execution.attempt import Attempt, AttemptKind
 from copilot.execution.loop import ExecutionLoop, attempt_id
+from copilot.execution.parts import PARTS_FILE, fell_short, method_parts, part_hypotheses, reproduction_hypothesis
 from copilot.execution.search import NextStep, build_search, error_signature, repeats_parent_failure
 from copilot.execution.snapshots import clean_copy
 from copilot.experiment.stage import (
@@ -106,6 +107,19 @@ def instruction_for(step: NextStep, attempts: list[Attempt], ctx: RunContext, ex
     return text + (f"\n\nThe human asks: {extra}" if extra else "")
 
 
+def parts_to_test(ctx: RunContext, attempts: list[Attempt]) -> list[dict[str, Any]]:
+    """The untried parts of the paper's method, as hypotheses, once the reproduction fell short of the baseline
+    (`copilot/execution/parts.py`); [] before that, after it succeeded, or with `execution.reproduce_in_parts` off."""
+    if not ctx.cfg.execution.get("reproduce_in_parts", True):
+        return []
+    reproduction = reproduction_hypothesis(ctx)
+    if reproduction is None or not fell_short(attempts, reproduction.get("title", ""), ctx.task.spec.metric):
+        return []
+    parts = part_hypotheses(method_parts(ctx, reproduction, starter_script(ctx)), reproduction.get("title", ""))
+    tried = {a.hypothesis for a in attempts if a.hypothesis}
+    return [part for part in parts if part["title"] not in tried]
+
+
 def _reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> dict[str, Any]:
     """Re-run the best attempt from a clean copy of the starter code plus its snapshot; compare the metric."""
     from copilot.execution.verify import Reexecution, compare_reproduction
@@ -166,8 +180,15 @@ def run_execution_stage(ctx: RunContext) -> None:
     extra: str | None = None
     stopped = ctx.run.exists("execution/stopped.json")
     while not stopped and len(loop.attempts) - 1 < max_attempts and time.monotonic() < deadline:
+        if time.monotonic() + ctx.llm.expected_call_s() >= deadline:
+            log.info("execution: no time left for another model call before the wall-clock deadline")
+            break
         step = search.next_step(loop.attempts, spec.metric)
         latest = loop.attempts[-1]
+        parts = parts_to_test(ctx, loop.attempts)
+        if parts and step.kind == "debug" and latest.hypothesis == (reproduction_hypothesis(ctx) or {}).get("title"):
+            best_so_far = loop.best()
+            step = NextStep("improve", best_so_far.id if best_so_far else None)  # its parts are the smaller fixes
         if step.kind != "debug" and repeats_parent_failure(latest, {a.id: a for a in loop.attempts}):
             ctx.console.print(f"{latest.id} failed with the error it was fixing "
                               f"({error_signature(latest.error)[:120]}): no more fixes, moving on")
@@ -176,7 +197,8 @@ def run_execution_stage(ctx: RunContext) -> None:
             step = NextStep("improve", rollback["attempt_id"])
             ctx.run.write_json("execution/rollback.json", {**rollback, "pending": False})
         try:
-            hypothesis = hypothesis_for(step, loop.attempts, ctx)
+            hypothesis = parts[0] if parts and step.kind in NEXT_HYPOTHESIS else hypothesis_for(step, loop.attempts,
+                                                                                                 ctx)
             testing.clear()
             testing.update(_full_hypothesis(ctx, hypothesis))
             attempt = loop.run_attempt(step, instruction_for(step, loop.attempts, ctx, extra, hypothesis), implement,
@@ -218,14 +240,17 @@ def run_execution_stage(ctx: RunContext) -> None:
 
 
 def _full_hypothesis(ctx: RunContext, hypothesis: dict[str, Any] | None) -> dict[str, Any]:
-    """The stage-1 hypothesis named by `hypothesis` (a debug attempt only carries the title), or {} for the plan's
-    own hypothesis or none."""
+    """The stage-1 hypothesis, or part of the paper's method, named by `hypothesis` (a debug attempt only carries the
+    title), or {} for the plan's own hypothesis or none."""
     if not hypothesis or not ctx.run.exists("idea/hypotheses.json"):
         return {}
     chosen = ctx.run.read_json("idea/chosen.json") if ctx.run.exists("idea/chosen.json") else {}
     if hypothesis.get("title") == chosen.get("title"):
         return {}
     ranked = [r["hypothesis"] for r in ctx.run.read_json("idea/hypotheses.json") if isinstance(r, dict)]
+    if ctx.run.exists(PARTS_FILE):
+        record = ctx.run.read_json(PARTS_FILE)
+        ranked += part_hypotheses(record.get("parts", []), record.get("hypothesis", ""))
     return next((h for h in ranked if h.get("title") == hypothesis.get("title")), {})
 
 

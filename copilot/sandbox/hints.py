@@ -46,6 +46,10 @@ API_MISUSE = (
                 r"invalid type promotion|Cannot cast DatetimeArray to dtype float64"),
      "Dates cannot be model inputs as they are: turn them into numbers first (days since the start, day of week, "
      "day of year, ...)."),
+    (re.compile(r"Data must be 1-dimensional, got ndarray of shape \(\d+, \d+\)|"
+                r"Per-column arrays must each be 1-dimensional"),
+     "A table (such as the DataFrame pd.get_dummies returns) was given as one column of a new DataFrame: build the "
+     "single columns first, then join the tables side by side with pd.concat([columns, table], axis=1)."),
     (re.compile(r"unexpected keyword argument 'squared'"),
      "scikit-learn 1.6 removed the squared= argument of mean_squared_error: use "
      "`from sklearn.metrics import root_mean_squared_error` and root_mean_squared_error(y_true, y_pred), or "
