@@ -92,3 +92,33 @@ def test_the_first_episode_is_shown_the_chosen_hypothesis_method(tmp_path):
                                             "rank": 0})
     assert chosen_method(ctx, plan) == "Fit OLS on log(y)."
     assert chosen_method(ctx, plan.model_copy(update={"hypothesis_title": "a plan written by hand"})) == ""
+
+
+def test_a_reproduction_falls_short_when_none_of_its_attempts_beats_the_baseline():
+    from copilot.execution.parts import MethodParts, fell_short, part_hypotheses
+
+    accuracy = MetricSpec(name="accuracy", direction="maximize")
+    base = attempt("a000", "baseline", metric=0.5)
+    title = "Reproduce the paper: SVM"
+    assert not fell_short([base], title, accuracy)  # not tested yet
+    assert fell_short([base, attempt("a001", "draft", title)], title, accuracy)  # failed
+    assert fell_short([base, attempt("a001", "draft", title, metric=0.5)], title, accuracy)  # no better
+    assert not fell_short([base, attempt("a001", "draft", title), attempt("a002", "debug", title, "a001", 0.9)],
+                          title, accuracy)
+    rmse = MetricSpec(name="rmse", direction="minimize")
+    assert fell_short([attempt("a000", "baseline", metric=64.8), attempt("a001", "draft", title, metric=110.3)],
+                      title, rmse)
+    parts = part_hypotheses(["log(sales) as the target.", "day-of-week indicators"], title)
+    assert [p["title"] for p in parts] == ["Part 1 of the paper's method: log(sales) as the target",
+                                          "Part 2 of the paper's method: day-of-week indicators"]
+    assert parts[1]["method"].startswith("Add only this one part of the paper's method (Reproduce the paper: SVM)")
+    # The embedded model's reading of the forecast paper, slot by slot (its reply, trimmed to what matters here).
+    read = MethodParts(model="Ordinary least squares", target="log(sales)",
+                       inputs=["days since the start of the series", "six day-of-week indicators"],
+                       prediction="exponential of the prediction")
+    assert read.as_changes() == [
+        "the input feature days since the start of the series", "the input feature six day-of-week indicators",
+        "fit the model on log(sales) and turn its prediction into the output by exponential of the prediction",
+        "the model Ordinary least squares"]
+    assert MethodParts(model="SVC", target="unchanged", inputs=["None"], prediction="Unchanged").as_changes() == [
+        "the model SVC"]

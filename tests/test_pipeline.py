@@ -218,18 +218,18 @@ def test_a_reproduction_that_falls_short_is_followed_by_its_parts_one_at_a_time(
     assert [(a["kind"], a["status"], a["parent"]) for a in attempts] == [
         ("baseline", "ok", None), ("draft", "failed", "a000"), ("improve", "ok", "a000")]
     assert attempts[1]["hypothesis"] == "Reproduce the paper: RBF SVM on raw pixels"
-    assert attempts[2]["hypothesis"] == "Part 1 of the paper's method: replace the tree with an RBF SVM"
+    assert attempts[2]["hypothesis"] == "Part 1 of the paper's method: the input feature the 64 raw pixel values"
     assert attempts[2]["measurement"]["value"] > 0.95
     parts = json.loads((run / "execution" / "reproduction_parts.json").read_text())
     assert parts == {"hypothesis": "Reproduce the paper: RBF SVM on raw pixels",
-                     "parts": ["replace the tree with an RBF SVM", "set C=10"]}
+                     "parts": ["the input feature the 64 raw pixel values", "the model SVC(kernel='rbf', C=10)"]}
     calls = jsonl(run / "agent_log" / "full_log.jsonl")
     asked = [r["request"]["messages"][-1]["content"] for r in calls if r.get("purpose") == "execution.parts"]
     assert len(asked) == 1
-    assert "The experiment script, train.py:" in asked[0] and "DecisionTreeClassifier" in asked[0]
-    assert "The paper's abstract and method section, verbatim:" in asked[0]
+    assert asked[0].startswith("The paper's abstract and method section, verbatim:\n## Abstract\n")
+    assert "each input feature (one per item" in asked[0]
     ask = [r["request"]["messages"][-1]["content"] for r in calls if r.get("purpose") == "experiment.rewrite"][-1]
-    assert ("## Hypothesis under test\nPart 1 of the paper's method: replace the tree with an RBF SVM: Add only this "
-            "one part of the paper's method (Reproduce the paper: RBF SVM on raw pixels)") in ask
+    assert ("## Hypothesis under test\nPart 1 of the paper's method: the input feature the 64 raw pixel values: Add "
+            "only this one part of the paper's method (Reproduce the paper: RBF SVM on raw pixels)") in ask
     summary = json.loads((run / "summary.json").read_text())
     assert summary["success"] is True

@@ -7,10 +7,11 @@ harmonics of the year instead of the day of the year); the script either failed,
 rest of the 15 minutes on it, or ran and scored worse than the starter code (RMSE 110 against 64.8), since a trend
 without the seasonal terms extrapolates badly. Asked for one part at a time, the same model wrote each one correctly
 and the script ran. So when no attempt of the reproduction beats the baseline (it failed, or it measured no better),
-the model is asked once to list the method's parts (each a single change to the experiment script, in the paper's
-words), and the next attempts add them one per attempt, each on top of the best code so far; a failed reproduction
-is not debugged further, since its parts are the smaller steps. An attempt's number still comes only from the task's
-evaluation, so a part that does not help is measured and left behind like any other attempt.
+the model is asked once to write the method down slot by slot (model, target transform, each input feature,
+prediction transform: `MethodParts`), and the next attempts add the parts one per attempt, each on top of the best
+code so far; a failed reproduction is not debugged further, since its parts are the smaller steps. An attempt's
+number still comes only from the task's evaluation, so a part that does not help is measured and left behind like
+any other attempt.
 
 The parts are asked for when first needed and kept in `execution/reproduction_parts.json` (resume reads them).
 """
@@ -37,16 +38,33 @@ log = logging.getLogger("copilot.execution")
 PARTS_FILE = "execution/reproduction_parts.json"
 PART_TITLE = "Part {index} of the paper's method: {part}"
 
-# Short items: with room for 140 characters the embedded model put all three features in one item; at 60 it listed
-# them one by one.
-Part = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=60)]
+Slot = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+UNCHANGED = {"", "unchanged", "none", "n/a", "no change", "same", "identity"}
 
 
 class MethodParts(BaseModel):
-    """The paper's method as separate changes to the experiment script, in the order to make them."""
+    """The paper's method, slot by slot. A list of free-form parts came back as one sentence cut into pieces (the
+    embedded model split "add the features: ..., six day-of-week indicators, ..." at the length limit); with a slot
+    per kind of change it listed each input feature on its own."""
 
-    parts: list[Part] = Field(min_length=1, max_length=8,
-                              description="one change per item: one feature, transform, model or setting")
+    model: Slot = Field(description="the model or estimator and its settings")
+    target: Slot = Field(description="how the target is transformed before fitting, or 'unchanged'")
+    inputs: list[Slot] = Field(min_length=1, max_length=8,
+                               description="each input feature or input transformation, one per item")
+    prediction: Slot = Field(description="how the prediction is turned into the output, or 'unchanged'")
+
+    def as_changes(self) -> list[str]:
+        """The parts as single changes, in the order they are tried: each input, then the target's transform with
+        its inverse on the prediction (one change: either alone would be wrong), then the model."""
+        changes = [f"the input feature {item}" for item in self.inputs if item.lower() not in UNCHANGED]
+        target, prediction = self.target.lower() not in UNCHANGED, self.prediction.lower() not in UNCHANGED
+        if target or prediction:
+            changes.append(" and ".join(([f"fit the model on {self.target}"] if target else [])
+                                        + ([f"turn its prediction into the output by {self.prediction}"]
+                                           if prediction else [])))
+        if self.model.lower() not in UNCHANGED:
+            changes.append(f"the model {self.model}")
+        return changes
 
 
 def reproduction_hypothesis(ctx: RunContext) -> dict[str, Any] | None:
@@ -67,14 +85,14 @@ def fell_short(attempts: list[Attempt], title: str, metric: MetricSpec) -> bool:
         a.metric is not None and (baseline is None or metric.better(a.metric, baseline)) for a in tested)
 
 
-def ask_parts(ctx: RunContext, hypothesis: dict[str, Any], script: str) -> list[str]:
-    """The model's list of the method's parts, from the paper's abstract and method section, the hypothesis and the
-    starter script; [] when the model gives no valid list (the run goes on with the other hypotheses)."""
+def ask_parts(ctx: RunContext) -> list[str]:
+    """The method's parts, from the model's reading of the paper's abstract and method section (the same text the
+    reproduction was written from); [] when the model gives no valid reply (the run goes on with the other
+    hypotheses)."""
     here = Path(__file__).parent
     templates = Environment(loader=FileSystemLoader([here / "prompts", here.parent / "idea" / "prompts"]),
                             undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    prompt = templates.get_template("parts.j2").render(
-        paper=paper_source(ctx), hypothesis=hypothesis, script=script, script_name=script_name(ctx))
+    prompt = templates.get_template("parts.j2").render(paper=paper_source(ctx))
     system = templates.get_template("system.j2").render()  # stage 1's: this reads the paper, as stage 1 does
     try:
         reply = ctx.llm.complete([Message(role="system", content=system), Message(role="user", content=prompt)],
@@ -84,8 +102,8 @@ def ask_parts(ctx: RunContext, hypothesis: dict[str, Any], script: str) -> list[
     except LLMError as error:
         log.warning("could not get the parts of the paper's method (%s); going on with the other hypotheses", error)
         return []
-    parts = reply.parsed.parts  # type: ignore[union-attr]
-    return list(dict.fromkeys(p for p in parts if p))  # the model repeats items; keep the first of each
+    parts = reply.parsed.as_changes()  # type: ignore[union-attr]
+    return list(dict.fromkeys(parts))  # the model repeats items; keep the first of each
 
 
 def paper_source(ctx: RunContext) -> str:
@@ -98,18 +116,11 @@ def paper_source(ctx: RunContext) -> str:
     return reproduction_source(Paper.model_validate(ctx.run.read_json("idea/paper.json")))
 
 
-def script_name(ctx: RunContext) -> str:
-    """The experiment script the run command names (`train.py`), or the command itself."""
-    from copilot.experiment.rewrite import script_for_command
-
-    return script_for_command(ctx.task.spec.run, ctx.task.workspace) or ctx.task.spec.run
-
-
-def method_parts(ctx: RunContext, hypothesis: dict[str, Any], script: str) -> list[str]:
+def method_parts(ctx: RunContext, hypothesis: dict[str, Any]) -> list[str]:
     """The parts of the reproduction hypothesis, asked for once per run and then read from `PARTS_FILE`."""
     if ctx.run.exists(PARTS_FILE):
         return list(ctx.run.read_json(PARTS_FILE).get("parts", []))
-    parts = ask_parts(ctx, hypothesis, script)
+    parts = ask_parts(ctx)
     ctx.run.write_json(PARTS_FILE, {"hypothesis": hypothesis.get("title", ""), "parts": parts})
     if parts:
         ctx.console.print(f"the reproduction fell short of the baseline: testing its {len(parts)} parts one at a time")

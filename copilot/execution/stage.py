@@ -115,7 +115,7 @@ def parts_to_test(ctx: RunContext, attempts: list[Attempt]) -> list[dict[str, An
     reproduction = reproduction_hypothesis(ctx)
     if reproduction is None or not fell_short(attempts, reproduction.get("title", ""), ctx.task.spec.metric):
         return []
-    parts = part_hypotheses(method_parts(ctx, reproduction, starter_script(ctx)), reproduction.get("title", ""))
+    parts = part_hypotheses(method_parts(ctx, reproduction), reproduction.get("title", ""))
     tried = {a.hypothesis for a in attempts if a.hypothesis}
     return [part for part in parts if part["title"] not in tried]
 
