@@ -190,3 +190,21 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     assert "Method:" not in block and "Hypothesis: h\n1. improve\n" in block
     with_plan_method = agent.render("task.j2", **{**values, "plan_method": "Fit OLS on log(sales)."}, hidden=[])
     assert "Hypothesis: h\nMethod: Fit OLS on log(sales).\nSteps:\n1. improve\n" in with_plan_method
+
+
+def test_work_ends_early_enough_to_measure_the_last_attempt_and_re_execute_the_best(tmp_path):
+    """The run's closing work (measuring the last attempt, re-executing the best, the report) fits in the budget: a
+    forecast run whose last model call ended just in time still ended at 906 s of 900 before this."""
+    from types import SimpleNamespace
+
+    from copilot.experiment.stage import CLOSING_S, work_deadline
+    from copilot.rundir import RunDir
+
+    run = RunDir(tmp_path / "run")
+    ctx = SimpleNamespace(run=run, started=1000.0,
+                          task=SimpleNamespace(spec=SimpleNamespace(budgets=SimpleNamespace(wall_clock_s=900))))
+    assert work_deadline(ctx) == 1900.0 - CLOSING_S  # nothing measured yet
+    run.write_json("attempts/a000/attempt.json", {"id": "a000", "duration_s": 2.5})
+    run.write_json("attempts/a001/attempt.json", {"id": "a001", "duration_s": 12.0})
+    (run.path("attempts") / "a002").mkdir()  # an unfinished attempt has no record yet
+    assert work_deadline(ctx) == 1900.0 - 24.0 - CLOSING_S

@@ -23,6 +23,7 @@ from copilot.experiment.stage import (
     prepare_workspace,
     run_episode,
     starter_script,
+    work_deadline,
 )
 from copilot.experiment.stage import task_message as render_task
 from copilot.sandbox.hints import dropped_definition_hint, failure_hint
@@ -176,11 +177,10 @@ def run_execution_stage(ctx: RunContext) -> None:
     search = build_search(str(ctx.cfg.search.policy), max_debug_rounds=int(ctx.cfg.execution.max_debug_rounds),
                           **{k: int(v) for k, v in ctx.cfg.search.items() if k != "policy"})
     max_attempts = int(ctx.cfg.execution.max_attempts or spec.budgets.attempts)
-    deadline = ctx.started + spec.budgets.wall_clock_s
     extra: str | None = None
     stopped = ctx.run.exists("execution/stopped.json")
-    while not stopped and len(loop.attempts) - 1 < max_attempts and time.monotonic() < deadline:
-        if time.monotonic() + ctx.llm.expected_call_s() >= deadline:
+    while not stopped and len(loop.attempts) - 1 < max_attempts and time.monotonic() < work_deadline(ctx):
+        if time.monotonic() + ctx.llm.expected_call_s() >= work_deadline(ctx):
             log.info("execution: no time left for another model call before the wall-clock deadline")
             break
         step = search.next_step(loop.attempts, spec.metric)
@@ -216,7 +216,7 @@ def run_execution_stage(ctx: RunContext) -> None:
         stopped, extra = _after(ctx, loop, attempt)
     if len(loop.attempts) - 1 >= max_attempts:
         log.info("execution: attempt budget (%d) reached", max_attempts)
-    elif time.monotonic() >= deadline:
+    elif time.monotonic() + ctx.llm.expected_call_s() >= work_deadline(ctx):
         log.info("execution: wall-clock budget reached")
     attempts = load_attempts(ctx.run.root)
     best = loop.best()

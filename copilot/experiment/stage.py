@@ -6,6 +6,7 @@ Outputs: `workspace/` (the working copy; `workspaces/<task>` is never edited), `
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -113,6 +114,24 @@ def starter_script(ctx: RunContext) -> str:
     return (ctx.task.workspace / script).read_text(encoding="utf-8", errors="replace")
 
 
+CLOSING_S = 10.0  # the report, the plot and the summary after the last attempt
+
+
+def work_deadline(ctx: RunContext) -> float:
+    """The monotonic time by which implementation work must end so that the whole run ends within the task's
+    `budgets.wall_clock_s`: the budget less what the run still does after the last episode (measuring that attempt
+    and re-executing the best one from a clean copy: twice the longest attempt measured so far, plus `CLOSING_S`).
+    A forecast run that stopped its last model call just in time still ended at 906 s of 900 without this."""
+    longest = 0.0
+    root = ctx.run.path("attempts")
+    for record in root.glob("*/attempt.json") if root.is_dir() else []:
+        try:
+            longest = max(longest, float(json.loads(record.read_text(encoding="utf-8")).get("duration_s") or 0.0))
+        except (OSError, ValueError):
+            continue
+    return ctx.started + ctx.task.spec.budgets.wall_clock_s - 2 * longest - CLOSING_S
+
+
 def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> ExperimentAgent | RewriteAgent:
     """An implementation agent over `workspace` with the run's budgets: the tool agent, or the whole-file agent when
     the strategy is `rewrite` and the run command runs one writable Python script of the workspace."""
@@ -128,7 +147,7 @@ def build_agent(ctx: RunContext, workspace: Any, step_offset: int = 0) -> Experi
         max_steps=int(cfg.max_steps or spec.budgets.steps),
         max_tokens=spec.budgets.tokens,
         max_cost_usd=spec.budgets.cost_usd,
-        deadline=ctx.started + spec.budgets.wall_clock_s,
+        deadline=work_deadline(ctx),
         context_tokens=context,
         compact_at=float(cfg.compact_at),
         refuse_unchanged_final=int(cfg.get("refuse_unchanged_final", 0)),
