@@ -29,6 +29,19 @@ def copilot(run_dir: Path, *overrides: str, script: Path = SCRIPT, **popen) -> s
                             text=True, **popen)
 
 
+def rules_run(tmp_path: Path, run: Path, *overrides: str, backend: str = "RuleBackend",
+              feedback: str = "auto") -> subprocess.CompletedProcess:
+    """A whole run of tabular-digits with a rule-based test LLM (`tests/fixtures/rule_backend.py`, canned replies)
+    and the whole-script strategy."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
+            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
+            f"+llm.backend={{_target_:tests.fixtures.rule_backend.{backend}}}", f"feedback={feedback}",
+            "retrieval=offline", "execution.max_attempts=2", "experiment.strategy=rewrite", f"hydra.run.dir={run}",
+            *overrides]
+    return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+
+
 def jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -148,13 +161,7 @@ def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_
     """strategy=rewrite end to end with the rule-based test LLM (canned replies): the plan's hypothesis is the first
     attempt's, the improvement names the second hypothesis, and both are recorded and reported."""
     run = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
-    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
-            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
-            "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=auto", "retrieval=offline",
-            "idea.num_hypotheses=2", "execution.max_attempts=2", "experiment.strategy=rewrite",
-            "idea.reproduce_paper=false", f"hydra.run.dir={run}"]
-    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    done = rules_run(tmp_path, run, "idea.num_hypotheses=2", "idea.reproduce_paper=false")
     assert done.returncode == 0, done.stderr[-3000:]
     attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
     assert [(a["kind"], a["status"]) for a in attempts] == [("baseline", "ok"), ("draft", "ok"), ("improve", "ok")]
@@ -186,13 +193,8 @@ def test_the_hypothesis_picked_at_the_gate_is_the_plan_and_the_top_ranked_one_co
     run = tmp_path / "run"
     answers = tmp_path / "answers.yaml"
     answers.write_text("ideas: [{action: pick, index: 1}]\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
-    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
-            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
-            "+llm.backend={_target_:tests.fixtures.rule_backend.RuleBackend}", "feedback=scripted",
-            f"feedback.path={answers}", "retrieval=offline", "idea.num_hypotheses=2", "execution.max_attempts=2",
-            "experiment.strategy=rewrite", "idea.reproduce_paper=false", f"hydra.run.dir={run}"]
-    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    done = rules_run(tmp_path, run, f"feedback.path={answers}", "idea.num_hypotheses=2", "idea.reproduce_paper=false",
+                     feedback="scripted")
     assert done.returncode == 0, done.stderr[-3000:]
     chosen = json.loads((run / "idea" / "chosen.json").read_text())
     assert (chosen["rank"], chosen["title"]) == (1, "Tune the SVM's regularisation")
@@ -206,13 +208,7 @@ def test_a_reproduction_that_falls_short_is_followed_by_its_parts_one_at_a_time(
     """The reproduction's whole script fails (rule-based test LLM, canned replies): instead of debugging it, the run
     asks once for the method's parts and tests the first one on top of the best code (the baseline)."""
     run = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COPILOT_CACHE_DIR": str(tmp_path / "cache")}
-    argv = [sys.executable, "-m", "copilot", "task=tabular-digits", f"paths.problems={REPO / 'problems'}",
-            f"paths.workspaces={REPO / 'workspaces'}", "llm=replay", "llm.name=rules", "~llm.backend",
-            "+llm.backend={_target_:tests.fixtures.rule_backend.PartsBackend}", "feedback=auto", "retrieval=offline",
-            "idea.num_hypotheses=1", "execution.max_attempts=2", "experiment.strategy=rewrite",
-            f"hydra.run.dir={run}"]
-    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    done = rules_run(tmp_path, run, "idea.num_hypotheses=1", backend="PartsBackend")
     assert done.returncode == 0, done.stderr[-3000:]
     attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
     assert [(a["kind"], a["status"], a["parent"]) for a in attempts] == [
