@@ -19,13 +19,19 @@ usage() {
   echo "  llms:  $(llms | tr '\n' ' ')" >&2
 }
 
+# Whether $1 is one of the following arguments. (Not `list | grep -q`: under pipefail, grep leaving at the first
+# match can end the listing with SIGPIPE, and the first task was then refused as unknown.)
+one_of() { local wanted="$1" item; shift; for item in "$@"; do [ "$item" = "$wanted" ] && return 0; done; return 1; }
+
 if [ $# -lt 2 ]; then usage; exit 2; fi
 task="$1"; llm="$2"; shift 2
-if ! tasks | grep -qx -- "$task"; then
-  echo "run_demo.sh: unknown task '$task'; available: $(tasks | tr '\n' ' ')" >&2; exit 2
+mapfile -t known_tasks < <(tasks)
+mapfile -t known_llms < <(llms)
+if ! one_of "$task" "${known_tasks[@]}"; then
+  echo "run_demo.sh: unknown task '$task'; available: ${known_tasks[*]}" >&2; exit 2
 fi
-if ! llms | grep -qx -- "$llm"; then
-  echo "run_demo.sh: unknown llm '$llm'; available: $(llms | tr '\n' ' ')" >&2; exit 2
+if ! one_of "$llm" "${known_llms[@]}"; then
+  echo "run_demo.sh: unknown llm '$llm'; available: ${known_llms[*]}" >&2; exit 2
 fi
 
 if [ "$llm" = "local" ]; then bash scripts/bootstrap.sh --model; else bash scripts/bootstrap.sh; fi
