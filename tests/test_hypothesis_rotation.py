@@ -122,3 +122,31 @@ def test_a_reproduction_falls_short_when_none_of_its_attempts_beats_the_baseline
         "the model Ordinary least squares"]
     assert MethodParts(model="SVC", target="unchanged", inputs=["None"], prediction="Unchanged").as_changes() == [
         "the model SVC"]
+
+
+def test_parts_are_asked_for_only_once_the_reproduction_fell_short_and_only_when_enabled(ctx, scripted):
+    """Scripted LLM (a canned reading of the method, not model output): no request before the reproduction was
+    tested or after it beat the baseline, none with `execution.reproduce_in_parts=false`, one when it fell short, and
+    the untried parts are offered in order."""
+    from omegaconf import OmegaConf
+
+    from copilot.execution.stage import parts_to_test
+
+    title = "Reproduce the paper: SVM"
+    ctx.run.write_json("idea/hypotheses.json", [{**hypothesis(title), "reproduces_paper": True}, hypothesis("A")])
+    ctx.llm = scripted([{"model": "SVC(C=10)", "target": "unchanged", "inputs": ["scaled pixels"],
+                         "prediction": "unchanged"}])
+    ctx.console = SimpleNamespace(print=lambda *args, **kwargs: None)
+    ctx.cfg = OmegaConf.create({"execution": {"reproduce_in_parts": False}})
+    base = attempt("a000", "baseline", metric=0.5)
+    short = [base, attempt("a001", "draft", title, "a000", metric=0.5)]
+    assert parts_to_test(ctx, short) == []  # turned off
+    ctx.cfg = OmegaConf.create({"execution": {"reproduce_in_parts": True}})
+    assert parts_to_test(ctx, [base]) == []  # not tested yet
+    assert parts_to_test(ctx, [base, attempt("a001", "draft", title, "a000", metric=0.9)]) == []  # it worked
+    assert not ctx.run.exists("execution/reproduction_parts.json")
+    offered = parts_to_test(ctx, short)
+    assert [p["title"] for p in offered] == ["Part 1 of the paper's method: the input feature scaled pixels",
+                                            "Part 2 of the paper's method: the model SVC(C=10)"]
+    later = [*short, attempt("a002", "improve", offered[0]["title"], "a000", metric=0.6)]
+    assert [p["title"] for p in parts_to_test(ctx, later)] == [offered[1]["title"]]  # read back, not asked again
