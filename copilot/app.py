@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +15,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
+from copilot.context import RunContext
 from copilot.errors import UserError
 from copilot.feedback.base import jsonl_recorder
-from copilot.llm import LLM, build_llm
+from copilot.llm import build_llm
 from copilot.rundir import RunDir
-from copilot.task import Task, load_task
+from copilot.task import load_task
 
 log = logging.getLogger("copilot")
 
 STAGES = ("idea", "experiment", "execution")
-
-
-@dataclass
-class RunContext:
-    """What every stage receives: the configuration, the task, the run directory and the shared participants."""
-
-    cfg: DictConfig
-    task: Task
-    run: RunDir
-    llm: LLM
-    feedback: Any
-    sandbox: Any
-    console: Console
-    started: float = field(default_factory=time.monotonic)
 
 
 def _validate_stages(cfg: DictConfig) -> list[str]:

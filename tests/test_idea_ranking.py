@@ -8,7 +8,7 @@ from pathlib import Path
 from copilot.feedback.base import editable_fields
 from copilot.idea.chain import IdeaAgent, TaskFacts
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis
-from copilot.idea.stage import _as_row, render_idea_md
+from copilot.idea.render import hypothesis_row, render_idea_md
 
 
 def hypothesis(title: str, method: str) -> Hypothesis:
@@ -36,7 +36,7 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
     assert [r.total for r in ranked] == [4.0, 3.0, 5.0]
     assert [r.missing_packages for r in ranked] == [[], [], ["prophet"]]
 
-    row = _as_row(ranked[2])
+    row = hypothesis_row(ranked[2])
     assert row["missing_packages"] == ["prophet"] and "missing_packages" not in editable_fields(row)
     plan = ExperimentPlan(hypothesis_title="Seasonal naive", datasets=["data/history.csv"], baselines=["naive"],
                           metric="rmse", metric_direction="minimize", steps=["Repeat the last week."],
@@ -119,7 +119,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
     assert "the first hypothesis reproduces" not in ask
     assert not llm.backend.script, "every scripted reply was used"
 
-    row = _as_row(ranked[0])
+    row = hypothesis_row(ranked[0])
     assert row["reproduces_paper"] is True and "reproduces_paper" not in editable_fields(row)
     plan = ExperimentPlan(hypothesis_title=reproduce.title, datasets=["data/history.csv"], baselines=["mean"],
                           metric="rmse", metric_direction="minimize", steps=["Fit the calendar regression."],
@@ -141,7 +141,7 @@ def test_without_a_paper_method_nothing_extra_is_asked(scripted):
 def test_the_reproduction_is_written_from_the_abstract_and_the_method_section(tmp_path):
     """The digits paper's method section lists four model families with the baseline first; its abstract names the
     best. Without a method section there is nothing to reproduce."""
-    from copilot.idea.stage import reproduction_source
+    from copilot.idea.material import reproduction_source
     from copilot.paper import load_paper
 
     repo = Path(__file__).resolve().parent.parent

@@ -54,7 +54,7 @@ def test_hidden_files_are_not_copied_and_not_shown(ws, box, tmp_path):
 
 
 def test_the_idea_stage_description_of_the_starter_folder_leaves_hidden_files_out(tmp_path):
-    from copilot.idea.stage import describe_workspace
+    from copilot.starter import describe_workspace
 
     source = tmp_path / "source"
     (source / "data").mkdir(parents=True)

@@ -31,7 +31,7 @@ from copilot.llm.base import LLMError, ReplayError
 from copilot.task import MetricSpec
 
 if TYPE_CHECKING:
-    from copilot.app import RunContext
+    from copilot.context import RunContext
 
 log = logging.getLogger("copilot.execution")
 
@@ -108,7 +108,7 @@ def ask_parts(ctx: RunContext) -> list[str]:
 
 def paper_source(ctx: RunContext) -> str:
     """The paper's abstract and method section as stage 1 read them (`idea/paper.json`); "" without a paper."""
-    from copilot.idea.stage import reproduction_source
+    from copilot.idea.material import reproduction_source
     from copilot.paper.model import Paper
 
     if not ctx.run.exists("idea/paper.json"):

@@ -29,7 +29,7 @@ from copilot.experiment.stage import task_message as render_task
 from copilot.sandbox.hints import dropped_definition_hint, failure_hint
 
 if TYPE_CHECKING:
-    from copilot.app import RunContext
+    from copilot.context import RunContext
 
 log = logging.getLogger("copilot.execution")
 

@@ -17,11 +17,11 @@ from copilot.experiment.agent import AgentConfig, EpisodeResult, ExperimentAgent
 from copilot.experiment.analyst import DataFindings, analyse_data
 from copilot.experiment.rewrite import RewriteAgent, script_for_command
 from copilot.idea.models import ExperimentPlan
-from copilot.idea.stage import describe_workspace
 from copilot.sandbox.packages import available_packages
+from copilot.starter import describe_workspace
 
 if TYPE_CHECKING:
-    from copilot.app import RunContext
+    from copilot.context import RunContext
 
 log = logging.getLogger("copilot.experiment")
 

@@ -72,7 +72,7 @@ class IdeaAgent:
     def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
                  paper_method: str = "") -> None:
         self.llm = llm
-        # The paper's abstract and method section (`idea.stage.reproduction_source`); "" = no reproduction hypothesis.
+        # The paper's abstract and method section (`idea.material.reproduction_source`); "" = no reproduction hypothesis.
         self.paper_method = paper_method
         self.max_reply_tokens = max_reply_tokens
         self.facts = facts

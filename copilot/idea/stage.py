@@ -7,71 +7,22 @@ Order: paper.json (or the plain-text problem) → analysis.json → related.json
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from copilot.errors import UserError
 from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.material import load_material, reproduction_source
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, RankedHypothesis
-from copilot.sandbox.packages import available_packages, packages_line
+from copilot.idea.render import hypothesis_row, render_idea_md
+from copilot.sandbox.packages import available_packages
+from copilot.starter import describe_workspace
 
 if TYPE_CHECKING:
-    from copilot.app import RunContext
+    from copilot.context import RunContext
 
 log = logging.getLogger("copilot.idea")
-
-SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
-
-
-def describe_workspace(root: Path, run_command: str, max_files: int = 40, script_lines: int = 40,
-                       hidden: Collection[str] = (), packages: list[str] | None = None) -> str:
-    """A short description of the starter code: its files with sizes (the `hidden` ones left out), the head of the
-    script it runs, and the Python packages an experiment can import (`copilot.sandbox.packages`)."""
-    lines = []
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts)
-                   and p.relative_to(root).as_posix() not in hidden)
-    for path in files[:max_files]:
-        lines.append(f"- {path.relative_to(root)} ({path.stat().st_size:,} bytes)")
-    if len(files) > max_files:
-        lines.append(f"- ... and {len(files) - max_files} more files")
-    scripts = [word for word in run_command.split() if word.endswith(".py") and (root / word).is_file()]
-    if scripts and script_lines > 0:
-        head = (root / scripts[0]).read_text(encoding="utf-8", errors="replace").splitlines()[:script_lines]
-        lines.append(f"\n{scripts[0]} (first {len(head)} lines):\n" + "\n".join(head))
-    if packages is not None:
-        lines.append(f"\n{packages_line(packages)}")
-    return "\n".join(lines)
-
-
-def _load_material(ctx: RunContext) -> tuple[str, Any]:
-    """The text the model reads, and the Paper (None for a plain-text problem)."""
-    task = ctx.task
-    if ctx.run.exists("idea/paper.json"):
-        from copilot.paper.model import Paper
-
-        paper = Paper.model_validate(ctx.run.read_json("idea/paper.json"))
-    elif task.paper_path is not None:
-        from copilot.paper import load_paper
-
-        paper = load_paper(task.paper_path, max_pages=int(ctx.cfg.idea.max_pages))
-        ctx.run.write_json("idea/paper.json", paper)
-        for warning in paper.warnings:
-            log.warning("paper: %s", warning)
-    else:
-        paper = None
-    chars = int(ctx.cfg.idea.paper_chars)
-    parts = []
-    if task.problem_text:
-        parts.append(f"Research problem:\n{task.problem_text}")
-    if paper is not None:
-        parts.append(f"Paper:\n{paper.body_text(chars)}")
-    if not parts:
-        raise UserError(f"task '{task.name}' has neither a paper nor a research problem to read")
-    return "\n\n".join(parts), paper
-
 
 def _retrieve(ctx: RunContext, analysis: PaperAnalysis, paper: Any) -> list[Any]:
     from copilot.retrieval import build_retrievers
@@ -97,7 +48,7 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
     it; regenerations are bounded. None means the user quit."""
     regenerations = 0
     while True:
-        decision = ctx.feedback.on_ideas(hypotheses=[_as_row(r) for r in ranked])
+        decision = ctx.feedback.on_ideas(hypotheses=[hypothesis_row(r) for r in ranked])
         log.info("feedback on ideas: %s", decision)
         if decision.action == "accept":
             return 0, ranked[0].hypothesis
@@ -126,51 +77,6 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
             ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
 
 
-def _as_row(ranked: RankedHypothesis) -> dict[str, Any]:
-    h = ranked.hypothesis
-    return {**h.model_dump(), "scores": {k: v["score"] for k, v in ranked.scores.model_dump().items()},
-            "total": ranked.total, "novel": ranked.novelty.novel, "missing_packages": ranked.missing_packages,
-            "reproduces_paper": ranked.reproduces_paper}
-
-
-def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related: list[Any],
-                   ranked: list[RankedHypothesis], chosen: Hypothesis, plan: ExperimentPlan) -> str:
-    """The human-readable summary of stage 1."""
-    out = [f"# Ideas for: {task_title}", ""]
-    if paper is not None:
-        out += [f"**Paper:** {paper.title}", ""]
-    out += ["## Analysis", "", "Tasks: " + "; ".join(analysis.research_tasks), "",
-            "Gaps: " + "; ".join(analysis.gaps), "", "Keywords: " + ", ".join(analysis.keywords), "",
-            f"## Related work ({len(related)})", ""]
-    out += [f"- `{r.id}` {r.title} ({r.year or 'n.d.'}, {r.source})" for r in related[:15]]
-    out += ["", "## Hypotheses (ranked)", "", "| # | title | clarity | validity | novelty | feasibility | "
-            "significance | total | novel |", "|---|---|---|---|---|---|---|---|---|"]
-    for i, r in enumerate(ranked):
-        s = r.scores
-        novel = "yes" if r.novelty.novel else "no"
-        needs = f" (needs {', '.join(r.missing_packages)}: not installed)" if r.missing_packages else ""
-        needs = (" (reproduces the paper)" if r.reproduces_paper else "") + needs
-        out.append(f"| {i} | {r.hypothesis.title}{needs} | {s.clarity.score} | {s.validity.score} | "
-                   f"{s.novelty.score} | {s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
-    out += ["", f"## Chosen: {chosen.title}", "", f"- Problem: {chosen.problem}", f"- Method: {chosen.method}",
-            f"- Supported if: {chosen.supporting_result}", f"- Refuted if: {chosen.refuting_result}", "",
-            "## Plan", "", f"Metric: {plan.metric} ({plan.metric_direction}); datasets: {', '.join(plan.datasets)}; "
-            f"baselines: {', '.join(plan.baselines)}; budget: {plan.compute_budget}", ""]
-    out += [f"{i}. {step}" for i, step in enumerate(plan.steps, 1)]
-    out += ["", f"Expected: {plan.expected_outcome}", "", "Files: " + ", ".join(plan.workspace_files), ""]
-    return "\n".join(out)
-
-
-def reproduction_source(paper: Any) -> str:
-    """What the reproduction hypothesis is written from: the abstract (which says which method the paper found best;
-    the digits paper's method section lists four families, the baseline first) and the method section; "" when the
-    paper has no method section."""
-    method = paper.method_text()
-    if not method:
-        return ""
-    return f"## Abstract\n{paper.abstract}\n\n{method}" if paper.abstract else method
-
-
 def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     """Run (or reuse) stage 1 and return the plan; None when the user quit at the gate."""
     if ctx.run.exists("idea/plan.json"):
@@ -186,7 +92,7 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only,
                       packages=packages)
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}")
-    material, paper = _load_material(ctx)
+    material, paper = load_material(ctx)
     reproduce = paper is not None and bool(ctx.cfg.idea.get("reproduce_paper", True))
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
@@ -221,4 +127,4 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     return plan
 
 
-__all__ = ["describe_workspace", "run_idea_stage"]
+__all__ = ["run_idea_stage"]

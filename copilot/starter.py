@@ -1,0 +1,32 @@
+"""What the starter code is, as the model is told it: its files with sizes, the head of the script the run command
+runs, and the packages an experiment can import. Stage 1 and the implementation episodes both describe the
+workspace this way."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from copilot.sandbox.packages import packages_line
+
+SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+def describe_workspace(root: Path, run_command: str, max_files: int = 40, script_lines: int = 40,
+                       hidden: Collection[str] = (), packages: list[str] | None = None) -> str:
+    """A short description of the starter code: its files with sizes (the `hidden` ones left out), the head of the
+    script it runs, and the Python packages an experiment can import (`copilot.sandbox.packages`)."""
+    lines = []
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(root).parts)
+                   and p.relative_to(root).as_posix() not in hidden)
+    for path in files[:max_files]:
+        lines.append(f"- {path.relative_to(root)} ({path.stat().st_size:,} bytes)")
+    if len(files) > max_files:
+        lines.append(f"- ... and {len(files) - max_files} more files")
+    scripts = [word for word in run_command.split() if word.endswith(".py") and (root / word).is_file()]
+    if scripts and script_lines > 0:
+        head = (root / scripts[0]).read_text(encoding="utf-8", errors="replace").splitlines()[:script_lines]
+        lines.append(f"\n{scripts[0]} (first {len(head)} lines):\n" + "\n".join(head))
+    if packages is not None:
+        lines.append(f"\n{packages_line(packages)}")
+    return "\n".join(lines)
