@@ -5,7 +5,9 @@
 - structured output: a pydantic model's JSON schema goes to the backend, the reply is validated, and a malformed
   reply is sent back to the model with the validation error, a bounded number of times;
 - usage, latency and cost accounting, with running totals that budgets read;
-- every backend call (failed ones too) appended to the run's `agent_log/full_log.jsonl`.
+- every backend call (failed ones too) appended to the run's `agent_log/full_log.jsonl`;
+- live progress: each backend call is reported to an optional `LLMProgress` (the run's `copilot.progress.Progress`),
+  token by token by a backend that can (`streams_tokens = True`, the local one), at the end by the others.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import re
 import statistics
 import time
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -72,6 +74,26 @@ def parse_reply(schema: type[BaseModel], text: str) -> BaseModel:
         return schema.model_validate(loose)
 
 
+class TokenProgress(Protocol):
+    """What a backend that streams tokens reports while it generates (see `LLM`)."""
+
+    def llm_prompt(self, evaluating: int, cached: int = 0) -> None:
+        """The model reads its prompt: `evaluating` new tokens after `cached` ones reused from the KV cache."""
+
+    def llm_tokens(self, generated: int) -> None:
+        """`generated` tokens of the reply exist so far (a running count)."""
+
+
+class LLMProgress(TokenProgress, Protocol):
+    """Where `LLM` reports each backend call as it happens: start, prompt, tokens, end (`copilot.progress.Progress`)."""
+
+    def llm_started(self, purpose: str, expected_tokens: int | None = None) -> None:
+        """A call started; `expected_tokens` is its reply limit, when known."""
+
+    def llm_finished(self, usage: Usage | None = None) -> None:
+        """The call ended; `usage` is None when it failed."""
+
+
 def _short_validation_error(error: ValidationError | ValueError) -> str:
     if isinstance(error, ValidationError):
         parts = []
@@ -83,7 +105,12 @@ def _short_validation_error(error: ValidationError | ValueError) -> str:
 
 
 class LLM:
-    """A backend plus retries, structured output, accounting and the call log. Create one per run and share it."""
+    """A backend plus retries, structured output, accounting and the call log. Create one per run and share it.
+
+    `progress` (settable later) sees every backend call. A backend whose `streams_tokens` is true is called as
+    `generate(request, progress=...)` and reports its prompt and tokens while it works; the others are called as
+    `generate(request)`, so a backend (or a test double) that knows nothing of progress works unchanged.
+    """
 
     def __init__(
         self,
@@ -96,6 +123,7 @@ class LLM:
         backoff_max_s: float = 30.0,
         max_format_retries: int = 2,
         price: Price | None = None,
+        progress: LLMProgress | None = None,
     ) -> None:
         self.backend = backend
         self.name = name
@@ -109,11 +137,23 @@ class LLM:
         self.total_cost_usd = 0.0
         self.calls = 0
         self.recent_latencies_s: list[float] = []  # the last few successful calls, for `expected_call_s`
+        self.progress = progress
 
     @property
     def model(self) -> str:
         """The model name the backend serves."""
         return self.backend.model
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context window in tokens, when the backend knows it (a local model does; APIs are large)."""
+        size = getattr(self.backend, "n_ctx", None)  # optional backend capability, asked here and nowhere else
+        return int(size) if size else None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text`: the backend's tokenizer when it has one, else a conservative estimate."""
+        counter = getattr(self.backend, "count_tokens", None)  # optional backend capability
+        return int(counter(text)) if callable(counter) else len(text) // 3 + 1
 
     def complete(
         self,
@@ -203,11 +243,21 @@ class LLM:
         started = time.perf_counter()
         self.calls += 1
         call_id = self.calls
+        progress = self.progress
+        if progress is not None:
+            progress.llm_started(purpose, request.max_tokens)
+        completion: Completion | None = None
         try:
-            completion = self.backend.generate(request)
+            if progress is not None and getattr(self.backend, "streams_tokens", False):
+                completion = self.backend.generate(request, progress=progress)  # type: ignore[call-arg]
+            else:
+                completion = self.backend.generate(request)
         except LLMError as error:
             self._log_call(call_id, request, purpose, None, time.perf_counter() - started, error)
             raise
+        finally:
+            if progress is not None:
+                progress.llm_finished(completion.usage if completion is not None else None)
         completion.latency_s = time.perf_counter() - started
         completion.cost_usd = cost_of(completion.usage, self.price)
         completion.model = completion.model or self.model
