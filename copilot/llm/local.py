@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from copilot.llm.base import (
     Completion,
@@ -29,10 +33,48 @@ from copilot.llm.base import (
     ToolSpec,
     Usage,
 )
+from copilot.llm.client import TokenProgress
 from copilot.llm.model_store import resolve_gguf
 from copilot.llm.repetition import RepetitionGuard
+from copilot.progress import Progress
 
 log = logging.getLogger(__name__)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def busy_cores_elsewhere(sample_s: float = 0.2) -> float:
+    """How many cores other processes keep busy: system-wide CPU time less this process's, over a short sample."""
+    own = psutil.Process()
+    system_before, own_before, started = psutil.cpu_times(), own.cpu_times(), time.perf_counter()
+    time.sleep(sample_s)
+    system_after, own_after = psutil.cpu_times(), own.cpu_times()
+    wall = time.perf_counter() - started
+
+    def busy(times: Any) -> float:
+        return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+
+    system = busy(system_after) - busy(system_before)
+    mine = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+    return max(system - mine, 0.0) / wall
+
+
+def auto_threads(cores: int | None = None, busy_elsewhere: float | None = None) -> int:
+    """The decode thread count for the load right now: one thread per core that no other process is using.
+
+    llama.cpp's threads spin-wait for each other at every step of a token, so a thread that shares its core with a
+    busy process stalls all the others (benchmarks/bench_llm_threads.py). A core counts as taken once other processes
+    use a fifth of it or more.
+    """
+    cores = usable_cores() if cores is None else cores
+    busy = busy_cores_elsewhere() if busy_elsewhere is None else busy_elsewhere
+    return max(1, min(cores, cores - math.ceil(busy - 0.2)))
 
 
 def tool_call_schema(tools: list[ToolSpec]) -> dict[str, Any]:
@@ -82,7 +124,14 @@ def _flatten_messages(messages: list[Message]) -> list[dict[str, str]]:
 
 
 class LocalBackend:
-    """llama.cpp in-process. `model` is a GGUF spec: `embedded:<name>`, a `.gguf` path, or `hf:<repo>/<file>.gguf`."""
+    """llama.cpp in-process. `model` is a GGUF spec: `embedded:<name>`, a `.gguf` path, or `hf:<repo>/<file>.gguf`.
+
+    `n_threads` None (the default) chooses the thread count before each call from the load of the moment
+    (`auto_threads`); a number fixes it. `progress` shows the model's assembly on first use; while generating, the
+    prompt and token counts go to the `progress` that `generate` is given (`streams_tokens`).
+    """
+
+    streams_tokens = True
 
     def __init__(
         self,
@@ -96,12 +145,14 @@ class LocalBackend:
         chat_format: str | None = None,
         verbose: bool = False,
         stop_loops: bool = True,
+        progress: Progress | None = None,
     ) -> None:
         self.spec = model
-        self.path: Path = resolve_gguf(model)
+        self.path: Path = resolve_gguf(model, progress=progress)
         self.model = self.path.stem
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.fixed_threads = n_threads  # None: chosen before each call by `auto_threads`
+        self.n_threads = n_threads or usable_cores()  # the count in use
         self.n_batch = n_batch
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -111,6 +162,8 @@ class LocalBackend:
         self.stop_loops = stop_loops  # end a free-text reply that repeats itself (copilot/llm/repetition.py)
         self._llama: Any = None
         self._eval_sizes: list[int] = []
+        self._listener: TokenProgress | None = None
+        self._generated = 0
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -121,11 +174,14 @@ class LocalBackend:
                 raise PermanentLLMError(
                     "llama-cpp-python is not installed; install it with: pip install 'copilot[local]'"
                 ) from None
+            if self.fixed_threads is None:
+                self.n_threads = auto_threads()
             log.info("loading %s (n_ctx=%d, threads=%d)", self.path, self.n_ctx, self.n_threads)
             llama = Llama(
                 model_path=str(self.path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
                 n_batch=self.n_batch,
                 seed=self.seed,
                 chat_format=self.chat_format,
@@ -134,6 +190,14 @@ class LocalBackend:
             original_eval = llama.eval
 
             def counting_eval(tokens: Any) -> None:
+                # The first evaluation of a call is its prompt (after the cached prefix); each later one a new token.
+                listener = self._listener
+                if listener is not None:
+                    if self._eval_sizes:
+                        self._generated += len(tokens)
+                        listener.llm_tokens(self._generated)
+                    else:
+                        listener.llm_prompt(len(tokens), cached=int(llama.n_tokens))
                 self._eval_sizes.append(len(tokens))
                 original_eval(tokens)
 
@@ -145,8 +209,20 @@ class LocalBackend:
         """Tokens of `text` under this model's tokenizer (used to keep conversations within `n_ctx`)."""
         return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def generate(self, request: Request) -> Completion:
-        """One chat completion, grammar-constrained when the request carries a schema or tools."""
+    def _choose_threads(self, llama: Any) -> None:
+        if self.fixed_threads is not None:
+            return
+        busy = busy_cores_elsewhere()
+        threads = auto_threads(busy_elsewhere=busy)
+        if threads != self.n_threads:
+            log.info("%s: %d threads now (other processes keep %.1f of %d cores busy)", self.model, threads, busy,
+                     usable_cores())
+            llama._ctx.set_n_threads(threads, threads)
+            self.n_threads = threads
+
+    def generate(self, request: Request, progress: TokenProgress | None = None) -> Completion:
+        """One chat completion, grammar-constrained when the request carries a schema or tools; `progress` hears of
+        the prompt being read and of each token as it is generated."""
         llama = self._load()
         messages = _flatten_messages(request.messages)
         response_format = None
@@ -162,7 +238,9 @@ class LocalBackend:
         # Free text (whole scripts) can fall into a loop; grammar-constrained JSON is bounded by its schema.
         guard = RepetitionGuard(llama.token_eos()) if response_format is None and self.stop_loops else None
         with self._lock:
-            self._eval_sizes = []
+            self._choose_threads(llama)
+            self._eval_sizes, self._generated = [], 0
+            self._listener = progress
             try:
                 reply = llama.create_chat_completion(
                     messages=messages,
@@ -176,6 +254,8 @@ class LocalBackend:
                 if "context window" in str(error):
                     raise ContextOverflowError(f"{self.model}: {error}") from error
                 raise PermanentLLMError(f"{self.model}: {error}") from error
+            finally:
+                self._listener = None
             prompt_evaluated = self._eval_sizes[0] if self._eval_sizes else 0
         choice = reply["choices"][0]
         text = choice["message"].get("content") or ""

