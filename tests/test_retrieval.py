@@ -4,20 +4,29 @@ offline degradation.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import socket
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from omegaconf import OmegaConf
+from rich.console import Console
 
 from copilot.errors import UserError
 from copilot.paper.model import Reference
 from copilot.retrieval import build_retrievers
 from copilot.retrieval.arxiv import ArxivRetriever
-from copilot.retrieval.base import PaperRef
+from copilot.retrieval.base import PaperRef, RetrieverUnavailable
 from copilot.retrieval.local import LocalRetriever
 from copilot.retrieval.merge import gather_related, merge_refs
+from copilot.retrieval.reachability import Reachability, _endpoint
 from copilot.retrieval.semantic_scholar import SemanticScholarRetriever
 from tests.pdf_factory import write_paper
 
@@ -131,15 +140,148 @@ def test_merge_deduplicates_by_arxiv_id_doi_and_title():
     assert {m.source for m in merged} == {"arxiv+semantic_scholar", "semantic_scholar+local"}
 
 
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then released), so a connection to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _offline_config(arxiv_url: str, s2_url: str) -> dict:
+    return {"limit": 5, "retrievers": {
+        "arxiv": {"_target_": "copilot.retrieval.arxiv.ArxivRetriever", "api_url": arxiv_url,
+                  "timeout_s": 10, "num_retries": 3, "delay_seconds": 3},
+        "s2": {"_target_": "copilot.retrieval.semantic_scholar.SemanticScholarRetriever",
+               "base_url": s2_url, "timeout_s": 10, "max_attempts": 3},
+        "local": {"_target_": "copilot.retrieval.local.LocalRetriever"}}}
+
+
 def test_offline_online_sources_degrade_to_warnings_and_local_still_serves(tmp_path):
     (tmp_path / "papers.jsonl").write_text(json.dumps({"title": "Boosted trees", "abstract": "boosting"}) + "\n")
-    cfg = {"limit": 5, "retrievers": {
-        "arxiv": {"_target_": "copilot.retrieval.arxiv.ArxivRetriever", "api_url": "http://127.0.0.1:9/api",
-                  "timeout_s": 2, "num_retries": 0, "delay_seconds": 0},
-        "s2": {"_target_": "copilot.retrieval.semantic_scholar.SemanticScholarRetriever",
-               "base_url": "http://127.0.0.1:9", "timeout_s": 2, "max_attempts": 1},
-        "local": {"_target_": "copilot.retrieval.local.LocalRetriever"}}}
+    port = _closed_port()
+    cfg = _offline_config(f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}")
     retrievers = build_retrievers(cfg, folder=tmp_path, references=[])
-    works, warnings = gather_related(retrievers, ["boosting"], 5)
-    assert [w.title for w in works] == ["Boosted trees"]
-    assert len(warnings) == 2 and "arxiv" in warnings[0] and "semantic_scholar" in warnings[1]
+    gathered = gather_related(retrievers, ["boosting"], 5)
+    assert [w.title for w in gathered.works] == ["Boosted trees"]
+    assert [w.split(":")[0] for w in gathered.warnings] == ["arxiv", "semantic_scholar"]
+    assert f"127.0.0.1:{port}" in gathered.warnings[0], "related.json keeps the detail"
+    assert gathered.notices == ["arXiv: offline, using the local library",
+                                "Semantic Scholar: offline, using the local library"]
+
+
+@pytest.mark.parametrize("where", ["a name that does not resolve", "a local port that refuses"])
+def test_an_unreachable_source_is_declared_offline_within_two_seconds(where):
+    """Retries and per-request timeouts are set high on purpose: the one probe decides before any of them apply."""
+    base = "http://copilot-test.invalid" if where.startswith("a name") else f"http://127.0.0.1:{_closed_port()}"
+    for retriever in (ArxivRetriever(api_url=f"{base}/api/query", timeout_s=30, num_retries=3, delay_seconds=3),
+                      SemanticScholarRetriever(base_url=base, timeout_s=30, max_attempts=4, backoff_s=5)):
+        started = time.monotonic()
+        with pytest.raises(RetrieverUnavailable) as caught:
+            retriever.search(["tabular deep learning", "gradient boosting", "transformers"], 10)
+        assert time.monotonic() - started < 2.0, retriever.name
+        assert caught.value.offline and caught.value.reason == "offline"
+        assert ("does not resolve" if where.startswith("a name") else "refused") in caught.value.detail
+
+
+def test_a_resolver_that_hangs_is_given_up_at_the_deadline():
+    """A test resolver that never answers in time stands in for a machine whose name server does not reply."""
+    def hanging(*args, **kwargs):
+        time.sleep(10)
+        return []
+
+    reachability = Reachability("https://export.arxiv.org/api/query", timeout_s=0.5, resolver=hanging)
+    started = time.monotonic()
+    with pytest.raises(RetrieverUnavailable, match=r"no answer from the name resolver within 0\.5 s"):
+        reachability.require()
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_source_is_probed_once_per_run_and_a_reachable_one_is_used():
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return socket.getaddrinfo(*args, **kwargs)
+
+    port = _closed_port()
+    unreachable = Reachability(f"http://localhost:{port}", resolver=counting)
+    for _ in range(3):
+        with pytest.raises(RetrieverUnavailable):
+            unreachable.require()
+    assert calls == ["localhost"]
+    server = Server([(200, "application/atom+xml", ATOM)])
+    try:
+        reachable = Reachability(server.url, resolver=counting)
+        reachable.require()
+        reachable.require()
+    finally:
+        server.close()
+    assert calls == ["localhost", "127.0.0.1"]
+
+
+def test_a_proxy_for_the_url_is_probed_instead_of_the_host(monkeypatch):
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert _endpoint("https://export.arxiv.org/api/query") == ("127.0.0.1", 3128)
+    monkeypatch.delenv("https_proxy")
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    assert _endpoint("https://export.arxiv.org/api/query") == ("export.arxiv.org", 443)
+
+
+def test_a_service_error_is_a_short_reason_not_offline():
+    server = Server([(503, "application/json", "{}")])
+    try:
+        with pytest.raises(RetrieverUnavailable) as caught:
+            SemanticScholarRetriever(base_url=server.url, max_attempts=1).search(["x"], 5)
+        gathered = gather_related([SemanticScholarRetriever(base_url=server.url, max_attempts=1)], ["x"], 5)
+    finally:
+        server.close()
+    assert caught.value.reason == "HTTP 503" and not caught.value.offline
+    assert gathered.notices == ["Semantic Scholar: unavailable (HTTP 503), continuing without it"]
+
+
+def test_the_idea_stage_reports_each_offline_source_once_on_the_terminal_and_in_detail_in_the_log(tmp_path):
+    """`_retrieve` in a minimal run context, with the root logger set up as Hydra does (stdout and cli.log) and the
+    run's Progress capturing the terminal: one short line per source, no URL on the terminal, the detail once in
+    cli.log, and related.json's warnings kept."""
+    from copilot.idea.models import PaperAnalysis
+    from copilot.idea.stage import _retrieve
+    from copilot.progress import Progress
+    from copilot.rundir import RunDir
+
+    library = tmp_path / "related"
+    library.mkdir()
+    (library / "papers.jsonl").write_text(json.dumps({"title": "Boosted trees", "abstract": "boosting"}) + "\n")
+    out = io.StringIO()
+    console = Console(file=out, width=80)
+    progress = Progress(console, live=False)
+    ctx = SimpleNamespace(cfg=OmegaConf.create({"retrieval": _offline_config("http://arxiv.invalid/api/query",
+                                                                             "http://s2.invalid")}),
+                          task=SimpleNamespace(related_dir=library), run=RunDir(tmp_path / "run"), console=console,
+                          progress=progress)
+    analysis = PaperAnalysis(keywords=["boosting", "trees"], research_tasks=["tabular data"],
+                             gaps=["Trees are not compared with deep models."])
+    root = logging.getLogger()
+    hydra_console, cli_log = logging.StreamHandler(sys.stdout), logging.FileHandler(tmp_path / "cli.log")
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(hydra_console)
+    root.addHandler(cli_log)
+    try:
+        with progress.capture_logging():
+            started = time.monotonic()
+            works = _retrieve(ctx, analysis, None)
+            elapsed = time.monotonic() - started
+    finally:
+        root.removeHandler(hydra_console)
+        root.removeHandler(cli_log)
+        cli_log.close()
+        root.setLevel(old_level)
+    assert [w.title for w in works] == ["Boosted trees"] and elapsed < 4.0
+    assert out.getvalue().splitlines() == ["arXiv: offline, using the local library",
+                                           "Semantic Scholar: offline, using the local library"]
+    logged = (tmp_path / "cli.log").read_text()
+    assert logged.count("arxiv.invalid does not resolve") == 1 and logged.count("s2.invalid does not resolve") == 1
+    related = json.loads((tmp_path / "run" / "idea" / "related.json").read_text())
+    assert len(related["warnings"]) == 2 and "arxiv.invalid" in related["warnings"][0]

@@ -34,12 +34,16 @@ def _retrieve(ctx: RunContext, analysis: PaperAnalysis, paper: Any) -> list[Any]
     references = paper.references if paper is not None else []
     retrievers = build_retrievers(ctx.cfg.retrieval, folder=ctx.task.related_dir, references=references)
     queries = [" ".join(analysis.keywords[:4]), *analysis.research_tasks[:2]]
-    works, warnings = gather_related(retrievers, queries, int(ctx.cfg.retrieval.limit))
-    for warning in warnings:
-        log.warning("retrieval: %s", warning)
-    ctx.run.write_json("idea/related.json", {"queries": queries, "warnings": warnings,
-                                             "works": [w.model_dump(mode="json") for w in works]})
-    return works
+    progress = getattr(ctx, "progress", None)  # RunContext.progress, once the run wires its Progress in
+    gathered = gather_related(retrievers, queries, int(ctx.cfg.retrieval.limit), progress=progress)
+    for notice in gathered.notices:  # one short line per source; gather_related logged the detail (log files only)
+        if progress is not None:
+            progress.notice(notice)
+        else:
+            ctx.console.print(notice, soft_wrap=True, markup=False, highlight=False)
+    ctx.run.write_json("idea/related.json", {"queries": queries, "warnings": gathered.warnings,
+                                             "works": [w.model_dump(mode="json") for w in gathered.works]})
+    return gathered.works
 
 
 def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnalysis, related: list[Any],

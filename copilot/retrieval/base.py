@@ -24,14 +24,25 @@ class PaperRef(BaseModel):
 
 
 class RetrieverUnavailable(Exception):
-    """The retriever cannot answer now (network unreachable, service down); the stage goes on without it."""
+    """The retriever cannot answer now (network unreachable, service down); the stage goes on without it.
+
+    `reason` is the short form the terminal shows ("offline", "HTTP 503"); `detail` (URL, exception) is for the log;
+    `offline` tells a source that cannot be reached at all from one that answered with an error.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, offline: bool = False) -> None:
+        super().__init__(f"{reason} ({detail})" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+        self.offline = offline
 
 
 @runtime_checkable
 class Retriever(Protocol):
-    """A source of related work."""
+    """A source of related work: `name` for files and ids, `label` for people ("arXiv", "the local library")."""
 
     name: str
+    label: str
 
     def search(self, queries: list[str], limit: int) -> list[PaperRef]: ...
 

@@ -57,6 +57,7 @@ class LocalRetriever:
     """BM25 over papers on disk and the input paper's references."""
 
     name = "local"
+    label = "the local library"
 
     def __init__(self, folder: Path | str | None = None, references: Iterable[Reference] = (),
                  records: Iterable[dict[str, Any]] = ()) -> None:

@@ -5,8 +5,16 @@ fusion), and `gather_related`, which turns an unreachable source into a warning 
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, Field
+
+from copilot.progress import LOG_ONLY
 from copilot.retrieval.base import PaperRef, Retriever, RetrieverUnavailable, normalise_title
+
+if TYPE_CHECKING:
+    from copilot.progress import Progress
 
 log = logging.getLogger("copilot.retrieval")
 RRF_K = 60
@@ -50,13 +58,44 @@ def merge_refs(results: list[list[PaperRef]], limit: int) -> list[PaperRef]:
     return sorted(merged, key=lambda r: -r.score)[:limit]
 
 
-def gather_related(retrievers: list[Retriever], queries: list[str], limit: int) -> tuple[list[PaperRef], list[str]]:
-    """Ask every retriever; unreachable ones become warnings, so the stage never fails for lack of internet."""
-    results, warnings = [], []
-    for retriever in retrievers:
-        try:
-            results.append(retriever.search(queries, limit))
-        except RetrieverUnavailable as error:
-            warnings.append(f"{retriever.name}: {error}; continuing without it")
-            log.warning(warnings[-1])
-    return merge_refs(results, limit), warnings
+class Gathered(BaseModel):
+    """What `gather_related` found: the merged works, a warning per source that could not answer (with its detail,
+    for `related.json`) and one short line per such source for the terminal."""
+
+    works: list[PaperRef]
+    warnings: list[str] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list)
+
+
+def gather_related(retrievers: list[Retriever], queries: list[str], limit: int,
+                   progress: Progress | None = None) -> Gathered:
+    """Ask every retriever; unreachable ones become warnings, so the stage never fails for lack of internet.
+
+    Each failure is logged once with its full detail (log files only) and gets one notice such as
+    "arXiv: offline, using the local library", naming the sources that did find works. `progress` shows a bar of the
+    sources asked."""
+    results: list[list[PaperRef]] = []
+    failed: list[tuple[Retriever, RetrieverUnavailable]] = []
+    answered: list[str] = []
+    with ExitStack() as stack:
+        step = stack.enter_context(progress.activity("related work", total=len(retrievers), unit="sources")) \
+            if progress is not None else None
+        for retriever in retrievers:
+            if step is not None:
+                step.update(label=f"related work: asking {retriever.label}")
+            try:
+                found = retriever.search(queries, limit)
+            except RetrieverUnavailable as error:
+                failed.append((retriever, error))
+                log.warning("%s: %s; continuing without it", retriever.name, error, extra=LOG_ONLY)
+            else:
+                results.append(found)
+                if found:
+                    answered.append(retriever.label)
+            if step is not None:
+                step.advance()
+    warnings = [f"{retriever.name}: {error}; continuing without it" for retriever, error in failed]
+    fallback = f"using {' and '.join(answered)}" if answered else "continuing without it"
+    notices = [f"{retriever.label}: {'offline' if error.offline else f'unavailable ({error.reason})'}, {fallback}"
+               for retriever, error in failed]
+    return Gathered(works=merge_refs(results, limit), warnings=warnings, notices=notices)
