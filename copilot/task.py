@@ -64,6 +64,9 @@ class TaskSpec(BaseModel):
     models: list[str] = Field(default_factory=list, description="models to make available: hub ids or local paths")
     datasets: list[str] = Field(default_factory=list, description="datasets: hub ids or local files")
     related: str | None = Field("related", description="folder of related PDFs / papers.jsonl for local retrieval")
+    constraints: list[str] = Field(default_factory=list, description=(
+        "hard rules of the problem, as stated ('use only numpy', 'do not read data/test.csv'); with the ones the "
+        "problem text states, they bind every hypothesis, plan step and attempt (copilot/constraints.py)"))
     budgets: Budgets = Field(default_factory=Budgets)
 
     @field_validator("read_only", "hidden")
