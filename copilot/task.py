@@ -8,6 +8,7 @@ Two forms are accepted:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from copilot.errors import UserError
+
+DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+SYSTEM_FOLDERS = tuple(Path(p) for p in (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/snap", "/sys",
+    "/usr", "/var/backups", "/var/cache", "/var/lib", "/var/log", "/var/mail", "/var/spool"))
+"""Folders no task's starter code can be: stage 2 copies the workspace into the run directory, secrets included."""
 
 
 class MetricSpec(BaseModel):
@@ -67,7 +74,32 @@ class TaskSpec(BaseModel):
     constraints: list[str] = Field(default_factory=list, description=(
         "hard rules of the problem, as stated ('use only numpy', 'do not read data/test.csv'); with the ones the "
         "problem text states, they bind every hypothesis, plan step and attempt (copilot/constraints.py)"))
+    masked_sources: list[str] = Field(default_factory=list, description=(
+        "installed data that would give the hidden answers away, hidden from every experiment command (an empty "
+        "file or folder in its place): a Python module or package by dotted name ('statsmodels.datasets.co2'), a "
+        "path inside the interpreter's site-packages ('sklearn/datasets/data/digits.csv.gz'), or an absolute path"))
     budgets: Budgets = Field(default_factory=Budgets)
+
+    @field_validator("constraints")
+    @classmethod
+    def _stated_rules(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.strip():
+                raise ValueError("a constraint must be a non-empty sentence")
+        return [item.strip() for item in value]
+
+    @field_validator("masked_sources")
+    @classmethod
+    def _masked_forms(cls, value: list[str]) -> list[str]:
+        for item in value:
+            text = item.strip()
+            if not text:
+                raise ValueError("a masked source must name a module, a site-packages path or an absolute path")
+            if ".." in Path(text).parts:
+                raise ValueError(f"'{item}' must not contain '..'")
+            if "/" not in text and not text.startswith("~") and not DOTTED_NAME.match(text):
+                raise ValueError(f"'{item}' is neither a dotted module name nor a path")
+        return [item.strip() for item in value]
 
     @field_validator("read_only", "hidden")
     @classmethod
@@ -144,6 +176,28 @@ def _check_hidden_files(path: Path, spec: TaskSpec, workspace: Path) -> None:
             raise UserError(f"{path}: field 'hidden': '{rel}' must be a file of the workspace {workspace}; {found}")
 
 
+def _check_workspace(path: Path, spec: TaskSpec, workspace: Path, problems_dir: Path, workspaces_dir: Path) -> None:
+    """The starter folder must lie inside the workspaces root, or be an existing folder of the user's own: not a
+    system folder, not the home folder or a folder above it, not one that holds every task (stage 2 copies it)."""
+    if not workspace.is_dir():
+        raise UserError(f"{path}: workspace folder '{workspace}' does not exist")
+    if workspace.is_relative_to(workspaces_dir) and workspace != workspaces_dir:
+        return
+    home = Path.home().resolve()
+    reason = None
+    if workspace == Path(workspace.anchor):
+        reason = "the root of the file system"
+    elif any(workspace == folder or workspace.is_relative_to(folder) for folder in SYSTEM_FOLDERS):
+        reason = "a system folder"
+    elif home.is_relative_to(workspace):
+        reason = "the home folder or a folder above it"
+    elif any(root.is_relative_to(workspace) for root in (workspaces_dir, problems_dir)):
+        reason = "a folder that holds every task"
+    if reason:
+        raise UserError(f"{path}: field 'workspace': '{spec.workspace}' resolves to {workspace}, {reason}; use a "
+                        f"folder inside {workspaces_dir} or a project folder of your own")
+
+
 def available_tasks(problems_dir: Path) -> list[str]:
     """Names of the tasks under `problems_dir`, in either form."""
     if not problems_dir.is_dir():
@@ -167,8 +221,7 @@ def load_task(name: str, problems_dir: Path, workspaces_dir: Path) -> Task:
         except ValidationError as error:
             raise UserError(_format_validation(path, error)) from None
         workspace = (folder / spec.workspace).resolve() if spec.workspace else (workspaces_dir / name).resolve()
-        if not workspace.is_dir():
-            raise UserError(f"{path}: workspace folder '{workspace}' does not exist")
+        _check_workspace(path, spec, workspace, problems_dir.resolve(), workspaces_dir.resolve())
         _check_hidden_files(path, spec, workspace)
         return Task(name=name, spec=spec, folder=folder.resolve(), workspace=workspace, problem_text=spec.problem)
     if folder.is_file():
