@@ -40,6 +40,9 @@ from copilot.progress import Progress
 
 log = logging.getLogger(__name__)
 
+RESAMPLE_S = 5.0
+"""How long a load sample decides the thread count for the calls that follow it."""
+
 
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
@@ -164,6 +167,7 @@ class LocalBackend:
         self._eval_sizes: list[int] = []
         self._listener: TokenProgress | None = None
         self._generated = 0
+        self._sampled_at = float("-inf")
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -210,9 +214,12 @@ class LocalBackend:
         return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def _choose_threads(self, llama: Any) -> None:
-        if self.fixed_threads is not None:
+        """Follow the load: re-sample it before a call unless the last sample is under `RESAMPLE_S` old (a burst of
+        short calls then pays for one 0.2 s sample, not one each)."""
+        if self.fixed_threads is not None or time.monotonic() - self._sampled_at < RESAMPLE_S:
             return
         busy = busy_cores_elsewhere()
+        self._sampled_at = time.monotonic()
         threads = auto_threads(busy_elsewhere=busy)
         if threads != self.n_threads:
             log.info("%s: %d threads now (other processes keep %.1f of %d cores busy)", self.model, threads, busy,
