@@ -367,7 +367,8 @@ class Progress:
             return False
         now = self.clock()
         key = self._status_key()
-        if now - self._last_line_at < self.plain_period_s or key == self._last_key:
+        idle = key == (None, None, None, ())  # nothing has started: nothing to say
+        if idle or now - self._last_line_at < self.plain_period_s or key == self._last_key:
             return False
         self._last_key, self._last_line_at = key, now
         self.console.print(Text(f"progress: {self.status_text()}"), soft_wrap=True)

@@ -69,6 +69,7 @@ def test_an_unknown_purpose_is_shown_as_given_and_a_spent_budget_says_so():
 def test_plain_mode_prints_at_most_one_line_per_period_and_only_on_change():
     clock = Clock()
     progress, out = plain(clock, period=30.0)
+    assert not progress.tick(), "before anything has started there is nothing to say"
     progress.stage("idea")
     assert progress.tick()
     progress.llm_started("idea.hypotheses", expected_tokens=2048)
