@@ -15,24 +15,18 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
+from copilot.budget import Budget
+from copilot.coach.base import FiringLog
 from copilot.context import RunContext
 from copilot.errors import UserError
 from copilot.feedback.base import jsonl_recorder
 from copilot.llm import build_llm
+from copilot.records import RunRecords
 from copilot.rundir import RunDir
 from copilot.task import load_task
 
 log = logging.getLogger("copilot")
 
-STAGES = ("idea", "experiment", "execution")
-
-
-def _validate_stages(cfg: DictConfig) -> list[str]:
-    stages = list(cfg.stages) if not isinstance(cfg.stages, str) else [cfg.stages]
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        raise UserError(f"stages={stages}: unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
-    return [s for s in STAGES if s in stages]
 
 
 def _instantiate(group: str, node: DictConfig) -> Any:
@@ -56,24 +50,35 @@ def _setup_logging(run: RunDir) -> None:
 
 def run(cfg: DictConfig, run_root: Path) -> Path:
     """Run the configured stages of `cfg.task` into `run_root` and return the run directory."""
-    stages = _validate_stages(cfg)
-    if "experiment" in stages or "execution" in stages:
-        from copilot.experiment.stage import agent_strategy
+    from copilot.config import validate_config
 
-        agent_strategy(cfg)  # an unknown strategy is refused before anything starts
+    stages = validate_config(cfg)  # before any side effect: a bad key or option is one line
     task = load_task(str(cfg.task), Path(cfg.paths.problems).resolve(), Path(cfg.paths.workspaces).resolve())
-    rundir = RunDir(run_root)
+    if "experiment" in stages or "execution" in stages:
+        from copilot.experiment.agents import choose_agent
+
+        choose_agent(cfg.agent, cfg.llm.get("agent"), task.spec.run, task.workspace)  # refuses a misfit agent now
+    rundir = RunRecords(run_root)
     _setup_logging(rundir)
     console = Console(stderr=True)
     log.info("run %s: task=%s llm=%s stages=%s", rundir.root, task.name, cfg.llm.name, ",".join(stages))
     feedback = _instantiate("feedback", cfg.feedback)
     feedback.recorder = jsonl_recorder(rundir.jsonl("env_log/feedback.jsonl"), feedback.mode)
     sandbox = _instantiate("sandbox", cfg.sandbox)
-    hide = getattr(sandbox, "hide", None)  # the local sandbox; docker mounts only the workspace, so nothing to hide
-    if callable(hide) and task.spec.hidden:
-        hide([task.workspace / rel for rel in task.spec.hidden])
+    if task.spec.hidden:
+        sandbox.hide([task.workspace / rel for rel in task.spec.hidden])
     llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"))
-    ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console)
+    spec = task.spec.budgets
+    budget = Budget(wall_clock_s=spec.wall_clock_s, tokens=spec.tokens, cost_usd=spec.cost_usd,
+                    attempts=int(cfg.execution.max_attempts or spec.attempts),
+                    idea_share=float(cfg.execution.get("idea_share", 0.25)),
+                    usage=lambda: (llm.total_usage.prompt_tokens + llm.total_usage.completion_tokens,
+                                   llm.total_cost_usd))
+    coach = _instantiate("coach", cfg.coach)
+    ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console,
+                     budget=budget, coach=coach)
+    if hasattr(coach, "bind"):
+        coach.bind(ctx, FiringLog(rundir.jsonl("coach/firings.jsonl")))
     rundir.write_json("run.json", {
         "task": task.name,
         "llm": cfg.llm.name,
@@ -88,7 +93,7 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     finally:
         log.info("LLM usage: %d calls, %s, $%.4f", llm.calls, llm.total_usage.model_dump(), llm.total_cost_usd)
         rundir.close()
-    console.print(f"[bold green]done[/]: {rundir.root}")
+    console.print(f"[bold green]done[/]: {rundir.root}", soft_wrap=True)
     return rundir.root
 
 

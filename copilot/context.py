@@ -3,27 +3,33 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig
 from rich.console import Console
 
+from copilot.budget import Budget
+from copilot.coach.base import Coach
+from copilot.feedback.base import Feedback
 from copilot.llm import LLM
-from copilot.rundir import RunDir
+from copilot.records import RunRecords
+from copilot.sandbox.base import Sandbox
 from copilot.task import Task
 
 
 @dataclass
 class RunContext:
-    """What every stage receives: the configuration, the task, the run directory and the shared participants."""
+    """What every stage receives: the validated configuration, the task, the run's records, the participants (LLM,
+    human, sandbox, coach), the run's one budget, and the observers told of every attempt."""
 
     cfg: DictConfig
     task: Task
-    run: RunDir
+    run: RunRecords
     llm: LLM
-    feedback: Any
-    sandbox: Any
+    feedback: Feedback
+    sandbox: Sandbox
     console: Console
-    started: float = field(default_factory=time.monotonic)
+    budget: Budget
+    coach: Coach
+    observers: list[Any] = field(default_factory=list)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from copilot.sandbox.packages import packages_line
 
@@ -30,3 +31,14 @@ def describe_workspace(root: Path, run_command: str, max_files: int = 40, script
     if packages is not None:
         lines.append(f"\n{packages_line(packages)}")
     return "\n".join(lines)
+
+
+def starter_script(task: Any) -> str:
+    """The text of the starter's experiment script (the Python file the run command runs), or "" when the command
+    runs none or it is held out. It is a working version the coach may quote back when a rewrite drops a line."""
+    from copilot.experiment.rewrite import script_for_command
+
+    script = script_for_command(task.spec.run, task.workspace)
+    if script is None or script in task.spec.hidden:
+        return ""
+    return str((task.workspace / script).read_text(encoding="utf-8", errors="replace"))

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from copilot.coach.small import RuleCoach
 from copilot.experiment.agent import AgentConfig, ExperimentAgent
 from copilot.experiment.tools import ToolBox
 from copilot.experiment.workspace import Workspace
@@ -26,11 +27,14 @@ def workspace(tmp_path):
     return Workspace.create(source, tmp_path / "run" / "workspace", [], tmp_path / "run" / "traces")
 
 
-def agent_for(workspace, script, tmp_path, **config) -> tuple[ExperimentAgent, ScriptedBackend]:
+def agent_for(workspace, script, tmp_path, coach=None, **config) -> tuple[ExperimentAgent, ScriptedBackend]:
+    """The tool agent with the default coach (`coach=small`) but for the rule that sends back a final answer of an
+    episode that changed nothing (tested on its own below)."""
     backend = ScriptedBackend(script)
     llm = LLM(backend)
-    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20)
-    agent = ExperimentAgent(llm, box, AgentConfig(**config), trace=JsonlWriter(tmp_path / "trace.jsonl"))
+    coach = coach or RuleCoach(disabled=["unchanged_final"])
+    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20, coach=coach)
+    agent = ExperimentAgent(llm, box, AgentConfig(**config), trace=JsonlWriter(tmp_path / "trace.jsonl"), coach=coach)
     return agent, backend
 
 
@@ -148,11 +152,11 @@ def test_a_final_answer_without_any_change_is_sent_back_once(workspace, tmp_path
     """Scripted LLM (canned actions): Qwen2.5-Coder-1.5B ended improve episodes with 'no change is needed'."""
     done = call("final_answer", summary="no change is needed")
     agent, _ = agent_for(workspace, [done, call("edit_file", path="train.py", search="0.5", replace="0.7"), done],
-                         tmp_path, refuse_unchanged_final=1)
+                         tmp_path, coach=RuleCoach())
     result = agent.run("task")
     assert result.status == "final" and result.steps == 3
     assert "no file has changed in this episode" in next(m.content for m in agent.messages if m.role == "tool")
-    stubborn, _ = agent_for(workspace, [done, done], tmp_path, refuse_unchanged_final=1)
+    stubborn, _ = agent_for(workspace, [done, done], tmp_path, coach=RuleCoach())
     assert stubborn.run("task").status == "final"  # refused once only: a model may insist
 
 
@@ -192,19 +196,31 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     assert "Hypothesis: h\nMethod: Fit OLS on log(sales).\nSteps:\n1. improve\n" in with_plan_method
 
 
-def test_work_ends_early_enough_to_measure_the_last_attempt_and_re_execute_the_best(tmp_path):
+def test_work_ends_early_enough_to_measure_the_last_attempt_and_re_execute_the_best():
     """The run's closing work (measuring the last attempt, re-executing the best, the report) fits in the budget: a
     forecast run whose last model call ended just in time still ended at 906 s of 900 before this."""
-    from types import SimpleNamespace
+    from copilot.budget import Budget
 
-    from copilot.experiment.stage import CLOSING_S, work_deadline
-    from copilot.rundir import RunDir
+    now = [1000.0]
+    budget = Budget(wall_clock_s=900, clock=lambda: now[0])
+    assert budget.work_deadline() == 1900.0 - budget.closing_s  # nothing measured yet
+    budget.note_attempt(2.5)
+    budget.note_attempt(12.0)
+    assert budget.work_deadline() == 1900.0 - 24.0 - budget.closing_s
+    assert budget.can_start(100.0) and not budget.can_start(900.0)
+    now[0] = 1890.0
+    assert not budget.can_start(0.0) and budget.remaining_s() == 10.0
+    assert budget.idea_deadline() == 1000.0 + 0.25 * 900
 
-    run = RunDir(tmp_path / "run")
-    ctx = SimpleNamespace(run=run, started=1000.0,
-                          task=SimpleNamespace(spec=SimpleNamespace(budgets=SimpleNamespace(wall_clock_s=900))))
-    assert work_deadline(ctx) == 1900.0 - CLOSING_S  # nothing measured yet
-    run.write_json("attempts/a000/attempt.json", {"id": "a000", "duration_s": 2.5})
-    run.write_json("attempts/a001/attempt.json", {"id": "a001", "duration_s": 12.0})
-    (run.path("attempts") / "a002").mkdir()  # an unfinished attempt has no record yet
-    assert work_deadline(ctx) == 1900.0 - 24.0 - CLOSING_S
+
+def test_a_token_or_cost_limit_stops_new_work():
+    from copilot.budget import Budget
+
+    spent = [(100, 0.0)]
+    budget = Budget(wall_clock_s=900, tokens=150, cost_usd=1.0, usage=lambda: spent[0])
+    assert budget.spent() is None and budget.can_start(1.0)
+    spent[0] = (150, 0.0)
+    assert budget.spent() == "tokens" and not budget.can_start(1.0)
+    spent[0] = (0, 1.5)
+    assert budget.spent() == "cost"
+    assert Budget(wall_clock_s=1, attempts=3).attempts_left(2) == 1

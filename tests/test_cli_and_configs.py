@@ -28,7 +28,7 @@ def cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Com
                           cwd=cwd, env={**clean, **(env or {})})
 
 
-@pytest.mark.parametrize("group", ["llm", "feedback", "sandbox", "retrieval", "search"])
+@pytest.mark.parametrize("group", ["llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach"])
 def test_every_option_composes(group):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for option in options(group):
@@ -118,8 +118,58 @@ def test_invalid_stage_and_resume_of_a_non_run(tmp_path):
     assert result.returncode == 2 and "not a run directory" in result.stderr
 
 
-def test_an_unknown_implementation_strategy_is_one_line(tmp_path):
-    result = cli("task=tabular-digits", "llm=tiny", "experiment.strategy=vibes", f"hydra.run.dir={tmp_path / 'r'}")
+def test_every_option_passes_the_schema_and_its_parts_build():
+    """Every option of every group passes `validate_config` (the schema checked before any side effect), and the
+    search policies, coaches and agents it names can be built."""
+    from copilot.config import validate_config
+    from copilot.experiment.agents import agent_options
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for group in ("llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach"):
+            for option in options(group):
+                extra = ["llm.backend.path=x.jsonl"] if (group, option) == ("llm", "replay") else []
+                assert validate_config(compose("config", overrides=["task=x", f"{group}={option}", *extra]))
+            if group == "llm":
+                with pytest.raises(UserError, match=r"llm\.backend\.path: required"):
+                    validate_config(compose("config", overrides=["task=x", "llm=replay"]))
+        for option in options("search"):
+            assert hasattr(instantiate(compose("config", overrides=["task=x", f"search={option}"]).search),
+                           "next_step")
+        for option in options("coach"):
+            assert hasattr(instantiate(compose("config", overrides=["task=x", f"coach={option}"]).coach), "run_failed")
+    for option in set(options("agent")) - {"auto"}:
+        assert callable(instantiate({k: v for k, v in agent_options(option).items() if k != "name"}))
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("idea.num_hypotheses=0", "idea.num_hypotheses: Input should be greater than or equal to 1"),
+    ("+execution.max_debug=3", "execution.max_debug: unknown key"),
+    ("+search.max_debug_roundz=3", "search.max_debug_roundz: unknown option of copilot.execution.policies.linear"),
+    ("search._target_=copilot.execution.policies.nowhere.Search", "search._target_=copilot.execution.policies."
+                                                                  "nowhere.Search: cannot be imported"),
+    ("+banana=1", "banana: unknown configuration key"),
+])
+def test_a_bad_setting_is_refused_before_anything_runs(override, message):
+    from copilot.config import validate_config
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=["task=x", override])
+    with pytest.raises(UserError) as error:
+        validate_config(cfg)
+    assert str(error.value).startswith(message)
+
+
+def test_an_agent_that_needs_one_script_refuses_a_command_that_runs_none(tmp_path):
+    problems = tmp_path / "problems" / "shell-task"
+    problems.mkdir(parents=True)
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "run.sh").write_text("echo hi\n")
+    (problems / "task.yaml").write_text(
+        "title: t\nworkspace: ../../ws\nmetric: {name: accuracy, direction: maximize}\nrun: bash run.sh\n"
+        "evaluate: python evaluate.py\n")
+    result = cli("task=shell-task", f"paths.problems={tmp_path / 'problems'}", "llm=tiny", "agent=rewrite",
+                 f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "copilot: error: experiment.strategy=vibes: unknown strategy; choose from tools, rewrite")
+        "copilot: error: agent=rewrite needs a run command that runs one Python script of the workspace; "
+        "`bash run.sh` does not: use agent=tools")

@@ -15,8 +15,9 @@ import pytest
 from copilot.execution.attempt import Attempt
 from copilot.execution.loop import ExecutionLoop, attempt_id
 from copilot.execution.measure import MeasurementError, read_measurement
-from copilot.execution.search import NextStep
+from copilot.execution.policies.base import NextStep
 from copilot.execution.snapshots import clean_copy
+from copilot.experiment.agent import EpisodeResult
 from copilot.feedback.auto import AutoFeedback
 from copilot.rundir import RunDir
 from copilot.sandbox.base import RunResult
@@ -104,6 +105,15 @@ def loop(tmp_path) -> ExecutionLoop:
     return ExecutionLoop(task, run, workspace, sandbox, AutoFeedback(announce=False))
 
 
+def run_attempt(loop: ExecutionLoop, step: NextStep, instruction: str, implement):
+    """`loop.run_attempt` with `implement(instruction, kind, parent) -> (summary, claimed metric)` as the episode."""
+    def episode(text, chosen, history):
+        summary, claim = implement(text, chosen.kind, None)
+        return EpisodeResult(status="final", steps=1, summary=summary, claimed_metric=claim)
+    loop.implement = episode
+    return loop.run_attempt(step, instruction)
+
+
 def implement_with(loop: ExecutionLoop, code: str, claim: float | None = 0.999):
     def implement(instruction, kind, parent):
         (loop.workspace / "train.py").write_text(code)
@@ -116,7 +126,7 @@ def test_only_the_evaluation_gives_an_attempt_its_number(loop):
     baseline = loop.run_baseline()
     assert baseline.status == "ok" and baseline.metric == pytest.approx(0.5778, abs=1e-3)
     for name, code in CHEATS.items():
-        attempt = loop.run_attempt(NextStep(kind="improve", parent=baseline.id), name, implement_with(loop, code))
+        attempt = run_attempt(loop, NextStep(kind="improve", parent=baseline.id), name, implement_with(loop, code))
         assert attempt is not None and attempt.measurement is None, name
         assert attempt.status in ("failed", "invalid"), name
         assert attempt.claimed_metric == 0.999  # recorded as a claim, never as the metric
@@ -131,8 +141,8 @@ def test_only_the_evaluation_gives_an_attempt_its_number(loop):
     assert planted.status == "invalid" and "where hidden files go: data/test_labels.csv" in planted.error
     assert not (loop.workspace / "data" / "test_labels.csv").exists()
     assert (loop.workspace / "evaluate.py").read_bytes() == (loop.task.workspace / "evaluate.py").read_bytes()
-    honest = loop.run_attempt(NextStep(kind="improve", parent=baseline.id), "logistic regression",
-                              implement_with(loop, GOOD, claim=0.999))
+    honest = run_attempt(loop, NextStep(kind="improve", parent=baseline.id), "logistic regression",
+                         implement_with(loop, GOOD, claim=0.999))
     assert honest.status == "ok" and honest.measurement.source == "results.json"
     assert 0.9 < honest.metric < 0.999  # what the evaluation measured, not what the agent claimed
     assert loop.best().id == honest.id
@@ -207,7 +217,7 @@ def test_the_hidden_answers_reach_the_evaluation_and_nothing_else(tmp_path):
     assert attempt.status == "ok" and attempt.metric == pytest.approx(0.75)
     assert (loop.workspace / "seen.txt").read_text() == "False"
     assert "answers mode 0o444" in attempt.evaluation.stdout_tail
-    manifest = json.loads(loop.run.path("attempts", attempt.id, "snapshot", "manifest.json").read_text())
+    manifest = json.loads(loop.rundir.path("attempts", attempt.id, "snapshot", "manifest.json").read_text())
     assert "data/answers.txt" not in manifest["deleted"] + manifest["changed"]
     assert (loop.task.workspace / "data" / "answers.txt").read_text() == "a b c x\n"
 
@@ -232,8 +242,8 @@ def test_an_experiment_that_plants_the_answers_is_invalid(tmp_path, train, named
     assert attempt.status == "invalid" and attempt.measurement is None and attempt.metric is None
     assert attempt.evaluation is None and "data/answers.txt" in attempt.error and named in attempt.error
     assert not (loop.workspace / "elsewhere" / "answers.txt").exists()
-    again = loop.run_attempt(NextStep(kind="improve", parent=baseline.id), "the starter code again",
-                             lambda *_: ("", None))
+    again = run_attempt(loop, NextStep(kind="improve", parent=baseline.id), "the starter code again",
+                        lambda *_: ("", None))
     assert again is not None and again.status == "ok" and again.metric == pytest.approx(0.75), again.error
 
 
@@ -273,5 +283,5 @@ def test_what_the_evaluation_leaves_behind_is_gone_before_the_agent_codes_again(
         seen.append((loop.workspace / "leaked.txt").exists())
         return "looked around", None
 
-    loop.run_attempt(NextStep(kind="improve", parent=first.id), "improve", implement)
+    run_attempt(loop, NextStep(kind="improve", parent=first.id), "improve", implement)
     assert seen == [False]

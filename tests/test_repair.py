@@ -1,9 +1,10 @@
-"""Putting back a statement a whole-script rewrite dropped (copilot/experiment/repair.py), on the shapes the
-embedded model produced: the data-loading lines lost while the features were rewritten."""
+"""Putting back a statement a whole-script rewrite dropped (the coach's `restore_dropped_lines` rule,
+copilot/coach/repairs.py), on the shapes the embedded model produced: the data-loading lines lost while the features
+were rewritten."""
 
 from __future__ import annotations
 
-from copilot.experiment.repair import failing_line, restore_dropped_definition
+from copilot.coach.repairs import failing_line, restore_dropped_definition
 
 STARTER = '''import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -33,12 +34,13 @@ def traceback(line: int, name: str) -> str:
 
 def test_the_dropped_assignment_goes_back_before_the_statement_that_failed():
     fixed = restore_dropped_definition(REWRITE, traceback(6, "train"), "train.py", [STARTER])
-    assert fixed is not None and fixed.name == "train"
-    assert fixed.statements == ['train = pd.read_csv("data/train.csv")']
+    assert fixed is not None
+    assert fixed.description == ("restored `train` from the earlier working version: "
+                                 'train = pd.read_csv("data/train.csv")')
     assert '# Features: embeddings\ntrain = pd.read_csv("data/train.csv")\nX_train = encode(' in fixed.code
     again = restore_dropped_definition(fixed.code, traceback(9, "test"), "train.py", [STARTER])
     assert again is not None and 'test = pd.read_csv("data/test.csv")\nX_test = encode(' in again.code
-    assert "restored `test` from the earlier working version" in again.describe()
+    assert "restored `test` from the earlier working version" in again.description
 
 
 def test_nothing_is_guessed():

@@ -266,7 +266,7 @@ def test_the_resources_config_group_reaches_the_manager(tmp_path, repo_root):
 
     from omegaconf import OmegaConf
 
-    from copilot.experiment.stage import resource_manager
+    from copilot.experiment.episode import resource_manager
 
     folder = sentence_transformers_folder(tmp_path / "models" / "all-MiniLM-L6-v2")
     defaults = OmegaConf.load(repo_root / "conf" / "config.yaml")

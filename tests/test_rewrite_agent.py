@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from copilot.coach.small import RuleCoach
 from copilot.experiment.agent import AgentConfig
 from copilot.experiment.rewrite import RewriteAgent, script_for_command, split_reply
 from copilot.experiment.tools import ToolBox
@@ -30,12 +31,14 @@ def workspace(tmp_path):
     return Workspace.create(source, tmp_path / "run" / "workspace", ["evaluate.py"], tmp_path / "run" / "traces")
 
 
-def agent_for(workspace, script, tmp_path, **config):
+def agent_for(workspace, script, tmp_path, coach=None, **config):
+    """The rewrite agent with the default coach (`coach=small`), as a run builds it."""
     backend = ScriptedBackend(script)
     llm = LLM(backend)
-    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20)
+    coach = coach or RuleCoach()
+    box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20, coach=coach)
     agent = RewriteAgent(llm, box, AgentConfig(**config), script="train.py", run_command="python train.py",
-                         trace=JsonlWriter(tmp_path / "trace.jsonl"))
+                         trace=JsonlWriter(tmp_path / "trace.jsonl"), coach=coach)
     return agent, backend
 
 
@@ -144,8 +147,7 @@ def test_a_dropped_data_line_is_put_back_recorded_and_the_script_runs(workspace,
 def test_with_repair_off_the_model_gets_the_error_and_the_quoted_line(workspace, tmp_path):
     (workspace.root / "train.py").write_text("rows = [3, 1, 2]\nprint(sorted(rows))\n")
     agent, backend = agent_for(workspace, [fenced("print(max(rows))\n"), fenced("rows = [3]\nprint(max(rows))\n")],
-                               tmp_path)
-    agent.repair = False
+                               tmp_path, coach=RuleCoach(disabled=["restore_dropped_lines"]))
     assert agent.run("task").status == "final" and len(backend.requests) == 2
     assert "by:\nrows = [3, 1, 2]\n" in backend.requests[1].messages[-1].content
 

@@ -1,9 +1,9 @@
-"""Search policies (which attempt next) and code snapshots (restore without copying data)."""
+"""Code snapshots (restore without copying data) and the report's numbers. The search policies are tested in
+tests/test_policies.py."""
 
 from __future__ import annotations
 
 from copilot.execution.attempt import Attempt, Measurement
-from copilot.execution.search import LinearSearch, NextStep, TreeSearch, best_attempt
 from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
 from copilot.task import MetricSpec
 
@@ -15,66 +15,6 @@ def attempt(id_: str, kind: str, status: str, value: float | None = None, parent
             error: str | None = None) -> Attempt:
     measurement = Measurement(metric="m", value=value, source="results.json") if value is not None else None
     return Attempt(id=id_, kind=kind, status=status, measurement=measurement, parent=parent, error=error)
-
-
-def traceback(line: int, last: str) -> str:
-    return (f'experiment ended: finished, exit code 1\nTraceback (most recent call last):\n  File "/run/train.py", '
-            f"line {line}, in <module>\n    import prophet\n{last}")
-
-
-def test_best_attempt_respects_direction_and_ignores_failures():
-    attempts = [attempt("a000", "baseline", "ok", 0.5), attempt("a001", "draft", "ok", 0.7),
-                attempt("a002", "improve", "failed"), attempt("a003", "improve", "ok", 0.6)]
-    assert best_attempt(attempts, ACC).id == "a001"
-    assert best_attempt(attempts, RMSE).id == "a000"
-    assert best_attempt([attempt("a000", "baseline", "failed")], ACC) is None
-
-
-def test_linear_debugs_a_failure_a_bounded_number_of_times_then_improves_the_latest_working():
-    search = LinearSearch(max_debug_rounds=2)
-    history = [attempt("a000", "baseline", "ok", 0.5), attempt("a001", "draft", "ok", 0.6, "a000"),
-               attempt("a002", "improve", "failed", parent="a001")]
-    assert search.next_step(history, ACC) == NextStep("debug", "a002")
-    history.append(attempt("a003", "debug", "failed", parent="a002"))
-    assert search.next_step(history, ACC) == NextStep("debug", "a003")
-    history.append(attempt("a004", "debug", "failed", parent="a003"))
-    assert search.next_step(history, ACC) == NextStep("improve", "a001")
-
-
-def test_linear_improves_the_best_working_attempt_and_the_latest_among_equals():
-    search = LinearSearch()
-    history = [attempt("a000", "baseline", "ok", 66.4), attempt("a001", "draft", "ok", 97.0, "a000")]
-    assert search.next_step(history, RMSE) == NextStep("improve", "a000"), "a001 made the error worse"
-    history.append(attempt("a002", "improve", "ok", 66.4, "a000"))
-    assert search.next_step(history, RMSE) == NextStep("improve", "a002"), "equal to the baseline: the chain goes on"
-    history.append(attempt("a003", "improve", "ok", 18.2, "a002"))
-    assert search.next_step(history, RMSE) == NextStep("improve", "a003")
-    assert search.next_step([attempt("a000", "baseline", "failed")], RMSE) == NextStep("improve", None)
-
-
-def test_a_fix_that_fails_with_the_error_it_was_fixing_ends_the_debugging():
-    # The embedded model's forecast-sales run: draft and fix both failed on the same import, at different lines.
-    missing = "ModuleNotFoundError: No module named 'prophet'"
-    history = [attempt("a000", "baseline", "ok", 66.4),
-               attempt("a001", "draft", "failed", parent="a000", error=traceback(7, missing)),
-               attempt("a002", "debug", "failed", parent="a001", error=traceback(2, missing))]
-    assert LinearSearch(max_debug_rounds=3).next_step(history, RMSE) == NextStep("improve", "a000")
-    tree = [*history[:2], attempt("a002", "draft", "ok", 60.0, "a000"),
-            attempt("a003", "debug", "failed", parent="a001", error=traceback(2, missing))]
-    assert TreeSearch(num_drafts=2, max_debug_depth=3).next_step(tree, RMSE) == NextStep("improve", "a002")
-    # A fix that changed the failure is worth another one.
-    history[2] = attempt("a002", "debug", "failed", parent="a001", error=traceback(9, "SyntaxError: invalid syntax"))
-    assert LinearSearch(max_debug_rounds=3).next_step(history, RMSE) == NextStep("debug", "a002")
-
-
-def test_tree_drafts_first_then_debugs_leaves_then_improves_the_best():
-    search = TreeSearch(num_drafts=2, max_debug_depth=1)
-    history = [attempt("a000", "baseline", "ok", 0.5)]
-    assert search.next_step(history, ACC) == NextStep("draft", None)
-    history += [attempt("a001", "draft", "ok", 0.7, "a000"), attempt("a002", "draft", "failed", parent="a000")]
-    assert search.next_step(history, ACC) == NextStep("debug", "a002")
-    history.append(attempt("a003", "debug", "failed", parent="a002"))
-    assert search.next_step(history, ACC) == NextStep("improve", "a001"), "a003 reached the debug depth"
 
 
 def _tree(root, files):

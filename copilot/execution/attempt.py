@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from copilot.sandbox.base import RunResult
 
-AttemptKind = Literal["baseline", "draft", "debug", "improve"]
+AttemptKind = Literal["baseline", "repair", "draft", "debug", "improve"]
 AttemptStatus = Literal["ok", "failed", "invalid", "skipped"]
 
 

@@ -1,11 +1,16 @@
 """The execution loop: measure the baseline, then implement → run → evaluate attempts until the budget ends.
 
+`ExecutionLoop.run()` is the whole loop: ask the search policy for the next step (with the coach's derived candidates
+queued first), let an agent implement it, ask the human before running, measure, record, ask the human after. All
+its state is in the attempt journal (`copilot/execution/journal.py`), so a killed run resumes by replaying it.
+
 An attempt's number comes only from the task's own evaluation, run here after the experiment: a stale results file
 is deleted before the experiment and again before the evaluation (so experiment code cannot plant one), and
-read-only files are checked by hash before the evaluation (tampering makes the attempt invalid and the files are
-restored). The task's hidden files (held-out answers) are in the workspace only while the evaluation runs; anything
-the experiment put at a hidden path makes the attempt invalid. Every attempt is written to `attempts/<id>/attempt.json`
-when it ends, with a code snapshot, so a killed run resumes without losing or repeating an attempt.
+read-only files are checked against the starter copy before the evaluation (tampering makes the attempt invalid and
+the files are restored). The task's hidden files (held-out answers) are in the workspace only while the evaluation
+runs; anything the experiment put at a hidden path makes the attempt invalid. Every attempt is written to
+`attempts/<id>/attempt.json` when it ends, with a code snapshot, so a killed run resumes without losing or repeating
+an attempt.
 """
 
 from __future__ import annotations
@@ -13,22 +18,29 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from copilot.execution.attempt import Attempt, AttemptKind
+from copilot.budget import Budget
+from copilot.coach.base import Coach, NoCoach
+from copilot.execution.attempt import Attempt
+from copilot.execution.instructions import history_lines, instruction_for
+from copilot.execution.journal import Decision, Journal
 from copilot.execution.measure import MeasurementError, clear_results, read_measurement
-from copilot.execution.search import NextStep, best_attempt
+from copilot.execution.policies.base import NextStep, SearchPolicy, SearchState, best_attempt
+from copilot.execution.policies.linear import LinearSearch
+from copilot.execution.queue import HypothesisQueue
 from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
+from copilot.experiment.agent import EpisodeResult
 from copilot.hidden import hidden_files_in, misplaced_hidden, remove_hidden
 from copilot.rundir import RunDir, utc_now
 from copilot.task import Task
 
 log = logging.getLogger("copilot.execution")
 
-Implement = Callable[[str, AttemptKind, Attempt | None], tuple[str, float | None]]
-"""Runs an implementation episode for an instruction; returns the agent's summary and its claimed metric."""
+Implement = Callable[[str, NextStep, str], EpisodeResult]
+"""Runs an implementation episode: (instruction, the step it implements, the attempts so far as text)."""
 
 
 def attempt_id(index: int) -> str:
@@ -36,42 +48,109 @@ def attempt_id(index: int) -> str:
     return f"a{index:03d}"
 
 
+def _no_episode(instruction: str, step: NextStep, history: str) -> EpisodeResult:
+    raise RuntimeError("this ExecutionLoop was built without an implementer; it can only measure")
+
+
 class ExecutionLoop:
     """Runs and records attempts for one task in one workspace."""
 
-    def __init__(self, task: Task, run: RunDir, workspace: Path, sandbox: Any, feedback: Any,
-                 llm_usage: Callable[[], tuple[int, int, float]] | None = None) -> None:
+    def __init__(self, task: Task, run: RunDir, workspace: Path, sandbox: Any, feedback: Any, *,
+                 implement: Implement = _no_episode, policy: SearchPolicy | None = None,
+                 queue: HypothesisQueue | None = None, budget: Budget | None = None, coach: Coach | None = None,
+                 observers: Sequence[Any] = (), say: Callable[[str], None] = log.info,
+                 llm_usage: Callable[[], tuple[int, int, float]] | None = None,
+                 expected_call_s: Callable[[], float] = lambda: 0.0, earlier_versions: Sequence[str] = ()) -> None:
         self.task = task
-        self.run = run
+        self.rundir = run
         self.workspace = workspace
         self.sandbox = sandbox
         self.feedback = feedback
+        self.implement = implement
+        self.policy = policy or LinearSearch()
+        self.budget = budget or Budget(wall_clock_s=task.spec.budgets.wall_clock_s, attempts=task.spec.budgets.attempts)
+        self.coach = coach or NoCoach()
+        self.observers = list(observers)
+        self.say = say
         self.llm_usage = llm_usage or (lambda: (0, 0, 0.0))
-        self.attempts: list[Attempt] = self._load_recorded()
+        self.expected_call_s = expected_call_s
+        self.earlier_versions = list(earlier_versions)
+        self.journal = Journal(run)
+        self.state = self.journal.replay()
+        self.attempts: list[Attempt] = self.state.attempts
+        self.queue = queue or HypothesisQueue()
+        for event in self.state.queued:
+            self.queue.add(event)
+        for attempt in self.attempts:
+            self.budget.note_attempt(attempt.duration_s)
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def run(self, first: Attempt | None = None) -> None:
+        """Measure the baseline, then make the attempts the policy asks for until the attempt budget, the wall clock
+        or the human ends the loop. `first` is an attempt stage 2 already implemented, measured after the baseline."""
+        self.run_baseline()
+        if first is not None and len(self.attempts) == 1:
+            self.review(self.execute_current(first))
+        while (step := self.next_step()) is not None:
+            try:
+                attempt = self.run_attempt(step)
+            except KeyboardInterrupt:
+                self.say("[yellow]interrupted[/]: the current attempt is discarded; press Ctrl-C again to exit")
+                attempt = None
+            self.review(attempt)
+
+    def next_step(self) -> NextStep | None:
+        """The next attempt to make, or None when the journal, the attempt budget or the wall clock says stop."""
+        if self.state.stopped:
+            return None
+        if self.budget.attempts_left(len(self.attempts) - 1) <= 0:
+            log.info("execution: attempt budget (%s) reached", self.budget.attempts)
+            return None
+        if not self.budget.can_start(self.expected_call_s()):
+            log.info("execution: no time left for another model call before the wall-clock deadline")
+            return None
+        self.coach.begin_attempt(attempt_id(len(self.attempts)))  # what fires from here on touches the next attempt
+        search = SearchState(self.attempts, self.task.spec.metric, self.queue, self.state)
+        derived = self.coach.derive(search)
+        if derived is not None:
+            self.journal.append(derived)
+            self.state.queued.append(derived)
+            self.queue.add(derived)
+        step = self.policy.next_step(search)
+        if step.reason:
+            self.say(step.reason)
+        return step
+
+    def review(self, attempt: Attempt | None) -> None:
+        """Ask the human what to do after `attempt` (None: it was interrupted), and journal the answer."""
+        best = self.best()
+        decision = self.feedback.after_execution(
+            attempt_id=attempt.id if attempt else "(interrupted)", status=attempt.status if attempt else "interrupted",
+            metric=attempt.metric if attempt else None, baseline=self.attempts[0].metric if self.attempts else None,
+            best=best.metric if best else None, stdout_tail=attempt.run.stdout_tail if attempt and attempt.run else "",
+            stderr_tail=attempt.run.stderr_tail if attempt and attempt.run else "",
+            attempt_ids=[a.id for a in self.attempts])
+        log.info("feedback after execution: %s", decision)
+        event = Decision(after=self.attempts[-1].id, action=decision.action, instruction=decision.instruction,
+                         attempt_id=decision.attempt_id)
+        self.journal.append(event)
+        self.state.stopped = self.state.stopped or event.action == "stop"
+        self.state.rollback = event.attempt_id if event.action == "rollback" else None
+        self.state.instruction = event.instruction if event.action == "instruct" else None
 
     # -- records -----------------------------------------------------------------------------------------------
-    def _load_recorded(self) -> list[Attempt]:
-        """Attempts finished before (resume); a half-written attempt folder from a killed run is discarded."""
-        attempts = []
-        root = self.run.path("attempts")
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-            record = folder / "attempt.json"
-            if record.is_file():
-                attempts.append(Attempt.model_validate_json(record.read_text(encoding="utf-8")))
-            else:
-                log.warning("discarding unfinished attempt folder %s (the run was interrupted in it)", folder.name)
-                shutil.rmtree(folder)
-        return attempts
-
     def snapshot_dir(self, attempt: Attempt | None) -> Path | None:
         """The code snapshot of an attempt; None for the starter code, which is also the baseline's code."""
         if attempt is None or attempt.kind == "baseline":
             return None
-        return self.run.path("attempts", attempt.id, "snapshot")
+        return self.rundir.path("attempts", attempt.id, "snapshot")
 
     def _save(self, attempt: Attempt) -> None:
-        self.run.write_json(f"attempts/{attempt.id}/attempt.json", attempt)
+        self.journal.save_attempt(attempt)
         self.attempts.append(attempt)
+        self.budget.note_attempt(attempt.duration_s)
+        for observer in self.observers:
+            observer.attempt_recorded(self.rundir.root, attempt)
 
     # -- measuring ---------------------------------------------------------------------------------------------
     def measure(self, attempt: Attempt, workspace: Path) -> Attempt:
@@ -130,7 +209,7 @@ class ExecutionLoop:
         """Attempt a000: the unmodified starter code, in a fresh copy (recorded once; reused on resume)."""
         if self.attempts:
             return self.attempts[0]
-        copy = clean_copy(self.task.workspace, None, self.run.path("attempts", "a000", "workspace"),
+        copy = clean_copy(self.task.workspace, None, self.rundir.path("attempts", "a000", "workspace"),
                           hidden=self.task.spec.hidden)
         attempt = Attempt(id=attempt_id(0), kind="baseline", command=self.task.spec.run, started_at=utc_now(),
                           instruction="the unmodified starter code")
@@ -140,24 +219,26 @@ class ExecutionLoop:
         log.info("baseline: %s %s", attempt.status, attempt.metric)
         return attempt
 
-    def run_attempt(self, step: NextStep, instruction: str, implement: Implement,
-                    hypothesis: str = "") -> Attempt | None:
-        """Restore the parent's code, let the agent implement, ask before running, measure, record.
-
-        Returns None when the human skipped the execution (the skip is recorded as a `skipped` attempt).
-        """
+    def run_attempt(self, step: NextStep, instruction: str | None = None) -> Attempt:
+        """Restore the parent's code, let the agent implement the step (as `instruction` when given, else as
+        `instruction_for` words it), then ask, measure and record."""
         parent = next((a for a in self.attempts if a.id == step.parent), None)
         restore_snapshot(self.workspace, self.task.workspace, self.snapshot_dir(parent), hidden=self.task.spec.hidden)
-        attempt = Attempt(id=attempt_id(len(self.attempts)), parent=step.parent or self.attempts[0].id,
-                          kind=step.kind, instruction=instruction, hypothesis=hypothesis, command=self.task.spec.run,
-                          started_at=utc_now())
+        attempt = Attempt(id=attempt_id(len(self.attempts)), parent=step.parent or self.attempts[0].id, kind=step.kind,
+                          command=self.task.spec.run, started_at=utc_now(),
+                          hypothesis=step.candidate.title if step.candidate else (
+                              parent.hypothesis if parent is not None and step.kind == "debug" else ""))
+        attempt.instruction = instruction or instruction_for(step, self.attempts, self.task.spec, self.coach,
+                                                             self.earlier_versions, self.state.instruction)
         before = self.llm_usage()
-        attempt.agent_summary, attempt.claimed_metric = implement(instruction, step.kind, parent)
+        result = self.implement(attempt.instruction, step, history_lines(self.attempts))
+        attempt.agent_summary = f"{result.status} after {result.steps} steps. {result.summary}".strip()
+        attempt.claimed_metric = result.claimed_metric
         return self.execute_current(attempt, before)
 
     def execute_current(self, attempt: Attempt, usage_before: tuple[int, int, float] = (0, 0, 0.0)) -> Attempt:
         """Ask, measure and record the workspace as it is now, as `attempt`."""
-        snapshot = self.run.path("attempts", attempt.id, "snapshot")
+        snapshot = self.rundir.path("attempts", attempt.id, "snapshot")
         manifest = take_snapshot(self.workspace, self.task.workspace, snapshot,
                                  ignore=frozenset([self.task.spec.results_file, *self.task.spec.hidden]))
         attempt.code_diff = _diff_summary(self.workspace, self.task.workspace, manifest)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from copilot.execution.attempt import Attempt
-from copilot.execution.search import best_attempt
+from copilot.execution.policies.base import best_attempt
 from copilot.execution.verify import ClaimCheck, Reexecution
 from copilot.rundir import write_json_atomic
 from copilot.task import MetricSpec

@@ -20,12 +20,11 @@ from typing import Any, Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
+from copilot.coach.base import Coach, NoCoach, ProposedAction
 from copilot.experiment.tools import Observation
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError, ToolCall
 from copilot.rundir import JsonlWriter, utc_now
-
-LOOKING_TOOLS = frozenset({"read_file", "inspect_lines", "list_files", "understand_file"})
 
 log = logging.getLogger("copilot.experiment")
 
@@ -47,9 +46,6 @@ class AgentConfig(BaseModel):
         "every step")
     max_format_errors: int = Field(3, ge=1, description="consecutive replies without a usable tool call")
     reply_max_tokens: int = Field(1024, gt=0, description="tokens per model reply")
-    refuse_unchanged_final: int = Field(
-        0, ge=0, description="times a final_answer is refused while the episode has changed no file (small models "
-        "end an implementation episode with 'no change needed', which wastes the attempt)")
 
 
 class BudgetExhausted(Exception):
@@ -121,30 +117,32 @@ class ExperimentAgent:
     """Runs episodes of tool calls against a `ToolBox` (see `copilot.experiment.tools`)."""
 
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, trace: JsonlWriter | None = None,
-                 step_offset: int = 0) -> None:
+                 step_offset: int = 0, coach: Coach | None = None) -> None:
         self.llm = llm
         self.toolbox = toolbox
         self.config = config
         self.trace = trace
         self.step_counter = step_offset
+        self.coach: Coach = coach or NoCoach()
         self.messages: list[Message] = []
         self.compactions = 0
         self._steps_since_compaction = 0
         self._last_call: tuple[str, str] | None = None
         self._changed = False
-        self._final_refusals = 0
+        self._refusals: dict[str, int] = {}
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
         return render_prompt(template, **values)
 
-    def run(self, task_message: str) -> EpisodeResult:
-        """One episode: from the task message to `final_answer` or an exhausted budget."""
+    def run(self, task_message: str, instruction: str = "") -> EpisodeResult:
+        """One episode: from the task message (which states the instruction) to `final_answer` or an exhausted
+        budget."""
         self.messages = [Message(role="system", content=self.render("system.j2")),
                          Message(role="user", content=task_message)]
         self._header = 2
         self._changed = False
-        self._final_refusals = 0
+        self._refusals = {}
         self._last_call = None  # a look from an earlier episode is not in this conversation
         steps = 0
         format_errors = 0
@@ -196,21 +194,13 @@ class ExperimentAgent:
 
     def _act(self, call: ToolCall) -> Any:
         signature = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
-        repeated = signature == self._last_call and call.name in LOOKING_TOOLS
+        proposed = ProposedAction(tool=call.name, arguments=call.arguments,
+                                  repeats_previous=signature == self._last_call, episode_changed_files=self._changed,
+                                  refusals_so_far=self._refusals)
         self._last_call = signature
-        if (call.name == "final_answer" and not self._changed
-                and self._final_refusals < self.config.refuse_unchanged_final):
-            self._final_refusals += 1
-            observation = Observation(tool=call.name, ok=False, text=(
-                "Not finished: no file has changed in this episode, so the experiment would only repeat the previous "
-                "attempt. Implement the change the task asks for (write_file or edit_file on the experiment script), "
-                "run it with execute, then call final_answer."))
-            self.messages.append(Message(role="tool", content=observation.text, tool_call_id=call.id))
-            return observation
-        if repeated:  # small models loop on one read; the answer is already in the conversation, one step up
-            observation = Observation(tool=call.name, ok=False, text=(
-                f"You just called {call.name} with the same arguments; the result is in the previous step and has "
-                "not changed. Use it: change the code (write_file or edit_file) or run it (execute)."))
+        refusal = self.coach.refusal(proposed)
+        if refusal is not None:
+            observation = Observation(tool=call.name, ok=False, text=refusal)
             self.messages.append(Message(role="tool", content=observation.text, tool_call_id=call.id))
             return observation
         workspace = self.toolbox.workspace
@@ -229,9 +219,7 @@ class ExperimentAgent:
         trace_step(self.trace, self.step_counter, step, action, observation, completion)
 
     def _count(self, text: str) -> int:
-        """Tokens of `text`: the backend's tokenizer when it has one, else a conservative estimate."""
-        counter = getattr(self.llm.backend, "count_tokens", None)
-        return int(counter(text)) if callable(counter) else len(text) // 3 + 1
+        return self.llm.count_tokens(text)
 
     def _maybe_compact(self, next_prompt_tokens: int) -> None:
         """Compact when the next prompt (with its reply budget) nears the context window.

@@ -19,6 +19,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from copilot.coach.base import Coach, NoCoach
 from copilot.experiment.agent import (
     AgentConfig,
     BudgetExhausted,
@@ -28,15 +29,13 @@ from copilot.experiment.agent import (
     trace_step,
 )
 from copilot.experiment.analyst import FENCE, clean_code
-from copilot.experiment.repair import restore_dropped_definition
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
 from copilot.rundir import JsonlWriter
-from copilot.sandbox.hints import dropped_definition_hint
 
 log = logging.getLogger("copilot.experiment")
 
-RETRY_TEMPERATURE = 0.8
+RETRY_TEMPERATURE = 0.8  # the same prompt at a low temperature gives the same reply: after a repeat, sample more
 
 
 def script_for_command(command: str, root: Path) -> str | None:
@@ -80,7 +79,7 @@ class RewriteAgent:
 
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
-                 earlier_versions: list[str] | None = None, repair: bool = True) -> None:
+                 earlier_versions: list[str] | None = None, coach: Coach | None = None) -> None:
         self.llm = llm
         self.toolbox = toolbox
         self.config = config
@@ -90,7 +89,7 @@ class RewriteAgent:
         self.step_counter = step_offset
         self.max_rounds = max_rounds
         self.earlier_versions = earlier_versions or []  # working versions of the script (the starter's)
-        self.repair = repair  # put back dropped assignments/imports (copilot/experiment/repair.py)
+        self.coach: Coach = coach or NoCoach()
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -105,6 +104,7 @@ class RewriteAgent:
         workspace = self.toolbox.workspace
         current = workspace.resolve(self.script).read_text(encoding="utf-8", errors="replace")
         earlier = [current, *self.earlier_versions]
+        self.toolbox.earlier_versions = earlier  # what the coach may quote back when a run fails
         error: str | None = None
         unchanged = False
         steps = written = 0
@@ -117,7 +117,6 @@ class RewriteAgent:
                 self.step_counter += 1
                 ask = self.render("rewrite.j2", script=self.script, code=current, error=error, run=self.run_command,
                                   unchanged=unchanged, instruction=instruction)
-                # The same prompt at a low temperature gives the same reply: after a repeat, sample more freely.
                 completion = self._complete(task_message, ask, RETRY_TEMPERATURE if unchanged else None)
                 code, summary = split_reply(completion.text)
                 if completion.finish_reason == "repetition":  # copilot/llm/repetition.py cut a looping reply
@@ -146,13 +145,13 @@ class RewriteAgent:
                 written += 1
                 self._check_budgets(steps)
                 trial = self._run(steps)
-                if not trial.ok and self.repair:
-                    current, trial, restored = self._restore_dropped_lines(current, trial, earlier, steps)
+                if not trial.ok:
+                    current, trial, restored = self._repair(current, trial, earlier, steps)
                     repairs += restored
                 if trial.ok:
                     note = f" (copilot {'; '.join(repairs)})" if repairs else ""
                     return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary + note))
-                error = trial.text + dropped_definition_hint(trial.text, earlier)
+                error = trial.text
             log.info("episode ended after %d replies: %d new version(s) of %s, none ran successfully%s", steps,
                      written, self.script, "; the last reply repeated the file" if unchanged else "")
             return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))
@@ -165,23 +164,23 @@ class RewriteAgent:
         self._record(steps, {"tool": "execute", "arguments": {"command": self.run_command}}, trial.model_dump(), None)
         return trial
 
-    def _restore_dropped_lines(self, code: str, trial: Any, earlier: list[str], steps: int,
-                               limit: int = 4) -> tuple[str, Any, list[str]]:
-        """Put back, one at a time, the statements of the earlier working version whose names the new script uses
-        without defining (copilot/experiment/repair.py), running it after each; at most `limit` of them."""
+    def _repair(self, code: str, trial: Any, earlier: list[str], steps: int,
+                limit: int = 4) -> tuple[str, Any, list[str]]:
+        """Apply the coach's repairs of the failed script one at a time, running it after each; at most `limit`.
+        Each repair is written through the workspace as its own step, marked `repair` in the trace."""
         done: list[str] = []
         for _ in range(limit):
-            restoration = restore_dropped_definition(code, trial.text, self.script, earlier)
-            if restoration is None:
+            repair = self.coach.repair(code, trial.text, self.script, earlier)
+            if repair is None:
                 break
-            observation = self._act("write_file", {"path": self.script, "content": restoration.code})
-            self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": restoration.code},
-                                 "repair": restoration.describe()}, observation.model_dump(), None)
+            observation = self._act("write_file", {"path": self.script, "content": repair.code})
+            self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": repair.code},
+                                 "repair": repair.description}, observation.model_dump(), None)
             if not observation.ok:
                 break
-            log.warning("%s: %s", self.script, restoration.describe())
-            code = restoration.code
-            done.append(restoration.describe())
+            log.warning("%s: %s", self.script, repair.description)
+            code = repair.code
+            done.append(repair.description)
             trial = self._run(steps)
             if trial.ok:
                 break

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from copilot.coach.base import Coach, NoCoach
 from copilot.experiment.workspace import Workspace, WorkspaceError
 from copilot.llm import Message, ToolSpec
-from copilot.sandbox.hints import failure_hint
 
 
 class Observation(BaseModel):
@@ -139,8 +139,11 @@ class ToolBox:
     """Dispatches tool calls onto a workspace, a sandbox, an LLM (for understand/reflect) and resources."""
 
     def __init__(self, workspace: Workspace, *, sandbox: Any, llm: Any = None, resources: Any = None,
-                 observation_max_chars: int = 6000, run_timeout_s: float = 300) -> None:
+                 observation_max_chars: int = 6000, run_timeout_s: float = 300, coach: Coach | None = None,
+                 earlier_versions: list[str] | None = None) -> None:
         self.workspace = workspace
+        self.coach: Coach = coach or NoCoach()
+        self.earlier_versions = earlier_versions or []  # working versions of the experiment script, for the coach
         self.sandbox = sandbox
         self.llm = llm
         self.resources = resources
@@ -199,7 +202,7 @@ class ToolBox:
         if result.notice:
             text += f"\n(note: {result.notice})"
         if not result.ok:
-            text += failure_hint(result.stderr_tail)
+            text += self.coach.run_failed(result.stderr_tail, self.earlier_versions)
         return Observation(tool="execute", ok=result.ok, text=text,
                            data={"exit_code": result.exit_code, "reason": result.reason})
 

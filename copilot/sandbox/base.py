@@ -49,7 +49,19 @@ class SandboxUnavailable(UserError):
 
 @runtime_checkable
 class Sandbox(Protocol):
-    """Runs a shell command in a folder with limits, and reports how it went."""
+    """Runs a shell command in a folder with limits, and reports how it went.
+
+    `sees_host_files`: whether commands see the host's files beyond their folder (the local sandbox, read-only), so
+    that links into host folders resolve; `extra_env`: variables added to every command's environment; `hide(paths)`:
+    make those host paths unreadable to every later command (a no-op where commands see only their folder).
+    """
+
+    sees_host_files: bool
+    extra_env: dict[str, str]
+
+    def hide(self, paths: list[Path]) -> None:
+        """Keep `paths` (held-out answers in the starter folder) out of every later command's view."""
+        ...
 
     def run(self, command: str, cwd: Path, *, timeout_s: float | None = None,
             extra_env: dict[str, str] | None = None) -> RunResult:

@@ -56,6 +56,9 @@ class DockerSandbox:
         self.docker = docker
         self._engine_ok = False
 
+    def hide(self, paths: list[Path]) -> None:
+        """Nothing to do: a container sees only the workspace copy, which never holds the hidden files."""
+
     def describe(self) -> str:
         """One line naming the sandbox and its limits, for logs and reports."""
         return (f"docker sandbox ({self.image}, memory {self.memory_mb} MB, cpus {self.cpus:g}, "

@@ -1,35 +1,20 @@
-"""Mechanical repair of one failure mode of whole-script replies: a line of the working script left out.
+"""Rules that repair a failed script mechanically (`repair`), for the whole-script agent.
 
-Rewriting the whole file, the embedded 1.5B model drops lines it did not mean to change (the text-embeddings rewrite
-lost `train = pd.read_csv("data/train.csv")` and `test = ...` while adding the encoder), and then, shown the
-`NameError` and the missing line, resubmits its file unchanged until the rounds run out. When the failing run ends in
-`NameError: name 'x' is not defined`, the new script binds `x` nowhere at top level, and the earlier working version
-bound it with an assignment or import, that statement is put back before the top-level statement that failed, and the
-script runs again. Each restoration is written through the workspace as its own step (diff, undo, trace), logged and
-named in the attempt's summary: the repair is recorded, not hidden, and the metric is still only what the task's
-evaluation measures on the code that ran.
+`RestoreDroppedLines`: rewriting a whole file, a model drops lines it did not mean to change (a data-loading
+assignment), and shown the `NameError` and the missing line it may resubmit its file unchanged until the rounds run
+out. When the failing run ends in `NameError: name 'x' is not defined`, the new script binds `x` nowhere, and the
+earlier working version bound it with an assignment or import, that statement is put back before the top-level
+statement that failed. The agent writes the repaired script through the workspace as its own step (diff, undo,
+trace) and names it in the attempt's summary; the metric is still only what the task's evaluation measures.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
-from copilot.sandbox.hints import UNDEFINED_NAME, defining_lines
-
-
-@dataclass
-class Restoration:
-    """The repaired script and the statements put back into it."""
-
-    code: str
-    name: str
-    statements: list[str]
-
-    def describe(self) -> str:
-        """One line for logs and summaries."""
-        return f"restored `{self.name}` from the earlier working version: {'; '.join(self.statements)}"
+from copilot.coach.advice import UNDEFINED_NAME, defining_lines
+from copilot.coach.base import Repair
 
 
 def failing_line(output: str, script: str) -> int | None:
@@ -38,7 +23,7 @@ def failing_line(output: str, script: str) -> int | None:
     return int(hits[-1]) if hits else None
 
 
-def restore_dropped_definition(code: str, output: str, script: str, earlier: list[str]) -> Restoration | None:
+def restore_dropped_definition(code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
     """`code` with the earlier version's assignment or import of the undefined name put back, or None when the
     failure is not such a NameError, the name is bound somewhere in `code` already, or nothing earlier binds it."""
     match = UNDEFINED_NAME.search(output)
@@ -69,7 +54,8 @@ def restore_dropped_definition(code: str, output: str, script: str, earlier: lis
     lines = code.splitlines(keepends=True)
     insert = "".join(s if s.endswith("\n") else s + "\n" for s in statements)
     repaired = "".join(lines[: anchor - 1]) + insert + "".join(lines[anchor - 1:])
-    return Restoration(code=repaired, name=name, statements=statements)
+    return Repair(code=repaired, description=f"restored `{name}` from the earlier working version: "
+                                             f"{'; '.join(statements)}")
 
 
 def _is_assignment_or_import(statement: str) -> bool:
@@ -78,3 +64,16 @@ def _is_assignment_or_import(statement: str) -> bool:
     except (SyntaxError, IndexError):
         return False
     return isinstance(node, ast.Assign | ast.AnnAssign | ast.Import | ast.ImportFrom)
+
+
+class RestoreDroppedLines:
+    """The repair rule around `restore_dropped_definition`."""
+
+    event = "repair"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
+        """The repaired script, or None."""
+        return restore_dropped_definition(code, output, script, earlier)

@@ -1,0 +1,134 @@
+"""Rules that add a sentence to a failed run's output (`run_failed`): what the error does not say.
+
+Each kind reads its data from its rule file (`copilot/coach/rules/*.yaml`): patterns and advice, import lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import itertools
+import re
+import sys
+from typing import Any
+
+UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+class RegexAdvice:
+    """Advice for outputs that match known patterns: each item of `patterns` is `{pattern, advice}`; every matching
+    item adds its advice, once."""
+
+    event = "run_failed"
+
+    def __init__(self, name: str, patterns: list[dict[str, str]], flags: str = "") -> None:
+        self.name = name
+        options = (re.IGNORECASE if "i" in flags else 0) | (re.DOTALL if "s" in flags else 0)
+        self.patterns = [(re.compile(item["pattern"], options), item["advice"]) for item in patterns]
+
+    def __call__(self, output: str, earlier: list[str]) -> str | None:
+        """The advice of every pattern found in `output`, or None."""
+        found = [advice for pattern, advice in self.patterns if pattern.search(output)]
+        return "".join(f"\n({advice})" for advice in found) or None
+
+
+class MissingModule:
+    """For a failed import: the module cannot be installed here, so carry out the idea with what is installed."""
+
+    event = "run_failed"
+    pattern = re.compile(r"No module named '([\w.]+)'")
+
+    def __init__(self, name: str, advice: str) -> None:
+        self.name = name
+        self.advice = advice
+
+    def __call__(self, output: str, earlier: list[str]) -> str | None:
+        """The advice naming the missing module, or None."""
+        match = self.pattern.search(output)
+        return f"\n({self.advice.format(module=match.group(1))})" if match else None
+
+
+@functools.cache
+def scikit_learn_imports() -> dict[str, str]:
+    """`{"LogisticRegression": "from sklearn.linear_model import LogisticRegression", ...}` for every scikit-learn
+    estimator, from its public module; {} when scikit-learn is not importable here."""
+    try:
+        from sklearn.utils.discovery import all_estimators
+    except ImportError:
+        return {}
+    imports = {}
+    for name, estimator in all_estimators():
+        public = ".".join(itertools.takewhile(lambda part: not part.startswith("_"), estimator.__module__.split(".")))
+        if getattr(sys.modules.get(public), name, None) is estimator:  # all_estimators imported every module
+            imports[name] = f"from {public} import {name}"
+    return imports
+
+
+class ImportLine:
+    """For a `NameError`: the import line of a well-known name (`imports`, and every scikit-learn estimator when
+    `scikit_learn` is on), or a reminder to define the name before its use."""
+
+    event = "run_failed"
+
+    def __init__(self, name: str, imports: dict[str, str], scikit_learn: bool = True) -> None:
+        self.name = name
+        self.imports = imports
+        self.scikit_learn = scikit_learn
+
+    def __call__(self, output: str, earlier: list[str]) -> str | None:
+        """The import line or the reminder, or None without a NameError."""
+        match = UNDEFINED_NAME.search(output)
+        if not match:
+            return None
+        name = match.group(1)
+        line = self.imports.get(name) or (scikit_learn_imports().get(name) if self.scikit_learn else None)
+        if line:
+            return f"\n(`{name}` is used but never imported: add `{line}` at the top of the file.)"
+        return f"\n(`{name}` is used before it is defined or imported: define or import it before that line.)"
+
+
+def defining_lines(name: str, code: str) -> list[str]:
+    """The top-level statements of `code` that bind `name` (assignment, import, def, class, for), as written."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [line for line in code.splitlines() if re.match(rf"{re.escape(name)}\s*(?:,[^=]*)?=[^=]", line)]
+    found = []
+    for node in tree.body:
+        bound: set[str] = set()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            targets: list[Any] = (node.targets if isinstance(node, ast.Assign) else [node.target]
+                                  if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For) else [])
+            bound |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if name in bound:
+            found.append(ast.get_source_segment(code, node) or "")
+    return [line for line in found if line]
+
+
+class DroppedDefinition:
+    """For a `NameError` on a name that an earlier working version of the script defined: its defining statements,
+    quoted back to be put back (a whole-script rewrite drops lines it did not mean to change)."""
+
+    event = "run_failed"
+
+    def __init__(self, name: str, max_lines: int = 3) -> None:
+        self.name = name
+        self.max_lines = max_lines
+
+    def __call__(self, output: str, earlier: list[str]) -> str | None:
+        """The quoted definition, or None."""
+        match = UNDEFINED_NAME.search(output)
+        if not match:
+            return None
+        name = match.group(1)
+        for code in earlier:
+            lines = defining_lines(name, code)
+            if lines:
+                shown = "\n".join(lines[: self.max_lines])
+                return (f"\n(`{name}` was defined in the earlier working version of the script by:\n{shown}\n"
+                        f"This version dropped it: put it back before `{name}` is first used.)")
+        return None

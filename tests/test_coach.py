@@ -1,0 +1,166 @@
+"""The coach (copilot/coach/): its rules as data files, the advice each gives on real error outputs, the refusals,
+the recorded firings, and rule files of one's own."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from copilot.coach.advice import defining_lines
+from copilot.coach.base import FiringLog, NoCoach, ProposedAction
+from copilot.coach.small import RuleCoach
+from copilot.errors import UserError
+from copilot.rundir import JsonlWriter
+
+COACH = RuleCoach()
+
+
+def rule(name: str):
+    return next(r for r in COACH.rules if r.name == name)
+
+
+def hint(name: str, output: str) -> str:
+    return rule(name)(output, []) or ""
+
+
+def misuse(output: str) -> str:
+    return hint("library_misuse", output)
+
+
+def advice(output: str) -> str:
+    return COACH.run_failed(output, [])
+
+
+def test_a_download_attempted_without_network_is_explained():
+    # The tail of the traceback transformers gave the embedded model's `SentenceTransformer("<hub id>")`.
+    hub = ("OSError: We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in the "
+           "cached files.")
+    assert "There is no network here" in hint("no_network", hub)
+    assert "Available resources" in advice(hub) and "is not installed" not in advice(hub)
+    assert hint("no_network", "socket.gaierror: [Errno -3] Temporary failure in name resolution")
+    assert hint("no_network", "ValueError: Invalid parameter 'LogisticRegression' for estimator Pipeline") == ""
+    both = advice("ModuleNotFoundError: No module named 'prophet'\nNetwork is unreachable")
+    assert "`prophet` is not installed" in both and "no network" in both
+
+
+def test_known_library_misuse_gets_what_to_do_instead():
+    """Real error tails from `llm=local` attempts (sentence-transformers 5, scikit-learn 1.7, numpy 2)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LinearRegression
+
+    series = ("ValueError: Unsupported input type: Series. Expected one of: str, dict, PIL.Image.Image, np.ndarray, "
+              "torch.Tensor")
+    assert "pass series.tolist()" in advice(series)
+    pipeline = ("TypeError: All intermediate steps should be transformers and implement fit and transform or be the "
+                "string 'passthrough' 'SentenceTransformer(\n  (0): Transformer({...})\n)' (type <class "
+                "'sentence_transformers.sentence_transformer.model.SentenceTransformer'>) doesn't")
+    assert "cannot be a pipeline step" in misuse(pipeline)
+    with pytest.raises(AttributeError) as vectorizer_error:
+        TfidfVectorizer().fit_transform(np.zeros((2, 3)))
+    assert "takes raw strings" in misuse(repr(vectorizer_error.value))
+    dates = np.array(["2021-01-01", "2021-01-02"], dtype="datetime64[ns]").reshape(-1, 1)
+    with pytest.raises(Exception) as dates_error:  # numpy's _UFuncNoLoopError, raised in predict
+        LinearRegression().fit(np.array([[0.0], [1.0]]), [1.0, 2.0]).predict(dates)
+    assert "turn them into numbers first" in misuse(f"{type(dates_error.value).__name__}: {dates_error.value}")
+    assert misuse("KeyError: 'sales'") == "" and misuse("") == ""
+
+
+def test_removed_and_missing_numeric_apis_get_their_replacement():
+    """Real errors from `llm=local` forecast attempts: `mean_squared_error(..., squared=False)` (gone in scikit-learn
+    1.6; two attempts of one run failed on it) and `pd.sin(...)`."""
+    import pandas as pd
+    from sklearn.metrics import mean_squared_error
+
+    with pytest.raises(TypeError) as squared_error:
+        mean_squared_error([1.0, 2.0], [1.5, 2.5], squared=False)
+    text = misuse(f"TypeError: {squared_error.value}")
+    assert "root_mean_squared_error(y_true, y_pred)" in text and "np.sqrt(mean_squared_error" in text
+    with pytest.raises(AttributeError) as pandas_error:
+        pd.sin(pd.Series([0.0]))  # type: ignore[attr-defined]
+    assert "use numpy's (import numpy as np, then np.sin" in misuse(f"AttributeError: {pandas_error.value}")
+    assert misuse("AttributeError: module 'pandas' has no attribute 'read_excel2'") == ""
+    dates = pd.Series(pd.date_range("2021-01-01", periods=5))
+    with pytest.raises(ValueError) as table_error:
+        pd.DataFrame({"constant": 1.0, "weekday": pd.get_dummies(dates.dt.day_of_week)}, index=dates.index)
+    assert "pd.concat([columns, table], axis=1)" in misuse(f"ValueError: {table_error.value}")
+
+
+def test_an_undefined_name_gets_its_import_line():
+    """The embedded model wrote `SentenceTransformer(path)` without the import, and its fix repeated the file."""
+    tail = ('  File "train.py", line 6, in <module>\n    model = SentenceTransformer("/models/minilm")\n'
+            "NameError: name 'SentenceTransformer' is not defined")
+    assert "add `from sentence_transformers import SentenceTransformer` at the top" in advice(tail)
+    assert "`from sklearn.ensemble import HistGradientBoostingRegressor`" in hint('import_line',
+        "NameError: name 'HistGradientBoostingRegressor' is not defined")  # found among scikit-learn's estimators
+    assert "`import numpy as np`" in hint("import_line", "NameError: name 'np' is not defined")
+    assert "before it is defined or imported" in hint("import_line", "NameError: name 'baseline_f1' is not defined")
+    assert hint("import_line", "KeyError: 'label'") == ""
+
+
+def test_a_name_the_new_version_dropped_is_shown_from_the_earlier_version():
+    """The embedded model's text-embeddings rewrite lost `train = pd.read_csv(...)` and `test = ...`."""
+    starter = ('import pandas as pd\nfrom sklearn.svm import SVC as Classifier\n\n'
+               'train = pd.read_csv("data/train.csv")\ntest = pd.read_csv("data/test.csv")\n'
+               'X, y = train.drop(columns="label"), train["label"]\n\n\n'
+               'def features(frame):\n    return frame\n')
+    error = ("  File \"train.py\", line 13\n    X_train = model.encode(train['text'])\n"
+             "NameError: name 'train' is not defined")
+    hint = rule("dropped_definition")(error, ["broken = (", starter]) or ""  # a version that does not parse is skipped
+    assert 'by:\ntrain = pd.read_csv("data/train.csv")\nThis version dropped it' in hint
+    assert defining_lines("y", starter) == ['X, y = train.drop(columns="label"), train["label"]']
+    assert defining_lines("Classifier", starter) == ["from sklearn.svm import SVC as Classifier"]
+    assert defining_lines("features", starter) == ["def features(frame):\n    return frame"]
+    assert defining_lines("train", "train = 1\nif x ==\n") == ["train = 1"], "unparsable code: matched by line"
+    assert rule("dropped_definition")(error, ["x = 1"]) is None
+    assert rule("dropped_definition")("KeyError: 'a'", [starter]) is None
+
+
+def test_refusals_of_a_repeated_look_and_of_an_unchanged_final_answer_are_counted():
+    coach = RuleCoach()
+    refused = {}
+    look = ProposedAction(tool="read_file", arguments={"path": "a"}, repeats_previous=True, refusals_so_far=refused)
+    assert "same arguments" in coach.refusal(look)
+    assert coach.refusal(ProposedAction(tool="execute", arguments={}, repeats_previous=True)) is None
+    final = ProposedAction(tool="final_answer", arguments={}, episode_changed_files=False, refusals_so_far=refused)
+    assert "no file has changed" in coach.refusal(final)
+    assert coach.refusal(final) is None, "refused once per episode (unchanged_final.yaml: times: 1)"
+    assert refused == {"repeated_look": 1, "unchanged_final": 1}
+    assert coach.refusal(ProposedAction(tool="final_answer", arguments={}, episode_changed_files=True)) is None
+
+
+def test_every_firing_is_recorded_with_the_attempt_it_touched(tmp_path):
+    writer = JsonlWriter(tmp_path / "coach" / "firings.jsonl")
+    coach = RuleCoach().bind(None, FiringLog(writer))
+    coach.begin_attempt("a003")
+    assert "is not installed" in coach.run_failed("ModuleNotFoundError: No module named 'prophet'", [])
+    coach.run_failed("KeyError: 'x'", [])  # nothing fires
+    writer.close()
+    records = [json.loads(line) for line in (tmp_path / "coach" / "firings.jsonl").read_text().splitlines()]
+    assert [(r["rule"], r["event"], r["attempt"]) for r in records] == [("missing_module", "run_failed", "a003")]
+    assert coach.firings.count == {"missing_module": 1}
+
+
+def test_no_coach_gives_nothing():
+    none = NoCoach()
+    assert none.run_failed("ModuleNotFoundError: No module named 'prophet'", []) == ""
+    assert none.refusal(ProposedAction(tool="read_file", arguments={}, repeats_previous=True)) is None
+    assert none.repair("x", "NameError: name 'x' is not defined", "train.py", ["x = 1"]) is None
+
+
+def test_a_rule_of_ones_own_is_one_yaml_file_and_rules_can_be_turned_off(tmp_path):
+    (tmp_path / "shape.yaml").write_text(
+        "_target_: copilot.coach.advice.RegexAdvice\nname: shape_mismatch\n"
+        "patterns:\n  - pattern: 'shapes \\(\\d+,\\) and \\(\\d+,\\) not aligned'\n"
+        "    advice: Reshape the vector to a column with .reshape(-1, 1).\n")
+    coach = RuleCoach(rule_dirs=[str(tmp_path)], disabled=["missing_module"])
+    assert "reshape(-1, 1)" in coach.run_failed("ValueError: shapes (3,) and (4,) not aligned", [])
+    assert coach.run_failed("ModuleNotFoundError: No module named 'prophet'", []) == ""
+    with pytest.raises(UserError, match=r"coach\.disabled: unknown rule 'nope'"):
+        RuleCoach(disabled=["nope"])
+    (tmp_path / "broken.yaml").write_text("_target_: copilot.coach.advice.Nowhere\nname: broken\n")
+    with pytest.raises(UserError, match=r"broken\.yaml"):
+        RuleCoach(rule_dirs=[str(tmp_path)])
+    with pytest.raises(UserError, match="is not a folder"):
+        RuleCoach(rule_dirs=[str(tmp_path / "missing")])
