@@ -21,6 +21,7 @@ from copilot.context import RunContext
 from copilot.errors import UserError
 from copilot.feedback.base import jsonl_recorder
 from copilot.llm import build_llm
+from copilot.progress import Progress
 from copilot.records import RunRecords
 from copilot.rundir import RunDir
 from copilot.task import load_task
@@ -61,22 +62,31 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     rundir = RunRecords(run_root)
     _setup_logging(rundir)
     console = Console(stderr=True)
+    progress = Progress(console)
+    with progress, progress.capture_logging():
+        return _run(cfg, task, stages, rundir, console, progress)
+
+
+def _run(cfg: DictConfig, task: Any, stages: list[str], rundir: RunRecords, console: Console,
+         progress: Progress) -> Path:
     log.info("run %s: task=%s llm=%s stages=%s", rundir.root, task.name, cfg.llm.name, ",".join(stages))
     feedback = _instantiate("feedback", cfg.feedback)
     feedback.recorder = jsonl_recorder(rundir.jsonl("env_log/feedback.jsonl"), feedback.mode)
+    feedback.pause = progress.paused
     sandbox = _instantiate("sandbox", cfg.sandbox)
     if task.spec.hidden:
         sandbox.hide([task.workspace / rel for rel in task.spec.hidden])
-    llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"))
+    llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"), progress=progress)
     spec = task.spec.budgets
     budget = Budget(wall_clock_s=spec.wall_clock_s, tokens=spec.tokens, cost_usd=spec.cost_usd,
                     attempts=int(cfg.execution.max_attempts or spec.attempts),
                     idea_share=float(cfg.execution.get("idea_share", 0.25)),
                     usage=lambda: (llm.total_usage.prompt_tokens + llm.total_usage.completion_tokens,
                                    llm.total_cost_usd))
+    progress.budget_left = budget.remaining_s
     coach = _instantiate("coach", cfg.coach)
     ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console,
-                     budget=budget, coach=coach)
+                     budget=budget, coach=coach, progress=progress)
     if hasattr(coach, "bind"):
         coach.bind(ctx, FiringLog(rundir.jsonl("coach/firings.jsonl")))
     rundir.write_json("run.json", {
@@ -89,11 +99,12 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     })
     try:
         for stage in stages:
+            progress.stage(stage)
             _run_stage(stage, ctx)
     finally:
         log.info("LLM usage: %d calls, %s, $%.4f", llm.calls, llm.total_usage.model_dump(), llm.total_cost_usd)
         rundir.close()
-    console.print(f"[bold green]done[/]: {rundir.root}", soft_wrap=True)
+    progress.line(f"done: {rundir.root}", style="bold green")
     return rundir.root
 
 

@@ -13,6 +13,7 @@ from copilot.budget import Budget
 from copilot.coach.base import Coach
 from copilot.feedback.base import Feedback
 from copilot.llm import LLM
+from copilot.progress import Progress
 from copilot.records import RunRecords
 from copilot.sandbox.base import Sandbox
 from copilot.task import Task
@@ -21,7 +22,8 @@ from copilot.task import Task
 @dataclass
 class RunContext:
     """What every stage receives: the validated configuration, the task, the run's records, the participants (LLM,
-    human, sandbox, coach), the run's one budget, and the observers told of every attempt."""
+    human, sandbox, coach), the run's one budget, the live progress display, and the observers told of every
+    attempt."""
 
     cfg: DictConfig
     task: Task
@@ -32,4 +34,5 @@ class RunContext:
     console: Console
     budget: Budget
     coach: Coach
+    progress: Progress
     observers: list[Any] = field(default_factory=list)

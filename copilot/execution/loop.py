@@ -19,6 +19,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from copilot.execution.queue import HypothesisQueue
 from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
 from copilot.experiment.agent import EpisodeResult
 from copilot.hidden import hidden_files_in, misplaced_hidden, remove_hidden
+from copilot.progress import Progress
 from copilot.rundir import RunDir, utc_now
 from copilot.task import Task
 
@@ -60,7 +62,8 @@ class ExecutionLoop:
                  queue: HypothesisQueue | None = None, budget: Budget | None = None, coach: Coach | None = None,
                  observers: Sequence[Any] = (), say: Callable[[str], None] = log.info,
                  llm_usage: Callable[[], tuple[int, int, float]] | None = None,
-                 expected_call_s: Callable[[], float] = lambda: 0.0, earlier_versions: Sequence[str] = ()) -> None:
+                 expected_call_s: Callable[[], float] = lambda: 0.0, earlier_versions: Sequence[str] = (),
+                 progress: Progress | None = None) -> None:
         self.task = task
         self.rundir = run
         self.workspace = workspace
@@ -75,6 +78,7 @@ class ExecutionLoop:
         self.llm_usage = llm_usage or (lambda: (0, 0, 0.0))
         self.expected_call_s = expected_call_s
         self.earlier_versions = list(earlier_versions)
+        self.progress = progress
         self.journal = Journal(run)
         self.state = self.journal.replay()
         self.attempts: list[Attempt] = self.state.attempts
@@ -110,6 +114,8 @@ class ExecutionLoop:
             log.info("execution: no time left for another model call before the wall-clock deadline")
             return None
         self.coach.begin_attempt(attempt_id(len(self.attempts)))  # what fires from here on touches the next attempt
+        if self.progress is not None:
+            self.progress.attempt(None)
         search = SearchState(self.attempts, self.task.spec.metric, self.queue, self.state)
         derived = self.coach.derive(search)
         if derived is not None:
@@ -137,6 +143,12 @@ class ExecutionLoop:
         self.state.stopped = self.state.stopped or event.action == "stop"
         self.state.rollback = event.attempt_id if event.action == "rollback" else None
         self.state.instruction = event.instruction if event.action == "instruct" else None
+
+    def _running(self, attempt: Attempt) -> AbstractContextManager[Any]:
+        """The live display's bar for measuring `attempt` (its experiment, then the evaluation)."""
+        if self.progress is None:
+            return nullcontext()
+        return self.progress.activity(f"{attempt.id}: {attempt.command}", total_s=self.task.spec.budgets.run_timeout_s)
 
     # -- records -----------------------------------------------------------------------------------------------
     def snapshot_dir(self, attempt: Attempt | None) -> Path | None:
@@ -213,7 +225,8 @@ class ExecutionLoop:
                           hidden=self.task.spec.hidden)
         attempt = Attempt(id=attempt_id(0), kind="baseline", command=self.task.spec.run, started_at=utc_now(),
                           instruction="the unmodified starter code")
-        self.measure(attempt, copy)
+        with self._running(attempt):
+            self.measure(attempt, copy)
         shutil.rmtree(copy)
         self._save(attempt)
         log.info("baseline: %s %s", attempt.status, attempt.metric)
@@ -230,6 +243,8 @@ class ExecutionLoop:
                               parent.hypothesis if parent is not None and step.kind == "debug" else ""))
         attempt.instruction = instruction or instruction_for(step, self.attempts, self.task.spec, self.coach,
                                                              self.earlier_versions, self.state.instruction)
+        if self.progress is not None:
+            self.progress.attempt(attempt.id, attempt.kind)
         before = self.llm_usage()
         result = self.implement(attempt.instruction, step, history_lines(self.attempts))
         attempt.agent_summary = f"{result.status} after {result.steps} steps. {result.summary}".strip()
@@ -249,7 +264,8 @@ class ExecutionLoop:
         else:
             if decision.action == "edit" and decision.command:
                 attempt.command = decision.command
-            self.measure(attempt, self.workspace)
+            with self._running(attempt):
+                self.measure(attempt, self.workspace)
         after = self.llm_usage()
         attempt.prompt_tokens, attempt.completion_tokens = after[0] - usage_before[0], after[1] - usage_before[1]
         attempt.cost_usd = round(after[2] - usage_before[2], 6)

@@ -43,7 +43,7 @@ def build_loop(ctx: RunContext, episodes: Episodes) -> ExecutionLoop:
         say=ctx.console.print, expected_call_s=ctx.llm.expected_call_s,
         llm_usage=lambda: (ctx.llm.total_usage.prompt_tokens, ctx.llm.total_usage.completion_tokens,
                            ctx.llm.total_cost_usd),
-        earlier_versions=[text for text in [starter_script(ctx.task)] if text])
+        earlier_versions=[text for text in [starter_script(ctx.task)] if text], progress=ctx.progress)
 
 
 def first_attempt(ctx: RunContext, loop: ExecutionLoop) -> Attempt | None:
@@ -65,7 +65,9 @@ def reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> None:
     copy = clean_copy(ctx.task.workspace, loop.snapshot_dir(best), ctx.run.path("verify", "workspace"),
                       hidden=ctx.task.spec.hidden)
     check = Attempt(id=f"{best.id}-verify", parent=best.id, kind=best.kind, command=best.command)
-    loop.measure(check, copy)
+    timeout = ctx.task.spec.budgets.run_timeout_s
+    with ctx.progress.activity(f"re-executing {best.id} from a clean copy", total_s=timeout):
+        loop.measure(check, copy)
     tolerance = float(ctx.cfg.execution.verify_tolerance)
     ok = check.metric is not None and compare_reproduction(best.metric, check.metric, tolerance)
     note = check.error or ("reproduced" if ok else "the metric differs beyond the tolerance")
@@ -100,7 +102,7 @@ def close(ctx: RunContext, loop: ExecutionLoop) -> None:
         observer.run_finished(ctx.run.root, summary)
     end = ctx.feedback.at_end(summary=summary.model_dump(mode="json"))
     loop.journal.append(Ended(attempts=len(attempts), comment=end.comment if end.action == "comment" else None))
-    ctx.console.print(f"report: {ctx.run.path('report.md')}", soft_wrap=True)
+    ctx.progress.line(f"report: {ctx.run.path('report.md')}")
 
 
 def run_execution_stage(ctx: RunContext) -> None:

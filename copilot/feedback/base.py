@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, Self, TypeVar, runtime_checkable
 
@@ -173,13 +174,16 @@ class FeedbackBase(ABC):
 
     mode: str = ""
     recorder: Recorder | None = None
+    pause: Callable[[], AbstractContextManager[Any]] = nullcontext
+    """Entered while a question is answered: the run's live progress display holds still (`Progress.paused`)."""
 
     @abstractmethod
     def _answer(self, point: FeedbackPoint, question: dict[str, Any]) -> Decision:
         """The decision at `point` given the context in `question` (the keyword arguments of the public method)."""
 
     def _ask(self, point: FeedbackPoint, kind: type[D], question: dict[str, Any]) -> D:
-        answer = self._answer(point, question)
+        with self.pause():
+            answer = self._answer(point, question)
         if not isinstance(answer, kind):
             raise TypeError(f"{type(self).__name__} answered {type(answer).__name__} at {point}, not {kind.__name__}")
         if self.recorder is not None:
