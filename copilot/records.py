@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from copilot.constraints import ConstraintSet
 from copilot.execution.verify import Reexecution
 from copilot.experiment.agent import EpisodeResult
 from copilot.experiment.analyst import DataFindings
@@ -102,6 +103,7 @@ class IdeaRecords:
                                                                  list[RankedHypothesis], default=list)
         self.chosen: Record[ChosenHypothesis] = Record(run, "idea/chosen.json", ChosenHypothesis)
         self.plan: Record[ExperimentPlan] = Record(run, "idea/plan.json", ExperimentPlan)
+        self.constraints: Record[ConstraintSet] = Record(run, "idea/constraints.json", ConstraintSet)
 
     def reproduction(self) -> Hypothesis | None:
         """The ranked hypothesis that reproduces the paper's method, or None."""

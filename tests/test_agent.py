@@ -179,7 +179,7 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     values = {"title": "t", "instruction": "Do it.", "plan": plan, "metric": "accuracy", "direction": "maximize",
               "evaluate": "python evaluate.py", "run": "python train.py", "timeout": 60, "workspace": "- train.py",
               "read_only": ["evaluate.py"], "resources": [], "findings": "", "history": "", "testing": None,
-              "paper_method": "", "plan_method": ""}
+              "paper_method": "", "plan_method": "", "constraints": []}
     block = agent.render("task.j2", **values, hidden=["data/test_labels.csv", "data/truth.csv"])
     line = next(line for line in block.splitlines() if line.startswith("Held-out files"))
     assert "only the evaluation sees them" in line and line.endswith("data/test_labels.csv, data/truth.csv")

@@ -74,8 +74,10 @@ def test_a_timed_out_attempt_is_debugged_with_the_timeout_as_its_error():
     slow = attempt("a001", "draft", "A", "a000")
     slow.error = "experiment ended: timeout, exit code -9"
     slow.run = RunResult(command="python train.py", exit_code=-9, duration_s=60.0, reason="timeout")
-    text = instruction_for(NextStep("debug", "a001"), [attempt("a000", "baseline", metric=0.5), slow], SPEC, coach(), [])
-    assert "ran past the 60-second limit" in text and "a smaller search" in text and "sample of the training data" in text
+    history = [attempt("a000", "baseline", metric=0.5), slow]
+    text = instruction_for(NextStep("debug", "a001"), history, SPEC, coach(), [])
+    assert "ran past the 60-second limit" in text and "a smaller search" in text
+    assert "sample of the training data" in text
 
 
 def test_a_repair_asks_for_the_smallest_change_that_makes_the_starter_run():

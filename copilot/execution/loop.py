@@ -63,7 +63,7 @@ class ExecutionLoop:
                  observers: Sequence[Any] = (), say: Callable[[str], None] = log.info,
                  llm_usage: Callable[[], tuple[int, int, float]] | None = None,
                  expected_call_s: Callable[[], float] = lambda: 0.0, earlier_versions: Sequence[str] = (),
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, check: Callable[[Path], list[str]] = lambda root: []) -> None:
         self.task = task
         self.rundir = run
         self.workspace = workspace
@@ -79,6 +79,7 @@ class ExecutionLoop:
         self.expected_call_s = expected_call_s
         self.earlier_versions = list(earlier_versions)
         self.progress = progress
+        self.check = check  # the problem's rules the code in a folder breaks, one line each (copilot/constraints.py)
         self.journal = Journal(run)
         self.state = self.journal.replay()
         self.attempts: list[Attempt] = self.state.attempts
@@ -259,8 +260,12 @@ class ExecutionLoop:
         attempt.code_diff = _diff_summary(self.workspace, self.task.workspace, manifest)
         decision = self.feedback.before_execution(attempt_id=attempt.id, command=attempt.command,
                                                   diff=attempt.code_diff)
+        broken = self.check(self.workspace) if decision.action != "skip" else []
         if decision.action == "skip":
             attempt.status, attempt.error = "skipped", "the human skipped this execution"
+        elif broken:  # not run at all: its number could not count
+            attempt.status = "invalid"
+            attempt.error = "the code breaks a rule of the problem, so it was not run:\n" + "\n".join(broken)
         else:
             if decision.action == "edit" and decision.command:
                 attempt.command = decision.command

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from copilot.constraints import Constraint, constraints_for, prompt_lines
 from copilot.execution.journal import Candidate
 from copilot.experiment.agent import AgentConfig, EpisodeResult
 from copilot.experiment.agents import EpisodeSetup, build_agent, choose_agent
@@ -151,7 +152,7 @@ class Episodes:
         """The fixed task block of an episode, ending with what varies: history, candidate, instruction."""
         ctx, spec = self.ctx, self.ctx.task.spec
         chosen = ctx.run.idea.chosen()
-        testing = candidate if candidate is not None and candidate.method and (
+        testing = candidate if candidate is not None and candidate.method and candidate.source != "plan" and (
             chosen is None or candidate.title != chosen.title) else None
         return agent.render(
             "task.j2", title=spec.title, instruction=instruction, plan=self.plan, metric=spec.metric.name,
@@ -162,7 +163,7 @@ class Episodes:
                                          packages=available_packages(ctx.sandbox, ctx.run)),
             read_only=spec.read_only, resources=self.resources, findings=self.findings, history=history,
             hidden=spec.hidden, testing=testing, paper_method=paper_method(ctx),
-            plan_method=chosen_method(ctx, self.plan))
+            plan_method=chosen_method(ctx, self.plan), constraints=prompt_lines(problem_rules(ctx)))
 
     def run(self, instruction: str, candidate: Candidate | None = None, history: str = "") -> EpisodeResult:
         """One episode implementing `instruction` (testing `candidate`, when given)."""
@@ -188,6 +189,12 @@ class Episodes:
                              script=script_for_command(spec.run, Path(self.workspace.root)), earlier_versions=earlier,
                              coach=ctx.coach)
         return build_agent(self.agent_name, setup)
+
+
+def problem_rules(ctx: RunContext) -> list[Constraint]:
+    """The problem's hard rules: as stage 1 recorded them, else read from the task alone (no model pass)."""
+    recorded = ctx.run.idea.constraints()
+    return recorded.constraints if recorded is not None else constraints_for(ctx.task)
 
 
 def steps_so_far(ctx: RunContext) -> int:
