@@ -25,6 +25,8 @@ class RunSummary(BaseModel):
     metric: str
     direction: str
     baseline: float | None
+    baseline_attempt: str | None = Field(None, description="a000, or the repair that made a failing starter run")
+    baseline_repaired: bool = Field(False, description="the starter code did not run; the baseline is its repair")
     best: float | None
     best_attempt: str | None
     improvement_abs: float | None
@@ -35,6 +37,7 @@ class RunSummary(BaseModel):
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
     cost_usd: float = 0.0
+    cached_share: float | None = Field(None, description="share of prompt tokens served from the model's KV cache")
     wall_time_s: float = 0.0
     claim_checks: list[ClaimCheck] = Field(default_factory=list)
     reexecution: Reexecution | None = None
@@ -44,8 +47,12 @@ def summarize(attempts: list[Attempt], metric: MetricSpec, *, task: str, llm: st
               completion_tokens: int = 0, cached_prompt_tokens: int = 0, cost_usd: float = 0.0,
               wall_time_s: float = 0.0, claim_checks: list[ClaimCheck] | None = None,
               reexecution: Reexecution | None = None) -> RunSummary:
-    """Baseline, best, improvement (signed so that positive is better) and success."""
+    """Baseline, best, improvement (signed so that positive is better) and success. When the starter code did not
+    run, the baseline is the first repair that made it run (the smallest change; later attempts build on it)."""
     baseline_attempt = next((a for a in attempts if a.kind == "baseline"), None)
+    repaired = baseline_attempt is not None and baseline_attempt.metric is None
+    if repaired:
+        baseline_attempt = next((a for a in attempts if a.kind == "repair" and a.metric is not None), None)
     baseline = baseline_attempt.metric if baseline_attempt else None
     best = best_attempt(attempts, metric)
     improvement_abs = improvement_rel = None
@@ -55,11 +62,14 @@ def summarize(attempts: list[Attempt], metric: MetricSpec, *, task: str, llm: st
         improvement_rel = improvement_abs / abs(baseline) if baseline != 0 else None
     return RunSummary(
         task=task, llm=llm, metric=metric.name, direction=metric.direction, baseline=baseline,
+        baseline_attempt=baseline_attempt.id if baseline_attempt else None,
+        baseline_repaired=repaired and baseline_attempt is not None,
         best=best.metric if best else None, best_attempt=best.id if best else None,
         improvement_abs=improvement_abs, improvement_rel=improvement_rel,
         success=improvement_rel is not None and improvement_rel >= SUCCESS_THRESHOLD,
         attempts=dict(Counter(a.status for a in attempts)), prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens, cached_prompt_tokens=cached_prompt_tokens, cost_usd=cost_usd,
+        cached_share=round(cached_prompt_tokens / prompt_tokens, 4) if prompt_tokens else None,
         wall_time_s=round(wall_time_s, 2), claim_checks=claim_checks or [], reexecution=reexecution,
     )
 
@@ -117,7 +127,9 @@ def render_report(
         out += ["## Plan", "", f"Hypothesis: {plan.get('hypothesis_title', '')}", ""]
         out += [f"{i}. {step}" for i, step in enumerate(plan.get("steps", []), 1)] + [""]
     out += ["## Result", "",
-            f"- Baseline (unmodified starter code): **{_fmt(summary.baseline)}**",
+            (f"- Baseline (the starter code did not run; attempt {summary.baseline_attempt} repaired it with the "
+             f"smallest change, and later attempts are compared with that): **{_fmt(summary.baseline)}**"
+             if summary.baseline_repaired else f"- Baseline (unmodified starter code): **{_fmt(summary.baseline)}**"),
             f"- Best: **{_fmt(summary.best)}** (attempt {summary.best_attempt or '-'})",
             f"- Improvement: {_fmt(summary.improvement_abs)} absolute, "
             f"{'-' if summary.improvement_rel is None else f'{100 * summary.improvement_rel:.1f}%'} relative "

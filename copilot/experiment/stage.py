@@ -27,8 +27,8 @@ IMPLEMENT = "Implement the plan above in the workspace, then make sure the exper
 
 def run_experiment_stage(ctx: RunContext) -> EpisodeResult:
     """Run (or reuse) stage 2 and return how the implementation episode ended."""
+    from copilot.execution.assemble import build_loop
     from copilot.execution.instructions import instruction_for
-    from copilot.execution.stage import build_loop
     from copilot.records import EpisodeRecord
 
     recorded = ctx.run.experiment.episode()
