@@ -204,6 +204,13 @@ def main() -> None:
             sys.exit(import_main(argv[1:]))
         except UserError as error:
             _fail(str(error))
+    if argv and argv[0] == "view":  # copilot view <run dir | sweep dir>: the run page (copilot/view)
+        from copilot.view.cli import main as view_main
+
+        try:
+            sys.exit(view_main(argv[1:]))
+        except UserError as error:
+            _fail(str(error))
     informational = {"--help", "-h", "--hydra-help", "--info", "--version", "--cfg", "-c", "--shell-completion"}
     if not informational & set(argv) and not any(a.split("=", 1)[0].lstrip("+") in ("task", "resume") for a in argv):
         from copilot.task import available_tasks

@@ -1,7 +1,10 @@
-"""After a Hydra multirun: one row per job in `sweep_summary.md` and `sweep_summary.csv` in the sweep directory.
+"""After a Hydra multirun: one row per job in `sweep_summary.md`, `sweep_summary.csv` and `index.html` (the same
+table, each job linked to its run page) in the sweep directory.
 
 Registered in `conf/config.yaml` under `hydra.callbacks`; it reads only what each job wrote (`run.json`,
-`summary.json`), so a failed or interrupted job is a row with its status rather than a missing line.
+`summary.json`), so a failed or interrupted job is a row with its status rather than a missing line. With
+`tracking=mlflow` the sweep is one MLflow experiment: created here before the jobs start (parallel jobs would race to
+create it), and given the sweep table as its description when they have ended.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def job_row(job_dir: Path) -> dict[str, Any]:
 
 
 def write_sweep_summary(sweep_dir: Path) -> Path:
-    """Write the markdown and CSV summaries of every job folder under `sweep_dir`; returns the markdown path."""
+    """Write the markdown, CSV and HTML summaries of every job folder under `sweep_dir`; returns the markdown path."""
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").is_dir()),
                   key=lambda p: (len(p.name), p.name))
     rows = [job_row(job) for job in jobs]
@@ -71,14 +74,34 @@ def write_sweep_summary(sweep_dir: Path) -> Path:
     lines += ["| " + " | ".join(cell(row.get(c)) for c in COLUMNS) + " |" for row in rows]
     path = sweep_dir / "sweep_summary.md"
     path.write_text(f"# Sweep summary ({len(rows)} jobs)\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    from copilot.view.page import write_sweep_index
+
+    write_sweep_index(sweep_dir, rows, COLUMNS)
     return path
 
 
+def _sweep_trackers(config: DictConfig) -> list[Any]:
+    from copilot.tracking.base import build_trackers
+
+    return [t for t in build_trackers(config.get("tracking")) if hasattr(t, "sweep_started")]
+
+
 class SweepSummaryCallback(Callback):
-    """Hydra callback: writes the sweep summary when a multirun ends."""
+    """Hydra callback: prepares the sweep's experiment tracking when a multirun starts, and writes the sweep summary
+    (and describes the tracked experiment with it) when it ends."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Called by Hydra before the first job starts."""
+        sweep_dir = Path(config.hydra.sweep.dir)
+        for tracker in _sweep_trackers(config):
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            tracker.sweep_started(sweep_dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Called by Hydra after every job of the sweep finished."""
         sweep_dir = Path(config.hydra.sweep.dir)
         if sweep_dir.is_dir():
-            log.info("sweep summary: %s", write_sweep_summary(sweep_dir))
+            summary = write_sweep_summary(sweep_dir)
+            log.info("sweep summary: %s (page: %s)", summary, sweep_dir / "index.html")
+            for tracker in _sweep_trackers(config):
+                tracker.sweep_finished(sweep_dir, summary.read_text(encoding="utf-8"))

@@ -42,7 +42,7 @@ install_llama_cpp() {
   .venv/bin/python -m pip install --no-deps --force-reinstall --quiet "$wheels"/llama_cpp_python-*.whl
 }
 
-extras="local,dev,data,hf,demo,cluster"
+extras="local,dev,data,hf,demo,cluster,tracking"
 stamp=".venv/.copilot-install-stamp"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
