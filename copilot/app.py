@@ -20,6 +20,7 @@ from copilot.coach.base import FiringLog
 from copilot.context import RunContext
 from copilot.errors import UserError
 from copilot.feedback.base import jsonl_recorder
+from copilot.feedback.points import load_points
 from copilot.llm import build_llm
 from copilot.progress import Progress
 from copilot.records import RunRecords
@@ -30,9 +31,9 @@ log = logging.getLogger("copilot")
 
 
 
-def _instantiate(group: str, node: DictConfig) -> Any:
+def _instantiate(group: str, node: DictConfig, **extra: Any) -> Any:
     try:
-        return instantiate(node)
+        return instantiate(node, **extra)
     except Exception as error:  # Hydra wraps constructor errors; unwrap the user-facing ones
         cause = error.__cause__ or error
         if isinstance(cause, UserError):
@@ -54,6 +55,7 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     from copilot.config import validate_config
 
     stages = validate_config(cfg)  # before any side effect: a bad key or option is one line
+    load_points(list(cfg.get("feedback_points") or []))
     task = load_task(str(cfg.task), Path(cfg.paths.problems).resolve(), Path(cfg.paths.workspaces).resolve())
     if "experiment" in stages or "execution" in stages:
         from copilot.experiment.agents import choose_agent
@@ -70,7 +72,7 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
 def _run(cfg: DictConfig, task: Any, stages: list[str], rundir: RunRecords, console: Console,
          progress: Progress) -> Path:
     log.info("run %s: task=%s llm=%s stages=%s", rundir.root, task.name, cfg.llm.name, ",".join(stages))
-    feedback = _instantiate("feedback", cfg.feedback)
+    feedback = _instantiate("feedback", cfg.feedback, points=list(cfg.get("feedback_points") or []))
     feedback.recorder = jsonl_recorder(rundir.jsonl("env_log/feedback.jsonl"), feedback.mode)
     feedback.pause = progress.paused
     sandbox = _instantiate("sandbox", cfg.sandbox)

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from copilot.errors import UserError
 
 STAGES = ("idea", "experiment", "execution")
-TOP_LEVEL = {"defaults", "task", "stages", "resume", "seed", "paths", "idea", "experiment", "resources", "execution",
-             "llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach", "tracking", "hydra"}
+TOP_LEVEL = {"defaults", "task", "stages", "resume", "seed", "feedback_points", "paths", "idea", "experiment",
+             "resources", "execution", "llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach",
+             "tracking", "hydra"}
 
 
 class _Section(BaseModel):

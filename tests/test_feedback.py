@@ -368,3 +368,38 @@ def test_every_feedback_config_instantiates(tmp_path):
                     instantiate(node)
             else:
                 assert instantiate(node).mode == {"default": "auto"}.get(option, option)
+
+
+def test_a_feedback_point_of_ones_own_is_asked_before_each_attempt_and_answered_by_every_mode(tmp_path):
+    """`confirm_attempt` (copilot/feedback/points/confirm_attempt.py + conf/points/confirm_attempt.yaml): auto
+    continues, a script instructs then stops, a bad scripted answer is one line naming the entry, and the loop turns
+    the answers into the human's instruction and a stop, both in the journal."""
+    from copilot.errors import UserError
+    from copilot.execution.journal import Journal
+    from copilot.feedback.auto import AutoFeedback
+    from copilot.feedback.points import load_points
+    from copilot.feedback.scripted import ScriptedFeedback
+    from tests.test_loop import make_loop, make_task
+
+    [point] = load_points(["confirm_attempt"])
+    context = {"attempt_id": "a002", "kind": "improve", "parent": "a001", "candidate": "Tune C", "instruction": ""}
+    assert AutoFeedback(announce=False).ask_point(point, **context).action == "continue"
+    assert "Next: a002, improve from a001, testing: Tune C" in point.question(**context)
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("confirm_attempt: [{action: instruct, text: use a smaller C}, stop]\n")
+    with pytest.raises(UserError, match="unknown point"):
+        ScriptedFeedback(answers)  # the point is not turned on
+    answers.write_text("confirm_attempt: [{action: dance}]\n")
+    with pytest.raises(UserError, match=r"confirm_attempt entry 1: action 'dance' is not one of"):
+        ScriptedFeedback(answers, points=["confirm_attempt"]).ask_point(point, **context)
+    with pytest.raises(UserError, match="unknown point 'nope'"):
+        load_points(["nope"])
+
+    task = make_task(tmp_path, "open('out.txt', 'w').write('0.5')\n")
+    loop = make_loop(tmp_path, task, ["open('out.txt', 'w').write('0.6')\n"] * 3,
+                     answers="confirm_attempt: [{action: instruct, text: use a smaller C}, stop]\n", points=[point])
+    loop.run()
+    assert [a.id for a in loop.attempts] == ["a000", "a001"]
+    assert loop.attempts[1].instruction.endswith("The human asks: use a smaller C")
+    state = Journal(loop.rundir).replay()
+    assert state.stopped

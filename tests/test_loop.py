@@ -35,7 +35,8 @@ def make_task(tmp_path: Path, train: str) -> Task:
     return Task(name="score", spec=spec, workspace=starter)
 
 
-def make_loop(tmp_path: Path, task: Task, scripts: list[str], answers: str = "", check=None) -> ExecutionLoop:
+def make_loop(tmp_path: Path, task: Task, scripts: list[str], answers: str = "", check=None,
+              points=()) -> ExecutionLoop:
     """A loop whose episodes write the next script of `scripts` into the workspace (scripted, not a model)."""
     from copilot.experiment.workspace import Workspace
 
@@ -52,9 +53,10 @@ def make_loop(tmp_path: Path, task: Task, scripts: list[str], answers: str = "",
         return EpisodeResult(status="final", steps=1, summary="wrote train.py")
 
     implement.instructions = []
-    loop = ExecutionLoop(task, run, workspace.root, LocalSandbox(), ScriptedFeedback(feedback_file),
-                         implement=implement, budget=Budget(wall_clock_s=600, attempts=task.spec.budgets.attempts),
-                         check=check or (lambda root: []))
+    feedback = ScriptedFeedback(feedback_file, points=[p.name for p in points])
+    loop = ExecutionLoop(task, run, workspace.root, LocalSandbox(), feedback, implement=implement,
+                         budget=Budget(wall_clock_s=600, attempts=task.spec.budgets.attempts),
+                         check=check or (lambda root: []), points=points)
     loop.episode_instructions = implement.instructions
     return loop
 

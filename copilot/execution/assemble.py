@@ -15,6 +15,7 @@ from copilot.execution.policies.base import NextStep
 from copilot.execution.queue import HypothesisQueue
 from copilot.experiment.agent import EpisodeResult
 from copilot.experiment.episode import Episodes, problem_rules
+from copilot.feedback.points import load_points
 from copilot.starter import starter_script
 
 if TYPE_CHECKING:
@@ -39,4 +40,5 @@ def build_loop(ctx: RunContext, episodes: Episodes) -> ExecutionLoop:
         llm_usage=lambda: (ctx.llm.total_usage.prompt_tokens, ctx.llm.total_usage.completion_tokens,
                            ctx.llm.total_cost_usd),
         earlier_versions=[text for text in [starter_script(ctx.task)] if text], progress=ctx.progress,
-        check=lambda root: attempt_violations(ctx.task, root, rules) if rules else [])
+        check=lambda root: attempt_violations(ctx.task, root, rules) if rules else [],
+        points=load_points(list(ctx.cfg.get("feedback_points") or [])))

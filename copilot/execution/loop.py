@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -28,13 +27,11 @@ from copilot.coach.base import Coach, NoCoach
 from copilot.execution.attempt import Attempt
 from copilot.execution.instructions import history_lines, instruction_for
 from copilot.execution.journal import Decision, Journal
-from copilot.execution.measure import MeasurementError, clear_results, read_measurement
 from copilot.execution.policies.base import NextStep, SearchPolicy, SearchState, best_attempt
 from copilot.execution.policies.linear import LinearSearch
 from copilot.execution.queue import HypothesisQueue
 from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
 from copilot.experiment.agent import EpisodeResult
-from copilot.hidden import hidden_files_in, misplaced_hidden, remove_hidden
 from copilot.progress import Progress
 from copilot.rundir import RunDir, utc_now
 from copilot.task import Task
@@ -63,7 +60,8 @@ class ExecutionLoop:
                  observers: Sequence[Any] = (), say: Callable[[str], None] = log.info,
                  llm_usage: Callable[[], tuple[int, int, float]] | None = None,
                  expected_call_s: Callable[[], float] = lambda: 0.0, earlier_versions: Sequence[str] = (),
-                 progress: Progress | None = None, check: Callable[[Path], list[str]] = lambda root: []) -> None:
+                 progress: Progress | None = None, check: Callable[[Path], list[str]] = lambda root: [],
+                 points: Sequence[Any] = ()) -> None:
         self.task = task
         self.rundir = run
         self.workspace = workspace
@@ -80,6 +78,7 @@ class ExecutionLoop:
         self.earlier_versions = list(earlier_versions)
         self.progress = progress
         self.check = check  # the problem's rules the code in a folder breaks, one line each (copilot/constraints.py)
+        self.points = [p for p in points if p.at == "before_attempt"]  # feedback points of one's own
         self.journal = Journal(run)
         self.state = self.journal.replay()
         self.attempts: list[Attempt] = self.state.attempts
@@ -126,6 +125,23 @@ class ExecutionLoop:
         step = self.policy.next_step(search)
         if step.reason:
             self.say(step.reason)
+        return self._ask_points(step)
+
+    def _ask_points(self, step: NextStep) -> NextStep | None:
+        """The feedback points asked before an attempt (`copilot.feedback.points`, site `before_attempt`): `stop`
+        ends the loop, `instruct` becomes the human's instruction for this attempt; both are journal events."""
+        for point in self.points:
+            answer = self.feedback.ask_point(point, attempt_id=attempt_id(len(self.attempts)), kind=step.kind,
+                                             parent=step.parent, candidate=step.candidate.title if step.candidate
+                                             else "", instruction="")
+            if answer.action in ("stop", "instruct"):
+                self.journal.append(Decision(after=self.attempts[-1].id, action=answer.action,
+                                             instruction=answer.text))
+            if answer.action == "stop":
+                self.state.stopped = True
+                return None
+            if answer.action == "instruct":
+                self.state.instruction = answer.text
         return step
 
     def review(self, attempt: Attempt | None) -> None:
@@ -167,55 +183,17 @@ class ExecutionLoop:
 
     # -- measuring ---------------------------------------------------------------------------------------------
     def measure(self, attempt: Attempt, workspace: Path) -> Attempt:
-        """Run the experiment command and then the task's evaluation in `workspace`, and fill in the attempt.
+        """Run the experiment command in `workspace`, then the task's evaluation in a folder of its own (with the
+        hidden files, removed when it ends), and fill in the attempt (`copilot/execution/evaluation.py`)."""
+        from copilot.execution.evaluation import measure_attempt
 
-        The hidden files are copied in for the evaluation only and removed when it ends, however it ends.
-        """
-        spec = self.task.spec
-        started = time.monotonic()
-        clear_results(workspace, spec.results_file)
-        for rel in remove_hidden(workspace, spec.hidden):
-            log.warning("removed %s before the experiment: only the evaluation may see a hidden file", rel)
-        attempt.run = self.sandbox.run(attempt.command, workspace, timeout_s=spec.budgets.run_timeout_s)
-        tampered = self._tampered_read_only(workspace)
-        planted = misplaced_hidden(workspace, spec.hidden)
-        remove_hidden(workspace, spec.hidden)
-        if tampered or planted:
-            attempt.status = "invalid"
-            attempt.error = "; ".join(
-                ([f"the experiment changed read-only files: {', '.join(tampered)} (restored)"] if tampered else [])
-                + ([f"the experiment wrote where hidden files go: {', '.join(planted)}"] if planted else []))
-        elif not attempt.run.ok:
-            attempt.status = "failed"
-            tail = (attempt.run.stderr_tail or attempt.run.stdout_tail).strip()[-2000:]
-            attempt.error = f"experiment ended: {attempt.run.reason}, exit code {attempt.run.exit_code}\n{tail}"
-        else:
-            clear_results(workspace, spec.results_file)
-            with hidden_files_in(workspace, self.task.workspace, spec.hidden):
-                attempt.evaluation = self.sandbox.run(spec.evaluate, workspace, timeout_s=spec.budgets.run_timeout_s)
-            try:
-                attempt.measurement = read_measurement(workspace, spec.results_file, spec.metric, attempt.evaluation)
-                attempt.status = "ok"
-            except MeasurementError as error:
-                attempt.status = "failed"
-                attempt.error = f"evaluation: {error}"
-        attempt.duration_s = round(time.monotonic() - started, 3)
-        return attempt
+        return measure_attempt(attempt, workspace, self.task, self.sandbox)
 
     def _tampered_read_only(self, workspace: Path) -> list[str]:
-        import filecmp
+        """The read-only files the experiment changed (bytes, mode, or replaced by a link), each restored."""
+        from copilot.execution.evaluation import restore_read_only
 
-        changed = []
-        for rel in self.task.spec.read_only:
-            original, current = self.task.workspace / rel, workspace / rel
-            if not original.exists():
-                continue
-            if not current.exists() or not filecmp.cmp(original, current, shallow=False):
-                changed.append(rel)
-                current.unlink(missing_ok=True)
-                shutil.copy2(original, current)
-                current.chmod(0o444)
-        return changed
+        return restore_read_only(self.task, workspace)
 
     # -- attempts ----------------------------------------------------------------------------------------------
     def run_baseline(self) -> Attempt:

@@ -39,11 +39,11 @@ MODES = ("default", "interactive", "confirm", "auto", "scripted")
 
 _TERMINAL_OPTIONS = frozenset({"editor", "console", "input_stream", "max_diff_lines"})
 _OPTIONS = MappingProxyType({
-    "default": _TERMINAL_OPTIONS | {"announce"},
-    "interactive": _TERMINAL_OPTIONS,
-    "confirm": _TERMINAL_OPTIONS - {"editor"},
-    "auto": frozenset({"announce"}),
-    "scripted": frozenset({"path"}),
+    "default": _TERMINAL_OPTIONS | {"announce", "points"},
+    "interactive": _TERMINAL_OPTIONS | {"points"},
+    "confirm": _TERMINAL_OPTIONS - {"editor"} | {"points"},
+    "auto": frozenset({"announce", "points"}),
+    "scripted": frozenset({"path", "points"}),
 })
 
 
@@ -64,6 +64,7 @@ def choose_feedback(mode: str = "default", **options: Any) -> Feedback:
     if unknown:
         valid = ", ".join(sorted(_OPTIONS[mode] - {"console", "input_stream"}))
         raise UserError(f"feedback={mode}: unknown option '{unknown[0]}'; valid options: {valid}")
+    points = list(options.pop("points", None) or [])  # names of feedback points of one's own; scripted answers them
     terminal = {key: value for key, value in options.items() if key in _TERMINAL_OPTIONS}
     if mode == "default":
         if sys.stdin.isatty() and sys.stdout.isatty():
@@ -79,4 +80,4 @@ def choose_feedback(mode: str = "default", **options: Any) -> Feedback:
     path = options.get("path")
     if not path:
         raise UserError("feedback=scripted needs a file of answers: add feedback.path=<answers.yaml>")
-    return ScriptedFeedback(str(path))
+    return ScriptedFeedback(str(path), points=points)

@@ -213,6 +213,21 @@ class FeedbackBase(ABC):
         """Accept the finished run (its `summary.json` content) or comment on it."""
         return self._ask("end", EndDecision, {"summary": summary})
 
+    def ask_point(self, point: Any, **context: Any) -> Any:
+        """Ask a feedback point of one's own (`copilot.feedback.points`) with its place's context."""
+        question = {"question": point.question(**context), **context}
+        with self.pause():
+            answer = self._answer_point(point, question)
+        if self.recorder is not None:
+            self.recorder(point.name, question, answer.model_dump(mode="json", exclude_none=True))
+        return answer
+
+    def _answer_point(self, point: Any, question: dict[str, Any]) -> Any:
+        """The answer a trusting user gives: the point's first action. Implementations that ask override it."""
+        from copilot.feedback.points import PointDecision
+
+        return PointDecision(action=point.actions[0])
+
 
 def jsonl_recorder(writer: JsonlWriter, mode: str) -> Recorder:
     """A `Recorder` that appends `{ts, mode, point, question, answer}` to `writer`, one flushed line per question.

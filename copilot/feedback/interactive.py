@@ -155,6 +155,18 @@ class InteractiveFeedback(FeedbackBase):
             raise UserError(f"feedback={self.mode}: the input ended during the '{point}' question; "
                             "the run stops here (what it produced so far is kept)") from None
 
+    def _answer_point(self, point: Any, question: dict[str, Any]) -> Any:
+        from copilot.feedback.points import PointDecision
+
+        try:
+            self.console.print(f"[bold]{point.name}[/]: {question['question']}")
+            action = self._choose("answer", list(point.actions), default=point.actions[0])
+            text = self._text("your words") if action in point.needs_text else None
+        except EOFError:
+            raise UserError(f"feedback={self.mode}: the input ended during the '{point.name}' question; "
+                            "the run stops here (what it produced so far is kept)") from None
+        return PointDecision(action=action, text=text)
+
     def _choose(self, question: str, choices: list[str], default: str | None = None) -> str:
         prompt = _ChoicePrompt(question, console=self.console, choices=choices)
         return str(prompt(default=... if default is None else default, stream=self.input))

@@ -38,6 +38,7 @@ from copilot.feedback.base import (
     default_decision,
     editable_fields,
 )
+from copilot.feedback.points import PointDecision, check_decision
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,10 @@ class ScriptedFeedback(FeedbackBase):
 
     mode = "scripted"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, points: list[str] | tuple[str, ...] = ()) -> None:
         self.path = Path(path).expanduser()
+        self.point_names = tuple(points)  # feedback points of one's own (copilot.feedback.points) the run asks
+        self._point_queues: dict[str, deque[tuple[int, PointDecision]]] = {name: deque() for name in self.point_names}
         self._queues: dict[FeedbackPoint, deque[tuple[int, Decision]]] = self._load()
         self._exhausted: set[FeedbackPoint] = set()
 
@@ -83,8 +86,9 @@ class ScriptedFeedback(FeedbackBase):
             raise self._error("top level", f"expected a mapping of points ({', '.join(POINTS)}) to lists of answers")
         queues: dict[FeedbackPoint, deque[tuple[int, Decision]]] = {point: deque() for point in POINTS}
         for point, answers in data.items():
-            if point not in DECISIONS:
-                raise self._error(f"'{point}'", f"unknown point; valid points: {', '.join(POINTS)}")
+            if point not in DECISIONS and point not in self.point_names:
+                valid = ", ".join([*POINTS, *self.point_names])
+                raise self._error(f"'{point}'", f"unknown point; valid points: {valid}")
             if not isinstance(answers, list):
                 raise self._error(f"'{point}'", "must be a list of answers")
             for number, answer in enumerate(answers, 1):
@@ -92,11 +96,24 @@ class ScriptedFeedback(FeedbackBase):
                 if not isinstance(entry, dict):
                     raise self._error(f"{point} entry {number}", "expected a mapping such as {action: ...}")
                 try:
+                    if point in self.point_names:
+                        self._point_queues[point].append((number, PointDecision.model_validate(entry)))
+                        continue
                     decision = DECISIONS[point].model_validate(entry)
                 except ValidationError as error:
                     raise self._error(f"{point} entry {number}", _first_problem(error)) from None
                 queues[point].append((number, decision))  # type: ignore[arg-type]
         return queues
+
+    def _answer_point(self, point: Any, question: dict[str, Any]) -> PointDecision:
+        queue = self._point_queues.get(point.name)
+        if not queue:
+            return PointDecision(action=point.actions[0])
+        number, decision = queue.popleft()
+        problem = check_decision(point, decision)
+        if problem:
+            raise self._error(f"{point.name} entry {number}", problem)
+        return decision
 
     def _answer(self, point: FeedbackPoint, question: dict[str, Any]) -> Decision:
         queue = self._queues[point]
