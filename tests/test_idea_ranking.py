@@ -1,5 +1,6 @@
-"""Stage 1's ranking with a scripted LLM (canned replies, not model output): scores order the hypotheses, and one
-that needs a package the sandbox cannot import ranks last, marked as such in idea.md and at the gate."""
+"""Stage 1's ranking with a scripted LLM (canned replies, not model output): the comparative review's scores order
+the hypotheses, and one that needs a package the sandbox cannot import ranks last, marked as such in idea.md and at
+the gate."""
 
 from __future__ import annotations
 
@@ -16,9 +17,19 @@ def hypothesis(title: str, method: str) -> Hypothesis:
                       method=method, supporting_result="Lower RMSE.", refuting_result="No gain.")
 
 
-def scores(value: int) -> dict:
-    return {k: {"score": value, "justification": "j."}
-            for k in ("clarity", "validity", "novelty", "feasibility", "significance")}
+CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
+
+
+def review(*totals: int) -> dict:
+    """A comparative review reply: hypothesis i gets the scores t-1, t, t, t, t+1 (not flat, mean t = totals[i],
+    2 <= t <= 4), and the ranking orders them by t."""
+    def vector(total: int) -> list[int]:
+        assert 2 <= total <= 4
+        return [total - 1, total, total, total, total + 1]
+
+    reviews = [{"hypothesis": i, **{c: {"reason": "r.", "score": v} for c, v in zip(CRITERIA, vector(t), strict=True)}}
+               for i, t in enumerate(totals, 1)]
+    return {"reviews": reviews, "ranking": sorted(range(1, len(totals) + 1), key=lambda i: -totals[i - 1])}
 
 
 NOVEL = {"novel": True, "closest_work_ids": [], "explanation": "Not in the retrieved works."}
@@ -28,12 +39,13 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     weekly = hypothesis("Day-of-week regression", "Fit scikit-learn's LinearRegression on day-of-week indicators.")
     lags = hypothesis("Seasonal naive", "Repeat the last observed week with numpy.")
-    llm = scripted([NOVEL, scores(5), NOVEL, scores(3), NOVEL, scores(4)])
+    llm = scripted([NOVEL, NOVEL, NOVEL, review(4, 2, 3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly, lags], related=[])
     assert [r.hypothesis.title for r in ranked] == ["Seasonal naive", "Day-of-week regression", "Third yearly harmonic"]
-    assert [r.total for r in ranked] == [4.0, 3.0, 5.0]
+    assert [r.total for r in ranked] == [3.0, 2.0, 4.0]
+    assert [r.schema_name for r in llm.backend.requests][-1] == "ComparativeReviewOf3", "one review for all three"
     assert [r.missing_packages for r in ranked] == [[], [], ["prophet"]]
 
     row = hypothesis_row(ranked[2])
@@ -43,13 +55,13 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
                           expected_outcome="Lower RMSE.", compute_budget="seconds", workspace_files=["train.py"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
     markdown = render_idea_md("Sales", None, analysis, [], ranked, ranked[0].hypothesis, plan)
-    assert "| 2 | Third yearly harmonic (needs prophet: not installed) | 5 |" in markdown
+    assert "| 2 | Third yearly harmonic (needs prophet: not installed) | 3 |" in markdown
 
 
 def test_with_the_sandbox_packages_unknown_only_the_scores_rank(scripted):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
-    llm = scripted([NOVEL, scores(5), NOVEL, scores(3)])
+    llm = scripted([NOVEL, NOVEL, review(4, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly], related=[])
     assert [r.hypothesis.title for r in ranked] == ["Third yearly harmonic", "Day-of-week regression"]
@@ -60,8 +72,8 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     trend = hypothesis("Piecewise trend", "Replace the model with Prophet(growth='linear').")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
-    script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]}, NOVEL, scores(5), NOVEL, scores(5),
-              {"hypotheses": [weekly.model_dump()]}, NOVEL, scores(3)]
+    script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]}, {"hypotheses": [weekly.model_dump()]},
+              NOVEL, NOVEL, NOVEL, review(4, 3, 2)]
     llm = scripted(script)
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
@@ -69,10 +81,10 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
     ranked = IdeaAgent(llm, facts, num_hypotheses=2).propose("paper", analysis, related=[], in_prompt=8)
     assert [r.hypothesis.title for r in ranked] == ["Day-of-week regression", "Third yearly harmonic",
                                                     "Piecewise trend"]
-    asks = [r.messages[-1].content for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
+    asks = [" ".join(r.messages[-1].content.split()) for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
     assert len(asks) == 2 and "Do not use" not in asks[0]
-    assert "the first hypothesis reproduces that method exactly" in " ".join(asks[0].split())
-    assert "Do not use prophet: not\ninstalled, and nothing can be installed" in asks[1]
+    assert "the first hypothesis reproduces that method exactly" in asks[0]
+    assert "Do not use prophet: not installed, and nothing can be installed" in asks[1]
     assert "asking once more without them" in caplog.text
     assert not llm.backend.script, "every scripted reply was used"
 
@@ -80,7 +92,7 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
 def test_one_feasible_hypothesis_is_enough_and_nothing_is_asked_again(scripted):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
-    llm = scripted([{"hypotheses": [prophet.model_dump(), weekly.model_dump()]}, NOVEL, scores(5), NOVEL, scores(3)])
+    llm = scripted([{"hypotheses": [prophet.model_dump(), weekly.model_dump()]}, NOVEL, NOVEL, review(4, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
@@ -94,15 +106,15 @@ METHOD = ("## Method\nProposed. Ordinary least squares on log(sales) with the fe
 
 def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first(scripted):
     """Scripted LLM (canned replies): the reproduction is a separate request showing the method section verbatim;
-    it ranks first despite a lower score, the other hypotheses are asked to go beyond it, and it is marked in idea.md
-    and at the gate (not editable)."""
+    it is reviewed with the others and ranks first despite a lower score, the other hypotheses are asked to go beyond
+    it, and it is marked in idea.md and at the gate (not editable)."""
     reproduce = hypothesis("Reproduce the paper: calendar regression",
                            "Replace the model with LinearRegression on log(sales) with days since start, six "
                            "day-of-week indicators and sin/cos of the day of year for k = 1, 2.")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
-    llm = scripted([reproduce.model_dump(), NOVEL, scores(2),
-                    {"hypotheses": [weekly.model_dump(), prophet.model_dump()]}, NOVEL, scores(4), NOVEL, scores(5)])
+    llm = scripted([reproduce.model_dump(), {"hypotheses": [weekly.model_dump(), prophet.model_dump()]},
+                    NOVEL, NOVEL, NOVEL, review(2, 3, 4)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
@@ -125,17 +137,18 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
                           metric="rmse", metric_direction="minimize", steps=["Fit the calendar regression."],
                           expected_outcome="Lower RMSE.", compute_budget="seconds", workspace_files=["train.py"])
     markdown = render_idea_md("Sales", None, analysis, [], ranked, reproduce, plan)
-    assert "| 0 | Reproduce the paper: calendar regression (reproduces the paper) | 2 |" in markdown
+    assert "| 0 | Reproduce the paper: calendar regression (reproduces the paper) | 1 |" in markdown
 
 
 def test_without_a_paper_method_nothing_extra_is_asked(scripted):
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
-    llm = scripted([{"hypotheses": [weekly.model_dump()]}, NOVEL, scores(4)])
+    llm = scripted([{"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
     ranked = IdeaAgent(llm, facts, num_hypotheses=1).propose("paper", analysis, related=[], in_prompt=8)
     assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
-    assert [r.schema_name for r in llm.backend.requests] == ["HypothesisSet", "NoveltyJudgement", "Scores"]
+    assert [r.schema_name for r in llm.backend.requests] == ["HypothesisSet", "NoveltyJudgement",
+                                                             "ComparativeReviewOf1"]
 
 
 def test_the_reproduction_is_written_from_the_abstract_and_the_method_section(tmp_path):

@@ -1,29 +1,37 @@
-"""The idea chain: analyse → (retrieve) → hypotheses → novelty → scores → plan, one structured LLM call per step.
+"""The idea chain: analyse → (retrieve) → hypotheses → rule check → novelty → comparative review → plan, one
+structured LLM call per step.
 
 Every call goes through `LLM.complete(..., schema=...)`, so replies are schema-validated and a malformed reply is
 sent back to the model with the validation error a bounded number of times. Prompts are the Jinja templates in
-`prompts/`, rendered with `StrictUndefined` so a missing variable fails loudly. Retrieval is done by the caller.
+`prompts/`, rendered with `StrictUndefined` so a missing variable fails loudly; the problem's hard rules
+(`copilot.constraints`) are in the system prompt of every call and next to the instructions of every step that acts
+on them. Retrieval is done by the caller.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
+from copilot.constraints import Constraint, prompt_lines, text_violations
 from copilot.idea.models import (
+    CRITERIA,
+    ComparativeReview,
     ExperimentPlan,
     Hypothesis,
     HypothesisSet,
     NoveltyJudgement,
     PaperAnalysis,
     RankedHypothesis,
+    RejectedHypothesis,
     Scores,
+    review_schema,
 )
 from copilot.llm import LLM, Message
 from copilot.sandbox.packages import missing_packages_named
@@ -49,7 +57,7 @@ def jaccard(a: str, b: str) -> float:
 
 @dataclass
 class TaskFacts:
-    """What the prompts need to know about the task's workspace and metric."""
+    """What the prompts need to know about the task's workspace, metric and rules."""
 
     workspace: str
     metric: str
@@ -57,26 +65,68 @@ class TaskFacts:
     run: str
     read_only: list[str]
     packages: list[str] | None = None  # what the sandbox can import; None when unknown
+    constraints: list[Constraint] = field(default_factory=list)  # the problem's hard rules
+    starter_reads: list[str] = field(default_factory=list)  # files the starter code reads: allowed by the task itself
 
 
-def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float]:
+@dataclass
+class _Candidate:
+    """A hypothesis on its way to the ranking."""
+
+    hypothesis: Hypothesis
+    reproduces_paper: bool = False
+
+
+def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float, int]:
     """Sort key of ranked hypotheses: one that names a package the sandbox cannot import (Prophet, XGBoost, ...)
     comes after all the others whatever its scores (nothing can be installed offline, so its attempt would only fail
-    on the import); then the reproduction of the paper's method; then the best review total."""
-    return bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total
+    on the import); then the reproduction of the paper's method; then the best review total; then the reviewer's
+    ranking."""
+    return (bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total,
+            ranked.review_rank if ranked.review_rank is not None else 99)
+
+
+def review_problems(scores: list[Scores]) -> list[str]:
+    """What makes a comparative review fail to discriminate: a hypothesis scored the same on all five criteria
+    (the embedded model gave 5/5/5/5/5, 3/3/3/3/3 and 1/1/1/1/1 when scoring one hypothesis at a time), and
+    hypotheses with the same total."""
+    problems = []
+    for number, s in enumerate(scores, 1):
+        values = {getattr(s, c).score for c in CRITERIA}
+        if len(values) == 1 and len(scores) > 1:
+            problems.append(f"hypothesis {number} has {values.pop()} on every criterion: score each criterion by "
+                            "its own anchor")
+    totals: dict[float, list[int]] = {}
+    for number, s in enumerate(scores, 1):
+        totals.setdefault(s.total(), []).append(number)
+    for total, numbers in totals.items():
+        if len(numbers) > 1:
+            problems.append(f"hypotheses {' and '.join(map(str, numbers))} have the same mean score ({total:.1f}): "
+                            "decide where one is stronger than the other")
+    return problems
+
+
+def _ranking(order: list[int], n: int) -> list[int]:
+    """The reviewer's ranking as a permutation of 1..n: repeats and unknown numbers dropped, missing ones appended."""
+    seen = list(dict.fromkeys(i for i in order if 1 <= i <= n))
+    return seen + [i for i in range(1, n + 1) if i not in seen]
 
 
 class IdeaAgent:
     """Runs the structured steps of stage 1 against one LLM."""
 
     def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
-                 paper_method: str = "") -> None:
+                 paper_method: str = "", has_paper: bool = True, partial_input: bool = False) -> None:
         self.llm = llm
-        # The paper's abstract and method section (`idea.material.reproduction_source`); "" = no reproduction hypothesis.
+        # The paper's abstract and method section (`idea.material.reproduction_source`); "" = no reproduction.
         self.paper_method = paper_method
+        self.has_paper = has_paper  # False for a research problem without a paper
+        self.partial_input = partial_input  # the paper could be read only in part: hypotheses are marked so
         self.max_reply_tokens = max_reply_tokens
         self.facts = facts
         self.num_hypotheses = num_hypotheses
+        self.rules = prompt_lines(facts.constraints)
+        self.rejected: list[RejectedHypothesis] = []  # what the latest `propose` rejected (idea/rejected.json)
         self.templates = Environment(
             loader=FileSystemLoader(Path(__file__).parent / "prompts"),
             undefined=StrictUndefined,
@@ -84,10 +134,13 @@ class IdeaAgent:
             autoescape=False,
         )
 
+    def _messages(self, template: str, **values: Any) -> list[Message]:
+        system = self.templates.get_template("system.j2").render(rules=self.rules)
+        prompt = self.templates.get_template(template).render(rules=self.rules, **values)
+        return [Message(role="system", content=system), Message(role="user", content=prompt)]
+
     def _ask(self, template: str, schema: type[T], purpose: str, **values: Any) -> T:
-        system = self.templates.get_template("system.j2").render()
-        prompt = self.templates.get_template(template).render(**values)
-        messages = [Message(role="system", content=system), Message(role="user", content=prompt)]
+        messages = self._messages(template, **values)
         return self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens, purpose=f"idea.{purpose}").parsed
 
     def analyse(self, material: str) -> PaperAnalysis:
@@ -96,17 +149,20 @@ class IdeaAgent:
 
     def hypothesize(
         self, material: str, analysis: PaperAnalysis, related: list[Any], comment: str | None = None,
-        avoid: list[str] | None = None,
+        avoid: list[str] | None = None, rejected: list[RejectedHypothesis] | None = None, n: int | None = None,
     ) -> list[Hypothesis]:
-        """N hypotheses testable in the workspace; `comment` carries the user's wish when regenerating, `avoid` the
-        packages earlier hypotheses needed and the sandbox lacks."""
+        """`n` (default `num_hypotheses`) hypotheses testable in the workspace; `comment` carries the user's wish when
+        regenerating, `avoid` the packages earlier hypotheses needed and the sandbox lacks, `rejected` the earlier
+        hypotheses that broke a rule, with the reasons."""
+        count = n or self.num_hypotheses
         reply = self._ask(
             "hypotheses.j2", HypothesisSet, "hypotheses",
-            material=material, analysis=analysis, related=related, n=self.num_hypotheses,
+            material=material, analysis=analysis, related=related, n=count,
             workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction, comment=comment,
-            avoid=", ".join(avoid or []), reproduced=bool(self.paper_method),
+            avoid=", ".join(avoid or []), reproduced=bool(self.paper_method), paper=self.has_paper,
+            rejected=rejected or [],
         )
-        return reply.hypotheses[: self.num_hypotheses]
+        return reply.hypotheses[:count]
 
     def reproduction(self) -> Hypothesis:
         """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats
@@ -115,22 +171,57 @@ class IdeaAgent:
         return self._ask("reproduce.j2", Hypothesis, "reproduce", method=self.paper_method,
                          workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction)
 
+    def broken_rules(self, hypothesis: Hypothesis) -> list[str]:
+        """Why `hypothesis` breaks a rule of the problem, checked on its title and method ([] when it breaks none
+        that can be checked): it proposes a library the rules forbid or do not allow, or reading a forbidden file."""
+        return text_violations(f"{hypothesis.title}. {hypothesis.method}", self.facts.constraints,
+                               allowed_reads=self.facts.starter_reads)
+
+    def screen(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], list[RejectedHypothesis]]:
+        """The candidates that obey every checkable rule, and the rejected ones with their reasons."""
+        kept, rejected = [], []
+        for candidate in candidates:
+            reasons = self.broken_rules(candidate.hypothesis)
+            if reasons:
+                log.warning("hypothesis rejected: %s (%s)", candidate.hypothesis.title, "; ".join(reasons))
+                rejected.append(RejectedHypothesis(hypothesis=candidate.hypothesis, reasons=reasons,
+                                                   reproduces_paper=candidate.reproduces_paper))
+            else:
+                kept.append(candidate)
+        return kept, rejected
+
+    def _missing(self, hypothesis: Hypothesis) -> list[str]:
+        return missing_packages_named(f"{hypothesis.title} {hypothesis.method}", self.facts.packages)
+
     def propose(self, material: str, analysis: PaperAnalysis, related: list[Any], in_prompt: int,
                 comment: str | None = None) -> list[RankedHypothesis]:
-        """Hypotheses, ranked (`in_prompt` of the related works are shown when generating). With a paper method,
-        the hypothesis reproducing it comes first: a researcher reproduces the paper before extending it. When every
-        other one needs a package the sandbox lacks, they are asked for once more, naming those packages, and both
-        sets are ranked together: the embedded model built all three forecast-sales hypotheses on Prophet, which is
-        not installed."""
-        reproduced = self.rank([self.reproduction()], related, reproduces_paper=True) if self.paper_method else []
-        ranked = self.rank(self.hypothesize(material, analysis, related[:in_prompt], comment=comment), related)
-        if ranked and all(r.missing_packages for r in ranked):
-            missing = sorted({name for r in ranked for name in r.missing_packages})
+        """Hypotheses, ranked (`in_prompt` of the related works are shown when generating); those rejected for
+        breaking a rule of the problem are in `self.rejected` afterwards, with the reasons. With a paper method, the
+        hypothesis reproducing it comes first: a researcher reproduces the paper before extending it. When rejections
+        leave fewer than `num_hypotheses`, the missing ones are asked for once more, naming the rules they broke;
+        when every remaining one needs a package the sandbox lacks, they are asked for once more, naming those
+        packages (the embedded model built all three forecast-sales hypotheses on Prophet, which is not installed).
+        Everything kept is reviewed together."""
+        shown = related[:in_prompt]
+        candidates = [_Candidate(self.reproduction(), reproduces_paper=True)] if self.paper_method else []
+        candidates += [_Candidate(h) for h in self.hypothesize(material, analysis, shown, comment=comment)]
+        kept, rejected = self.screen(candidates)
+        fresh = [c for c in kept if not c.reproduces_paper]
+        if rejected and len(fresh) < self.num_hypotheses:
+            log.warning("%d hypotheses broke a rule of the problem; asking once more for %d that obey the rules",
+                        len(rejected), self.num_hypotheses - len(fresh))
+            again, rejected_again = self.screen([_Candidate(h) for h in self.hypothesize(
+                material, analysis, shown, comment=comment, rejected=rejected, n=self.num_hypotheses - len(fresh))])
+            kept, rejected, fresh = [*kept, *again], [*rejected, *rejected_again], [*fresh, *again]
+        if fresh and all(self._missing(c.hypothesis) for c in fresh):
+            missing = sorted({name for c in fresh for name in self._missing(c.hypothesis)})
             log.warning("every hypothesis needs a package the sandbox lacks (%s); asking once more without them",
                         ", ".join(missing))
-            again = self.hypothesize(material, analysis, related[:in_prompt], comment=comment, avoid=missing)
-            ranked = [*self.rank(again, related), *ranked]
-        return sorted([*reproduced, *ranked], key=ranking_key)
+            again, rejected_again = self.screen([_Candidate(h) for h in self.hypothesize(
+                material, analysis, shown, comment=comment, avoid=missing, rejected=rejected)])
+            kept, rejected = [*kept, *again], [*rejected, *rejected_again]
+        self.rejected = rejected
+        return self.rank_candidates(kept, related)
 
     def check_novelty(self, hypothesis: Hypothesis, related: list[Any]) -> tuple[float, str | None, NoveltyJudgement]:
         """Lexical similarity to every retrieved work, then the model's judgement against the three closest."""
@@ -145,34 +236,80 @@ class IdeaAgent:
         top = similarities[0] if similarities else (0.0, None)
         return round(top[0], 4), (top[1].id if top[1] is not None else None), judgement
 
-    def score(self, hypothesis: Hypothesis, novelty: NoveltyJudgement) -> Scores:
-        """The five 1-5 review scores with justifications."""
-        return self._ask("score.j2", Scores, "score", hypothesis=hypothesis, novelty=novelty,
-                         workspace=self.facts.workspace)
+    def review(self, items: list[dict[str, Any]]) -> tuple[list[Scores], list[int]]:
+        """The five 1-5 scores of every hypothesis and the reviewer's ranking (1-based numbers, best first), from one
+        comparative request with anchored criteria. Scored one at a time, the embedded model gave whole hypotheses
+        5/5/5/5/5 or 1/1/1/1/1; side by side, it is asked to tell them apart, and a review with a flat hypothesis
+        or tied totals is sent back once, naming them. `items` holds each `hypothesis` and its `novelty`."""
+        n = len(items)
+        schema = review_schema(n)
+        messages = self._messages("score.j2", hypotheses=items, workspace=self.facts.workspace,
+                                  metric=self.facts.metric, direction=self.facts.direction)
+        completion = self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens, purpose="idea.score")
+        reply: ComparativeReview = completion.parsed
+        scores = self._ordered_scores(reply, n)
+        problems = review_problems(scores)
+        if problems:
+            log.info("review does not discriminate (%s); asking once more", "; ".join(problems))
+            retry = [*messages, Message(role="assistant", content=completion.text), Message(role="user", content=(
+                "Your review does not tell these hypotheses apart: " + "; ".join(problems) + ". Review all "
+                f"{n} again by the anchors, with the reasons first, so that the scores say where they differ."))]
+            again = self.llm.complete(retry, schema, max_tokens=self.max_reply_tokens, purpose="idea.score").parsed
+            again_scores = self._ordered_scores(again, n)
+            if len(review_problems(again_scores)) < len(problems):
+                reply, scores = again, again_scores
+        return scores, _ranking(reply.ranking, n)
+
+    @staticmethod
+    def _ordered_scores(reply: ComparativeReview, n: int) -> list[Scores]:
+        """Reviews in hypothesis order: by their numbers when those name each hypothesis once, else as given."""
+        numbers = [r.hypothesis for r in reply.reviews]
+        if sorted(numbers) == list(range(1, n + 1)):
+            return [r.as_scores() for r in sorted(reply.reviews, key=lambda r: r.hypothesis)]
+        return [r.as_scores() for r in reply.reviews[:n]]
 
     def rank(self, hypotheses: list[Hypothesis], related: list[Any],
              reproduces_paper: bool = False) -> list[RankedHypothesis]:
-        """Novelty-check and score every hypothesis, in `ranking_key` order (ties keep generation order)."""
-        ranked = []
-        for hypothesis in hypotheses:
-            overlap, closest_id, novelty = self.check_novelty(hypothesis, related)
-            scores = self.score(hypothesis, novelty)
-            missing = missing_packages_named(f"{hypothesis.title} {hypothesis.method}", self.facts.packages)
-            ranked.append(RankedHypothesis(hypothesis=hypothesis, lexical_overlap=overlap,
-                                           closest_lexical_id=closest_id, novelty=novelty, scores=scores,
-                                           total=scores.total(), missing_packages=missing,
-                                           reproduces_paper=reproduces_paper))
+        """Novelty-check and review `hypotheses` (all reproductions of the paper when `reproduces_paper`), in
+        `ranking_key` order."""
+        return self.rank_candidates([_Candidate(h, reproduces_paper) for h in hypotheses], related)
+
+    def rank_candidates(self, candidates: list[_Candidate], related: list[Any]) -> list[RankedHypothesis]:
+        """Novelty-check every candidate, review them all together, and sort them by `ranking_key`."""
+        if not candidates:
+            return []
+        novelty = [self.check_novelty(c.hypothesis, related) for c in candidates]
+        scores, ranking = self.review([{"hypothesis": c.hypothesis, "novelty": judgement}
+                                       for c, (_, _, judgement) in zip(candidates, novelty, strict=True)])
+        ranked = [RankedHypothesis(hypothesis=c.hypothesis, lexical_overlap=overlap, closest_lexical_id=closest_id,
+                                   novelty=judgement, scores=s, total=s.total(),
+                                   missing_packages=self._missing(c.hypothesis), reproduces_paper=c.reproduces_paper,
+                                   review_rank=ranking.index(number) + 1, partial_input=self.partial_input)
+                  for number, (c, (overlap, closest_id, judgement), s)
+                  in enumerate(zip(candidates, novelty, scores, strict=True), 1)]
         return sorted(ranked, key=ranking_key)
 
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
-        """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's."""
-        plan = self._ask(
-            "plan.j2", ExperimentPlan, "plan", hypothesis=hypothesis, metric=self.facts.metric,
-            direction=self.facts.direction, run=self.facts.run, workspace=self.facts.workspace,
-            read_only=self.facts.read_only,
-        )
+        """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's. A plan
+        whose steps break a rule of the problem is asked for once more, naming the rule; what it still breaks is
+        recorded in `broken_rules`."""
+        values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
+                      run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
+        plan = self._ask("plan.j2", ExperimentPlan, "plan", broken=[], **values)
+        broken = self._plan_violations(plan)
+        if broken:
+            log.warning("the plan breaks a rule of the problem (%s); asking once more", "; ".join(broken))
+            plan = self._ask("plan.j2", ExperimentPlan, "plan", broken=broken, **values)
+            plan.broken_rules = self._plan_violations(plan)
+        else:
+            plan.broken_rules = []
         plan.metric = self.facts.metric
         plan.metric_direction = self.facts.direction  # type: ignore[assignment]
         plan.hypothesis_title = hypothesis.title
         plan.workspace_files = [f for f in plan.workspace_files if f not in self.facts.read_only]
         return plan
+
+    def _plan_violations(self, plan: ExperimentPlan) -> list[str]:
+        return list(dict.fromkeys(
+            f"step \"{step[:80]}\" {reason}" for step in plan.steps
+            for reason in text_violations(step, self.facts.constraints, allowed_reads=self.facts.starter_reads)))

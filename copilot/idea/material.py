@@ -1,4 +1,5 @@
-"""What stage 1 reads: the paper (parsed once, kept in `idea/paper.json`) and the research problem."""
+"""What stage 1 reads: the paper (parsed once, kept in `idea/paper.json`, with what could not be read), the research
+problem and its hard rules (`idea/constraints.json`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from copilot.errors import UserError
+from copilot.idea.models import RejectedHypothesis
 
 if TYPE_CHECKING:
+    from copilot.constraints import Constraint
     from copilot.context import RunContext
 
 log = logging.getLogger("copilot.idea")
@@ -34,6 +37,9 @@ def load_material(ctx: RunContext) -> tuple[str, Any]:
     if task.problem_text:
         parts.append(f"Research problem:\n{task.problem_text}")
     if paper is not None:
+        notices = paper_notices(paper)
+        if notices:  # the model should know it reads part of the input, as the reader of idea.md does
+            parts.append("Notice: " + "; ".join(notices) + ". Base the hypotheses only on what is shown.")
         parts.append(f"Paper:\n{paper.body_text(chars)}")
     if not parts:
         raise UserError(f"task '{task.name}' has neither a paper nor a research problem to read")
@@ -48,3 +54,45 @@ def reproduction_source(paper: Any) -> str:
     if not method:
         return ""
     return f"## Abstract\n{paper.abstract}\n\n{method}" if paper.abstract else method
+
+
+# Paper warnings that mean part of the input was not read (copilot/paper/pdf.py writes them); the other warnings say
+# what ingestion guessed (a title from the file name), which does not leave text out.
+_UNREAD = ("were read", "damaged", "may be incomplete", "no section headings", "could not be read", "not read")
+
+
+def paper_notices(paper: Any) -> list[str]:
+    """What idea.md must say at the top about the input: that it does not look like a research paper, and what could
+    not be read. [] when the paper was read in full (or there is no paper)."""
+    if paper is None:
+        return []
+    notices: list[str] = []
+    verdict = getattr(paper, "verdict", None)
+    if verdict is not None and not getattr(verdict, "is_paper", True):
+        reasons = "; ".join(getattr(verdict, "reasons", []) or []) or "see idea/paper.json"
+        notices.append(f"the input does not look like a research paper: {reasons}; stage 1 used only what it could "
+                       "read")
+    notices += [w for w in getattr(verdict, "unread", []) or []]
+    notices += [w for w in paper.warnings if any(cue in w for cue in _UNREAD)]
+    return list(dict.fromkeys(notices))
+
+
+def load_constraints(ctx: RunContext) -> list[Constraint]:
+    """The problem's hard rules (`copilot.constraints.constraints_for`, with the run's LLM for the sentences no
+    phrasing rule explains), recorded in `idea/constraints.json` and reused from it on resume."""
+    from copilot.constraints import ConstraintSet, constraints_for
+
+    if ctx.run.exists("idea/constraints.json"):
+        return ConstraintSet.model_validate(ctx.run.read_json("idea/constraints.json")).constraints
+    rules = constraints_for(ctx.task, llm=ctx.llm)
+    ctx.run.write_json("idea/constraints.json", ConstraintSet(constraints=rules))
+    for rule in rules:
+        log.info("rule of the problem (%s, from %s): %s", rule.kind, rule.source, rule.prompt_line())
+    return rules
+
+
+def read_rejected(ctx: RunContext) -> list[RejectedHypothesis]:
+    """The hypotheses stage 1 rejected for breaking a rule (`idea/rejected.json`; [] when none was written)."""
+    if not ctx.run.exists("idea/rejected.json"):
+        return []
+    return [RejectedHypothesis.model_validate(r) for r in ctx.run.read_json("idea/rejected.json")]

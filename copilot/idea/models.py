@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 # Bounded strings and lists keep grammar-constrained local models from rambling past their token budget.
 Phrase = Annotated[str, StringConstraints(min_length=1, max_length=160)]
 Sentence = Annotated[str, StringConstraints(min_length=1, max_length=400)]
 Paragraph = Annotated[str, StringConstraints(min_length=1, max_length=800)]
+
+# "1. 1. Load the data", "Step 2: ...", "- ...", "(3) ...": the numbering or bullet a model puts before a list item,
+# possibly twice. Lists are stored without it and numbered where they are shown.
+_ITEM_MARK = re.compile(
+    r"^\s*(?:(?:step\s*)?\(?\d{1,2}[.):](?:\s+|$)(?:-\s+)?|step\s*\d{1,2}\s*[-:.]?\s+|[-*\u2022]\s+)+", re.IGNORECASE)
+_HYPOTHESIS_MARK = re.compile(r"^\s*(?:hypothesis\s*\d{0,2}\s*[:.)-]\s*|\(?\d{1,2}[.):]\s+)+", re.IGNORECASE)
+
+
+def strip_item_mark(text: str) -> str:
+    """`text` without the numbering or bullet a model put before a list item ("1. 1. Load" -> "Load")."""
+    return _ITEM_MARK.sub("", text).strip()
 
 
 class PaperAnalysis(BaseModel):
@@ -28,9 +40,14 @@ class Hypothesis(BaseModel):
     title: Phrase
     problem: Sentence = Field(description="the problem or gap it addresses")
     rationale: Sentence = Field(description="why it should work")
-    method: Paragraph = Field(description="what to change or try, concretely")
+    method: Paragraph = Field(description="what to change in the workspace's code, concretely, with every setting")
     supporting_result: Sentence = Field(description="the measured result that would support it")
     refuting_result: Sentence = Field(description="the measured result that would refute it")
+
+    @field_validator("title")
+    @classmethod
+    def _unnumbered_title(cls, value: str) -> str:
+        return _HYPOTHESIS_MARK.sub("", value).strip() or value
 
 
 class HypothesisSet(BaseModel):
@@ -53,6 +70,55 @@ class Score(BaseModel):
 
     score: int = Field(ge=1, le=5)
     justification: Sentence
+
+
+class CriterionScore(BaseModel):
+    """One criterion of one hypothesis in the comparative review: the reason first, then the score it leads to."""
+
+    reason: Phrase = Field(description="a few words: what in this hypothesis earns the score, by the anchors")
+    score: int = Field(ge=1, le=5)
+
+    def as_score(self) -> Score:
+        """The stored form (`Score`)."""
+        return Score(score=self.score, justification=self.reason)
+
+
+class HypothesisReview(BaseModel):
+    """The five criteria of one hypothesis, in the comparative review."""
+
+    hypothesis: int = Field(ge=1, le=8, description="the hypothesis' number as shown")
+    clarity: CriterionScore
+    validity: CriterionScore
+    novelty: CriterionScore
+    feasibility: CriterionScore
+    significance: CriterionScore
+
+    def as_scores(self) -> Scores:
+        """The stored form (`Scores`)."""
+        return Scores(clarity=self.clarity.as_score(), validity=self.validity.as_score(),
+                      novelty=self.novelty.as_score(), feasibility=self.feasibility.as_score(),
+                      significance=self.significance.as_score())
+
+
+class ComparativeReview(BaseModel):
+    """The model's reply when all hypotheses are reviewed side by side: one review each, then a ranking.
+    (`review_schema(n)` fixes both lists at n items, so grammar-constrained decoding cannot skip one.)"""
+
+    reviews: list[HypothesisReview] = Field(min_length=1, max_length=8)
+    ranking: list[int] = Field(min_length=1, max_length=8, description="the hypotheses' numbers, best first")
+
+
+def review_schema(n: int) -> type[ComparativeReview]:
+    """`ComparativeReview` with exactly `n` reviews and `n` numbers in the ranking."""
+    from pydantic import create_model
+
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"ComparativeReviewOf{n}", __base__=ComparativeReview,
+        reviews=(list[HypothesisReview], Field(min_length=n, max_length=n)),
+        ranking=(list[int], Field(min_length=n, max_length=n, description="the hypotheses' numbers, best first")))
+
+
+CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
 
 
 class Scores(BaseModel):
@@ -84,6 +150,18 @@ class RankedHypothesis(BaseModel):
         description="packages the hypothesis names that the sandbox cannot import; such hypotheses rank last")
     reproduces_paper: bool = Field(
         default=False, description="the hypothesis reproducing the paper's proposed method; it ranks first")
+    review_rank: int | None = Field(
+        default=None, description="its place in the comparative review's ranking (1 = best); breaks ties of total")
+    partial_input: bool = Field(
+        default=False, description="stage 1 could read the input only in part (see the paper's notices)")
+
+
+class RejectedHypothesis(BaseModel):
+    """A hypothesis that breaks a rule of the problem: kept with the reasons, never ranked or tested."""
+
+    hypothesis: Hypothesis
+    reasons: list[str] = Field(min_length=1)
+    reproduces_paper: bool = False
 
 
 class ExperimentPlan(BaseModel):
@@ -94,7 +172,21 @@ class ExperimentPlan(BaseModel):
     baselines: list[Phrase] = Field(max_length=5)
     metric: Phrase
     metric_direction: Literal["maximize", "minimize"]
-    steps: list[Sentence] = Field(min_length=1, max_length=10, description="ordered, concrete implementation steps")
+    steps: list[Sentence] = Field(min_length=1, max_length=10, description=(
+        "this experiment's steps in order, each naming the file, function and settings it changes; not numbered"))
     expected_outcome: Sentence
     compute_budget: Phrase = Field(description="e.g. 'minutes on 2 CPU cores'")
     workspace_files: list[Phrase] = Field(max_length=10, description="workspace files the plan changes or creates")
+    broken_rules: list[str] = Field(default_factory=list, description=(
+        "rules of the problem the plan's steps still break after it was asked once more (shown in idea.md)"))
+
+    @field_validator("steps")
+    @classmethod
+    def _unnumbered_steps(cls, steps: list[str]) -> list[str]:
+        """Steps are stored without the numbering a model adds (it wrote "1. 1. Load the dataset"); empty ones and
+        exact repeats are dropped. Whoever shows the steps numbers them."""
+        cleaned = list(dict.fromkeys(strip_item_mark(step) for step in steps))
+        cleaned = [step for step in cleaned if step]
+        if not cleaned:
+            raise ValueError("every step is empty")
+        return cleaned

@@ -1,0 +1,190 @@
+"""Stage 1 under the problem's rules, its comparative review and its plan, with a scripted LLM (canned replies, not
+model output): hypotheses that break a rule are rejected and listed, not ranked; every prompt shows the rules;
+scores come from one comparative request, sent back once when they do not discriminate; plan steps are stored
+without numbering; idea.md shows what the paper parser could not read."""
+
+from __future__ import annotations
+
+import logging
+
+from copilot.constraints import extract_constraints
+from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.material import paper_notices
+from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis
+from copilot.idea.render import hypothesis_row, render_idea_md
+from copilot.paper.model import Paper
+
+CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
+PROBLEM_RULES = extract_constraints("Make bilateral_filter faster, using only the numpy library. Never read the "
+                                    "files in the reference folder directly.")
+NOVEL = {"novel": True, "closest_work_ids": [], "explanation": "Not in the retrieved works."}
+ANALYSIS = PaperAnalysis(research_tasks=["speed up a filter"], gaps=["Python loops"], keywords=["bilateral"])
+
+
+def hypothesis(title: str, method: str) -> dict:
+    return Hypothesis(title=title, problem="The loops are slow.", rationale="Vector operations run in C.",
+                      method=method, supporting_result="Lower median time.", refuting_result="No faster.").model_dump()
+
+
+def reviewed(*vectors: list[int], ranking: list[int] | None = None) -> dict:
+    reviews = [{"hypothesis": i, **{c: {"reason": f"reason {c} {i}", "score": v} for c, v in zip(CRITERIA, vec,
+                                                                                                 strict=True)}}
+               for i, vec in enumerate(vectors, 1)]
+    return {"reviews": reviews, "ranking": ranking or list(range(1, len(vectors) + 1))}
+
+
+def facts(**extra) -> TaskFacts:
+    return TaskFacts(workspace="- smooth.py (900 bytes)\n- run.py (600 bytes)", metric="seconds", direction="minimize",
+                     run="python run.py", read_only=["evaluate.py"], packages=["numpy", "scipy", "torch"], **extra)
+
+
+TORCH = hypothesis("Replace the current model with PyTorch's Conv2D layer", "Use torch.nn.Conv2d for the window sum.")
+SCIPY = hypothesis("scipy generic filter", "Replace the loops with scipy.ndimage.generic_filter.")
+PEEK = hypothesis("Cache the reference", "Load reference/expected_a.npy and return it when the input matches.")
+VECTOR = hypothesis("Vectorise the window loops", "In smooth.py, compute the 49 shifted images with np.pad and "
+                                                  "accumulate weights with numpy broadcasting instead of loops.")
+LUT = hypothesis("Precompute spatial weights", "In bilateral_filter, build the 7x7 spatial kernel once with np.exp.")
+STRIDED = hypothesis("Sliding windows", "Use numpy.lib.stride_tricks.sliding_window_view over the padded image.")
+
+
+def test_hypotheses_that_break_a_rule_are_rejected_listed_and_asked_for_once_more(scripted, caplog):
+    llm = scripted([{"hypotheses": [TORCH, VECTOR, PEEK]}, {"hypotheses": [LUT, SCIPY]},
+                    NOVEL, NOVEL, reviewed([4, 4, 3, 5, 4], [3, 4, 2, 5, 3])])
+    agent = IdeaAgent(llm, facts(constraints=PROBLEM_RULES), num_hypotheses=3, has_paper=False)
+    ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
+    assert [r.hypothesis.title for r in ranked] == ["Vectorise the window loops", "Precompute spatial weights"]
+    assert [(r.hypothesis.title, len(r.reasons)) for r in agent.rejected] == [
+        ("Replace the current model with PyTorch's Conv2D layer", 1), ("Cache the reference", 1),
+        ("scipy generic filter", 1)]
+    assert agent.rejected[0].reasons[0].startswith("uses PyTorch, but the rule allows only numpy")
+    assert "reads reference/expected_a.npy" in agent.rejected[1].reasons[0]
+    asks = [" ".join(r.messages[-1].content.split()) for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
+    assert "Propose 3 distinct hypotheses" in asks[0] and "Propose 2 distinct hypotheses" in asks[1]
+    assert "were rejected because they broke a rule" in asks[1]
+    assert '"Replace the current model with PyTorch\'s Conv2D layer": uses PyTorch' in asks[1]
+    assert "Start from what the research problem asks" in asks[0], "no paper: the prompt does not speak of one"
+    assert "2 hypotheses broke a rule of the problem; asking once more for 2 that obey the rules" in caplog.text
+    review = llm.backend.requests[-1]
+    assert review.schema_name == "ComparativeReviewOf2" and "Conv2D" not in review.messages[-1].content
+
+    rows = [hypothesis_row(r) for r in ranked]
+    assert all("Conv2D" not in row["title"] for row in rows)
+    plan = ExperimentPlan(hypothesis_title=VECTOR["title"], datasets=[], baselines=["loops"], metric="seconds",
+                          metric_direction="minimize", steps=["In smooth.py, vectorise."], expected_outcome="Faster.",
+                          compute_budget="seconds", workspace_files=["smooth.py"])
+    markdown = render_idea_md("Filter", None, ANALYSIS, [], ranked, ranked[0].hypothesis, plan,
+                              rejected=agent.rejected, rules=[c.prompt_line() for c in PROBLEM_RULES])
+    assert "## Rules of the problem" in markdown and "(code may import only numpy" in markdown
+    assert "## Rejected (3): they break a rule of the problem" in markdown
+    assert "- **Replace the current model with PyTorch's Conv2D layer**: uses PyTorch, but the rule" in markdown
+    assert "data: (none)" in markdown
+
+
+def test_every_prompt_of_the_chain_shows_the_rules(scripted):
+    llm = scripted([ANALYSIS.model_dump(), {"hypotheses": [VECTOR, LUT]}, NOVEL, NOVEL,
+                    reviewed([4, 4, 3, 5, 4], [3, 4, 2, 5, 3]),
+                    {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
+                     "minimize", "steps": ["In smooth.py, pad the image."], "expected_outcome": "Faster.",
+                     "compute_budget": "seconds", "workspace_files": ["smooth.py"]}])
+    agent = IdeaAgent(llm, facts(constraints=PROBLEM_RULES), num_hypotheses=2, has_paper=False)
+    agent.analyse("Research problem: ...")
+    ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
+    agent.plan(ranked[0].hypothesis)
+    rule = PROBLEM_RULES[0].prompt_line()
+    for request in llm.backend.requests:
+        assert rule in request.messages[0].content, f"system prompt of {request.schema_name}"
+    for request in llm.backend.requests:
+        if request.schema_name != "NoveltyJudgement":
+            assert "Hard rules of the problem" in request.messages[-1].content, request.schema_name
+
+
+def test_scores_come_from_one_comparative_review_in_the_numbers_order(scripted):
+    llm = scripted([NOVEL, NOVEL, NOVEL,
+                    {"reviews": reviewed([2, 3, 3, 4, 2], [4, 4, 3, 5, 4], [3, 3, 4, 4, 3])["reviews"][::-1],
+                     "ranking": [2, 3, 1]}])
+    agent = IdeaAgent(llm, facts())
+    ranked = agent.rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], related=[])
+    assert [(r.hypothesis.title, r.total, r.review_rank) for r in ranked] == [
+        ("Precompute spatial weights", 4.0, 1), ("Sliding windows", 3.4, 2), ("Vectorise the window loops", 2.8, 3)]
+    assert ranked[0].scores.clarity.justification == "reason clarity 2"
+    prompt = llm.backend.requests[-1].messages[-1].content
+    assert "Hypothesis 3: Sliding windows" in prompt and "feasibility: 5 = a small change" in prompt
+
+
+def test_a_review_that_does_not_discriminate_is_sent_back_once_naming_the_problem(scripted, caplog):
+    caplog.set_level(logging.INFO, logger="copilot.idea")
+    flat = reviewed([5, 5, 5, 5, 5], [5, 5, 5, 5, 5], [3, 3, 3, 3, 3])
+    better = reviewed([4, 5, 3, 5, 4], [3, 4, 3, 4, 3], [2, 3, 2, 4, 2], ranking=[1, 2, 3])
+    llm = scripted([NOVEL, NOVEL, NOVEL, flat, better])
+    ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], [])
+    assert [r.total for r in ranked] == [4.2, 3.4, 2.6]
+    retry = llm.backend.requests[-1].messages
+    assert retry[-2].role == "assistant" and retry[-1].role == "user"
+    assert "hypothesis 1 has 5 on every criterion" in retry[-1].content
+    assert "hypotheses 1 and 2 have the same mean score (5.0)" in retry[-1].content
+    assert "does not discriminate" in caplog.text
+
+
+def test_ties_left_after_the_second_review_follow_the_reviewers_ranking(scripted):
+    tied = reviewed([4, 4, 3, 5, 4], [4, 4, 3, 5, 4], ranking=[2, 1])
+    llm = scripted([NOVEL, NOVEL, tied, tied])
+    ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**VECTOR), Hypothesis(**LUT)], [])
+    assert [r.hypothesis.title for r in ranked] == ["Precompute spatial weights", "Vectorise the window loops"]
+    assert not llm.backend.script and len(llm.backend.requests) == 4, "asked once more, not twice"
+
+
+def test_plan_steps_are_stored_unnumbered_and_numbered_once_in_idea_md(scripted):
+    plan_reply = {"hypothesis_title": "x", "datasets": [], "baselines": ["nested loops"], "metric": "wrong",
+                  "metric_direction": "maximize", "steps": ["1. 1. In smooth.py, pad the image with np.pad.",
+                                                            "Step 2: In bilateral_filter, build the 7x7 kernel.",
+                                                            "3) - Replace the four loops with broadcasting.", "4. "],
+                  "expected_outcome": "Faster.", "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
+    llm = scripted([plan_reply])
+    plan = IdeaAgent(llm, facts()).plan(Hypothesis(**VECTOR))
+    assert plan.steps == ["In smooth.py, pad the image with np.pad.", "In bilateral_filter, build the 7x7 kernel.",
+                          "Replace the four loops with broadcasting."]
+    assert (plan.metric, plan.metric_direction) == ("seconds", "minimize")
+    prompt = " ".join(llm.backend.requests[0].messages[-1].content.split())
+    assert "Do not number the steps" in prompt and 'no generic steps such as "load the dataset"' in prompt
+    ranked = IdeaAgent(scripted([NOVEL, reviewed([4, 4, 3, 5, 4])]), facts()).rank([Hypothesis(**VECTOR)], [])
+    markdown = render_idea_md("Filter", None, ANALYSIS, [], ranked, ranked[0].hypothesis, plan)
+    assert "1. In smooth.py, pad the image with np.pad.\n2. In bilateral_filter" in markdown
+    assert "1. 1." not in markdown
+
+
+def test_a_plan_breaking_a_rule_is_asked_for_once_more_and_what_remains_is_recorded(scripted):
+    def plan(step: str) -> dict:
+        return {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
+                "minimize", "steps": ["In smooth.py, pad the image.", step], "expected_outcome": "Faster.",
+                "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
+
+    llm = scripted([plan("Replace the loops with scipy.ndimage.generic_filter."),
+                    plan("Use torch.nn.functional.unfold for the windows.")])
+    result = IdeaAgent(llm, facts(constraints=PROBLEM_RULES)).plan(Hypothesis(**VECTOR))
+    second = llm.backend.requests[1].messages[-1].content
+    assert "An earlier version of this plan broke a rule" in second and "uses scipy" in second
+    assert result.broken_rules and "uses torch" in result.broken_rules[0]
+
+
+def paper(**fields) -> Paper:
+    return Paper(title="Notes", abstract="A.", **fields)
+
+
+def test_idea_md_shows_what_could_not_be_read_at_the_top_and_marks_the_hypotheses(scripted):
+    cut = paper(warnings=["notes.pdf has 90 pages; only the first 60 were read (idea.max_pages)",
+                          "no title found on page 1; using the file name"])
+    notices = paper_notices(cut)
+    assert notices == ["notes.pdf has 90 pages; only the first 60 were read (idea.max_pages)"]
+    assert paper_notices(paper()) == [] and paper_notices(None) == []
+    llm = scripted([NOVEL, reviewed([4, 4, 3, 5, 4])])
+    agent = IdeaAgent(llm, facts(), partial_input=bool(notices))
+    ranked = agent.rank([Hypothesis(**VECTOR)], [])
+    assert ranked[0].partial_input and hypothesis_row(ranked[0])["partial_input"] is True
+    plan = ExperimentPlan(hypothesis_title=VECTOR["title"], datasets=[], baselines=[], metric="seconds",
+                          metric_direction="minimize", steps=["In smooth.py, vectorise."], expected_outcome="Faster.",
+                          compute_budget="seconds", workspace_files=["smooth.py"])
+    markdown = render_idea_md("Filter", cut, ANALYSIS, [], ranked, ranked[0].hypothesis, plan, notices=notices)
+    head = markdown.split("## Analysis")[0]
+    assert "> **Notice:** notes.pdf has 90 pages; only the first 60 were read" in head
+    assert "The hypotheses below are based on partial input." in head
+    assert "| 0 | Vectorise the window loops (based on partial input) |" in markdown
