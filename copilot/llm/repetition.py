@@ -1,8 +1,8 @@
 """Ending a local model's reply that has fallen into a loop, instead of letting it run to `max_tokens`.
 
-Small models sometimes repeat one or a few lines until the token budget ends: Qwen2.5-Coder-1.5B wrote
+Small models sometimes repeat one or a few lines until the token budget ends: the embedded model wrote
 `num_residual_layers=2,` / `num_residual_channels=32,` ... for 2,048 tokens in 5 of 117 whole-script replies of our
-forecast-sales runs, two to three minutes of a fifteen-minute budget each. The guard is a llama.cpp logits processor:
+runs, two to three minutes of a fifteen-minute budget each. The guard is a llama.cpp logits processor:
 once the newest generated tokens are periodic (the last `window` tokens repeat a cycle of at most `max_period`
 tokens at least `min_repeats` times), it allows only the end-of-sequence token, so the reply stops there. The reply
 is cut, which is what `max_tokens` would have done later; the caller sees `finish_reason="repetition"`.

@@ -1,7 +1,7 @@
 """Which common machine-learning packages the experiment's interpreter can import, asked of the sandbox itself (so the
 answer holds for `sandbox=docker` too). Prompts name them, because nothing can be installed offline: without the
-list, the embedded model proposed Prophet, which the related work mentions and the sandbox lacks, and spent an
-attempt on `ModuleNotFoundError`.
+list, a model proposes a package that the related work mentions and the sandbox lacks, and spends an attempt on
+`ModuleNotFoundError`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ KNOWN_PACKAGES = ("numpy", "pandas", "scipy", "sklearn", "statsmodels", "torch",
                   "keras", "jax", "matplotlib", "nltk", "spacy", "gensim", "optuna")
 PROBE = "import importlib.util as u, sys; print(' '.join(n for n in sys.argv[1:] if u.find_spec(n)))"
 RECORD = "sandbox_packages.json"
-MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 # How hypotheses and plans name a package in prose, where that differs from its import name.
 PROSE_NAMES: dict[str, tuple[str, ...]] = {
     "sklearn": ("sklearn", "scikit-learn"),
@@ -58,15 +57,6 @@ def packages_line(packages: list[str] | None) -> str:
     names = ", ".join(packages) or "none of the common ones"
     return (f"Python packages the experiment can import: {names}, and the standard library. Nothing else can be "
             "installed (no network).")
-
-
-def missing_module_hint(output: str) -> str:
-    """A sentence to add to a failed run's output when it failed on an import the sandbox cannot satisfy ('' else)."""
-    match = MISSING_MODULE.search(output)
-    if not match:
-        return ""
-    return (f"\n(`{match.group(1)}` is not installed, and nothing can be installed here: use only the packages the "
-            f"task lists. If the plan asks for `{match.group(1)}`, carry out the same idea with those packages.)")
 
 
 def missing_packages_named(text: str, packages: list[str] | None) -> list[str]:
