@@ -332,7 +332,7 @@ def _negated(before: str) -> bool:
 def mentioned_modules(text: str) -> list[tuple[str, str]]:
     """(module, the words first used for it) for each library `text` proposes to use: negated mentions ("without
     scipy") and plain-word uses of ambiguous names ("Vision Transformers") left out."""
-    found = []
+    found: list[tuple[str, str]] = []
     for match in _NAME_PATTERN.finditer(text):
         words = match.group(1)
         module = LIBRARY_NAMES[words.lower()]
@@ -627,3 +627,14 @@ def attempt_violations(task: Task, workspace: Path, constraints: Sequence[Constr
     files checked against `constraints`, the evaluation and read-only files left out, and what the starter code in
     `task.workspace` already does allowed. The execution loop marks an attempt with any such line `invalid`."""
     return violations(workspace, constraints, exclude=not_experiment_code(task), baseline=task.workspace)
+
+
+def permitted_packages(packages: list[str] | None, constraints: Sequence[Constraint]) -> list[str] | None:
+    """The importable `packages` the rules let the experiment use (what prompts should list: the embedded model
+    reads "packages the experiment can import: ..., torch" as an invitation, whatever the rules say); None when the
+    sandbox's packages are unknown."""
+    if packages is None:
+        return None
+    allowed = [set(c.names) for c in constraints if c.kind == "allowed_imports"]
+    forbidden = {name for c in constraints if c.kind == "forbidden_imports" for name in c.names}
+    return [p for p in packages if p not in forbidden and all(p in names for names in allowed)]

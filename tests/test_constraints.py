@@ -213,3 +213,13 @@ def test_without_rule_like_sentences_the_llm_is_not_asked(tmp_path, scripted):
 @pytest.mark.parametrize("phrase", ["the numpy-only rule", "numpy"])
 def test_a_rule_that_allows_nothing_checkable_is_not_an_import_rule(phrase):
     assert all(c.kind != "allowed_imports" for c in extract_constraints(f"This mentions {phrase} in passing."))
+
+
+def test_prompts_list_only_the_packages_the_rules_permit():
+    from copilot.constraints import permitted_packages
+
+    installed = ["numpy", "pandas", "scipy", "sklearn", "torch"]
+    assert permitted_packages(installed, RULES) == ["numpy"]
+    assert permitted_packages(installed, extract_constraints("Do not use PyTorch.")) == [
+        "numpy", "pandas", "scipy", "sklearn"]
+    assert permitted_packages(installed, []) == installed and permitted_packages(None, RULES) is None
