@@ -164,3 +164,33 @@ def test_a_rule_of_ones_own_is_one_yaml_file_and_rules_can_be_turned_off(tmp_pat
         RuleCoach(rule_dirs=[str(tmp_path)])
     with pytest.raises(UserError, match="is not a folder"):
         RuleCoach(rule_dirs=[str(tmp_path / "missing")])
+
+
+def test_the_coaching_table_counts_firings_and_what_the_touched_attempts_did(tmp_path):
+    """benchmarks/bench_coaching.py on a run directory made here: two rules fired on a001 (which then ran and beat
+    its parent), one on a002 (which failed); every built-in rule has a row."""
+    import sys
+
+    from copilot.execution.attempt import Attempt, Measurement
+    from copilot.rundir import write_json_atomic
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks"))
+    from bench_coaching import tally
+
+    run = tmp_path / "run"
+    for attempt in (Attempt(id="a000", kind="baseline", status="ok",
+                            measurement=Measurement(metric="m", value=0.5, source="results.json")),
+                    Attempt(id="a001", kind="debug", parent="a000", status="ok",
+                            measurement=Measurement(metric="m", value=0.7, source="results.json")),
+                    Attempt(id="a002", kind="improve", parent="a001", status="failed")):
+        write_json_atomic(run / "attempts" / attempt.id / "attempt.json", attempt)
+    write_json_atomic(run / "summary.json", {"metric": "m", "direction": "maximize"})
+    (run / "coach").mkdir()
+    (run / "coach" / "firings.jsonl").write_text("\n".join(json.dumps(r) for r in [
+        {"rule": "import_line", "event": "run_failed", "attempt": "a001"},
+        {"rule": "import_line", "event": "run_failed", "attempt": "a001"},
+        {"rule": "missing_module", "event": "run_failed", "attempt": "a002"}]) + "\n")
+    table = tally([run])
+    assert table["import_line"] == {"fired": 2, "touched": 1, "ran": 1, "improved": 1}
+    assert table["missing_module"] == {"fired": 1, "touched": 1, "ran": 0, "improved": 0}
+    assert table["reproduction_parts"] == {"fired": 0, "touched": 0, "ran": 0, "improved": 0}

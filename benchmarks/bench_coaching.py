@@ -1,0 +1,94 @@
+"""Coaching table: for each rule of the coach (copilot/coach/rules/), over a set of finished runs, how often it fired,
+how many attempts it touched, and how many of those then ran (the evaluation measured them) and improved (measured
+better than the attempt they started from, or than the baseline for a repair). Read from each run's
+`coach/firings.jsonl` and `attempts/*/attempt.json`; nothing is re-run. Rules that never fired are listed too.
+
+    .venv/bin/python benchmarks/bench_coaching.py logs/bench_outcomes/* [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from copilot.coach.small import RULES, load_rules  # noqa: E402 - after the sys.path line above
+from copilot.execution.attempt import Attempt  # noqa: E402
+from copilot.task import MetricSpec  # noqa: E402
+
+
+def attempts_of(run: Path) -> dict[str, Attempt]:
+    """The run's attempts by id."""
+    attempts = [Attempt.model_validate_json(p.read_text(encoding="utf-8"))
+                for p in sorted(run.glob("attempts/*/attempt.json"))]
+    return {a.id: a for a in attempts}
+
+
+def metric_of(run: Path) -> MetricSpec | None:
+    """The run's metric, from its summary."""
+    summary = run / "summary.json"
+    if not summary.is_file():
+        return None
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    return MetricSpec(name=data["metric"], direction=data["direction"])
+
+
+def improved(attempt: Attempt, attempts: dict[str, Attempt], metric: MetricSpec) -> bool:
+    """Measured better than the attempt it started from (a repair: than nothing, once it ran)."""
+    if attempt.metric is None:
+        return False
+    parent = attempts.get(attempt.parent or "")
+    if parent is None or parent.metric is None:
+        return attempt.kind == "repair"
+    return metric.better(attempt.metric, parent.metric)
+
+
+def tally(runs: list[Path]) -> dict[str, dict[str, int]]:
+    """Per rule: fired, touched (attempts), ran, improved."""
+    table: dict[str, dict[str, int]] = defaultdict(lambda: {"fired": 0, "touched": 0, "ran": 0, "improved": 0})
+    for rule in load_rules([RULES], []):
+        table[rule.name]  # every built-in rule gets a row, fired or not
+    for run in runs:
+        firings = run / "coach" / "firings.jsonl"
+        metric = metric_of(run)
+        if not firings.is_file() or metric is None:
+            continue
+        attempts = attempts_of(run)
+        touched: dict[str, set[str]] = defaultdict(set)
+        for line in firings.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                table[record["rule"]]["fired"] += 1
+                if record.get("attempt"):
+                    touched[record["rule"]].add(record["attempt"])
+        for rule, ids in touched.items():
+            for attempt_id in ids:
+                attempt = attempts.get(attempt_id)
+                if attempt is None:
+                    continue
+                table[rule]["touched"] += 1
+                table[rule]["ran"] += attempt.metric is not None
+                table[rule]["improved"] += improved(attempt, attempts, metric)
+    return dict(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="finished run directories")
+    args = parser.parse_args()
+    runs = [r for r in args.runs if (r / "summary.json").is_file()]
+    table = tally(runs)
+    print(f"{len(runs)} finished runs\n")
+    print("| rule | fired | attempts touched | touched ran | touched improved |")
+    print("|---|---|---|---|---|")
+    for rule, row in sorted(table.items(), key=lambda item: (-item[1]["fired"], item[0])):
+        print(f"| {rule} | {row['fired']} | {row['touched']} | {row['ran']} | {row['improved']} |")
+
+
+if __name__ == "__main__":
+    main()
