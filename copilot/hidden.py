@@ -1,17 +1,16 @@
 """Hidden (held-out) files of a task: test labels and other ground truth that the agent and its code never see.
 
 They stay in the starter folder. Every copy of it that code runs in (the agent's workspace, the baseline's and the
-re-execution's clean copies) is made without them, and the execution loop puts them into the workspace, read-only,
-only while the task's own evaluation runs (`hidden_files_in`), removing them afterwards however the evaluation ends.
-Paths are relative to the workspace root, spelled with forward slashes (as `TaskSpec.hidden` normalises them).
+re-execution's clean copies) is made without them; only the folder the task's own evaluation runs in holds them,
+read-only (`copilot/execution/evaluation.py`), and that folder is removed when the evaluation ends. Paths are relative
+to the workspace root, spelled with forward slashes (as `TaskSpec.hidden` normalises them).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from pathlib import Path
 
 
@@ -66,20 +65,3 @@ def misplaced_hidden(root: Path, hidden: Collection[str]) -> list[str]:
             if os.path.lexists(root / rel):
                 problems.append(f"{rel} (a file was put there; removed)")
     return problems
-
-
-@contextmanager
-def hidden_files_in(workspace: Path, source: Path, hidden: Collection[str]) -> Iterator[None]:
-    """Copy the hidden files of `source` into `workspace`, read-only (0o444), for the duration of the block; they are
-    removed when it ends, also when it raises. Call `misplaced_hidden` first: a link on the way is not checked here.
-    """
-    try:
-        for rel in hidden:
-            target = workspace / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.unlink(missing_ok=True)
-            shutil.copyfile(source / rel, target)
-            target.chmod(0o444)
-        yield
-    finally:
-        remove_hidden(workspace, hidden)

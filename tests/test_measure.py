@@ -137,7 +137,8 @@ def test_only_the_evaluation_gives_an_attempt_its_number(loop):
     assert copied.status == "failed" and "No such file or directory" in copied.error  # the labels are not there
     peeked = by_cheat["reads the labels in the starter folder"]
     if "filesystem confined" in loop.sandbox.describe():
-        assert peeked.status == "failed" and "EmptyDataError" in peeked.error  # the starter's copy reads as empty
+        # not in bubblewrap's view at all; under the fallback, the starter's copy reads as empty
+        assert peeked.status == "failed" and ("No such file" in peeked.error or "EmptyDataError" in peeked.error)
     assert planted.status == "invalid" and "where hidden files go: data/test_labels.csv" in planted.error
     assert not (loop.workspace / "data" / "test_labels.csv").exists()
     assert (loop.workspace / "evaluate.py").read_bytes() == (loop.task.workspace / "evaluate.py").read_bytes()
@@ -271,12 +272,12 @@ def test_the_hidden_answers_are_removed_when_the_evaluation_times_out_or_the_san
 
 
 def test_what_the_evaluation_leaves_behind_is_gone_before_the_agent_codes_again(tmp_path):
-    """Even an evaluation that copies the answers into the workspace (as a module the experiment planted to shadow one
-    of the evaluation's imports could) does not hand them on: the next attempt starts from a restored snapshot."""
+    """Even an evaluation that copies the answers beside itself does not hand them on: it runs in a folder of its own,
+    removed when it ends, so the copy never reaches the workspace, nor the next attempt."""
     loop = toy_loop(tmp_path, HONEST, evaluate="python evaluate.py && cp data/answers.txt leaked.txt")
     loop.run_baseline()
     first = measure_current(loop)
-    assert first.status == "ok" and (loop.workspace / "leaked.txt").exists()
+    assert first.status == "ok" and not (loop.workspace / "leaked.txt").exists()
     seen = []
 
     def implement(instruction, kind, parent):

@@ -2,55 +2,65 @@
 per attempt. A snapshot is enough to restore the workspace to that attempt (rollback, tree search) or to rebuild the
 attempt in a clean copy for re-execution. The task's hidden files are never part of either: a snapshot neither
 records their absence as a deletion nor keeps a file at their paths, and a restore or clean copy leaves them out.
+
+Symbolic links the experiment made are recorded as links (`manifest["links"]`, present when there are any: path ->
+where it points) and made
+again as links on restore; none is ever followed by copilot (`copilot/links.py`): a starter file replaced by a link
+to a file outside is replaced by the starter's file again, and the outside file is not touched.
 """
 
 from __future__ import annotations
 
 import filecmp
 import json
+import os
 import shutil
+import stat
 from collections.abc import Collection
 from pathlib import Path
 
+from copilot import links
 from copilot.hidden import copy_without_hidden, remove_hidden
 
 SKIP_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 MAX_SNAPSHOT_FILE = 5 * 1024 * 1024
 
 
-def _files(root: Path) -> set[str]:
-    return {
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if (p.is_file() or p.is_symlink()) and not SKIP_PARTS & set(p.relative_to(root).parts)
-    }
+def _entries(root: Path) -> dict[str, os.stat_result]:
+    """Files and links under `root` (not following links) with their lstat."""
+    return dict(links.walk(root, SKIP_PARTS)) if root.is_dir() else {}
 
 
 def take_snapshot(workspace: Path, source: Path, dest: Path, *, ignore: frozenset[str] = frozenset()) -> dict:
-    """Copy into `dest/files/` every workspace file that is new or differs from `source`; record deletions and files
-    too large to keep in `dest/manifest.json`, which is returned. `ignore` names files never snapshotted (the results
-    file, the hidden files).
+    """Copy into `dest/files/` every workspace file that is new or differs from `source`; record links, deletions
+    and files too large to keep in `dest/manifest.json`, which is returned. `ignore` names files never snapshotted
+    (the results file, the hidden files).
     """
     files_dir = dest / "files"
     if files_dir.exists():
         shutil.rmtree(files_dir)
     files_dir.mkdir(parents=True)
-    current, original = _files(workspace), _files(source)
-    changed, too_large = [], []
-    for rel in sorted(current - ignore):
-        path = workspace / rel
-        if path.is_symlink():
+    current, original = _entries(workspace), _entries(source)
+    changed, too_large, linked = [], [], {}
+    for rel in sorted(set(current) - ignore):
+        path, info = workspace / rel, current[rel]
+        if stat.S_ISLNK(info.st_mode):
+            linked[rel] = os.readlink(path)
             continue
-        if rel in original and filecmp.cmp(path, source / rel, shallow=False):
+        if (rel in original and stat.S_ISREG(original[rel].st_mode)
+                and filecmp.cmp(path, source / rel, shallow=False)):
             continue
-        if path.stat().st_size > MAX_SNAPSHOT_FILE:
+        if info.st_size > MAX_SNAPSHOT_FILE:
             too_large.append(rel)
             continue
         target = files_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
         changed.append(rel)
-    manifest = {"changed": changed, "deleted": sorted(original - current - ignore), "too_large": too_large}
+    manifest: dict = {"changed": changed, "deleted": sorted(set(original) - set(current) - ignore),
+                      "too_large": too_large}
+    if linked:
+        manifest["links"] = linked
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
@@ -59,32 +69,54 @@ def restore_snapshot(workspace: Path, source: Path, snapshot: Path | None, *, hi
     """Make `workspace` equal to `source` plus the snapshot's changes (None: the pristine starter code), without the
     `hidden` files of `source`.
 
-    Files already equal to the source are left alone, so data files are not copied again.
+    Files already equal to the source are left alone, so data files are not copied again. Links in the workspace are
+    removed or kept as links, never written through.
     """
-    manifest: dict[str, list[str]] = {"changed": [], "deleted": []}
+    manifest: dict = {"changed": [], "deleted": [], "links": {}}
     if snapshot is not None:
-        manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+        manifest.update(json.loads((snapshot / "manifest.json").read_text(encoding="utf-8")))
+    hidden = set(hidden)
     remove_hidden(workspace, hidden)
-    keep = set(manifest["changed"]) - set(hidden)
-    current, original = _files(workspace), _files(source) - set(hidden)
-    for rel in current - original - keep:
-        (workspace / rel).unlink()
-    for rel in original - set(manifest["deleted"]):
+    keep = set(manifest["changed"]) - hidden
+    linked = {rel: target for rel, target in manifest.get("links", {}).items() if rel not in hidden}
+    deleted = set(manifest["deleted"])
+    original = {rel: info for rel, info in _entries(source).items() if rel not in hidden}
+    for rel, info in _entries(workspace).items():
+        path = workspace / rel
+        if stat.S_ISLNK(info.st_mode):
+            if linked.get(rel) != os.readlink(path):
+                path.unlink()
+        elif (rel not in original and rel not in keep) or rel in linked or rel in deleted:
+            path.unlink()
+    for rel in sorted(set(original) - deleted - keep - set(linked)):
         target = workspace / rel
-        if rel in keep:
+        if (not links.is_link(target) and target.is_file() and not _linked_folder(workspace, rel)
+                and filecmp.cmp(target, source / rel, shallow=False)):
             continue
-        if not target.exists() or not filecmp.cmp(target, source / rel, shallow=False):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                target.chmod(0o644)
-                target.unlink()
-            shutil.copy2(source / rel, target)
-    for rel in manifest["deleted"]:
-        (workspace / rel).unlink(missing_ok=True)
-    for rel in keep:
-        target = workspace / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(snapshot / "files" / rel, target)  # type: ignore[operator]
+        if stat.S_ISLNK(original[rel].st_mode):  # a link of the starter's own: made again as a link
+            placed = links.real_parent(workspace, rel)
+            links.remove(placed)
+            placed.symlink_to(os.readlink(source / rel))
+        else:
+            links.place_copy(source / rel, workspace, rel)
+    for rel in sorted(keep):
+        links.place_copy(snapshot / "files" / rel, workspace, rel)  # type: ignore[operator]
+    for rel, target in sorted(linked.items()):
+        placed = links.real_parent(workspace, rel)
+        if links.is_link(placed) and os.readlink(placed) == target:
+            continue
+        links.remove(placed)
+        placed.symlink_to(target)
+
+
+def _linked_folder(root: Path, rel: str) -> bool:
+    """Whether a folder on the way to `rel` inside `root` is a link."""
+    current = root
+    for part in Path(rel).parts[:-1]:
+        current = current / part
+        if links.is_link(current):
+            return True
+    return False
 
 
 def clean_copy(source: Path, snapshot: Path | None, dest: Path, *, hidden: Collection[str] = ()) -> Path:
@@ -92,6 +124,6 @@ def clean_copy(source: Path, snapshot: Path | None, dest: Path, *, hidden: Colle
     re-execution."""
     if dest.exists():
         shutil.rmtree(dest)
-    copy_without_hidden(source, dest, set(hidden), SKIP_PARTS)
+    copy_without_hidden(source, dest, set(hidden), SKIP_PARTS, symlinks=True)
     restore_snapshot(dest, source, snapshot, hidden=hidden)
     return dest

@@ -1,6 +1,7 @@
 """The run's working copy of the starter code, and every file action on it.
 
 All paths are confined to the workspace root: absolute paths, `..` escapes and symlinks leading out are refused.
+Links that commands made are listed and diffed as links (`name -> target`), never followed (`copilot/links.py`).
 Read-only files (the task's evaluation, its input data) cannot be written, edited or deleted through any action,
 and are also chmod 0444 in the copy. Hidden files (held-out labels, see `copilot.hidden`) are not in the copy at all,
 and no action can create, read or list a file at their paths. Refusals raise `WorkspaceError`, whose message is an
@@ -11,20 +12,25 @@ kept on disk.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
 import logging
+import os
 import shutil
+import stat
 from collections.abc import Collection
 from pathlib import Path
 
+from copilot import links
 from copilot.hidden import copy_without_hidden, remove_hidden
 
 SKIP_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints", ".copilot"}
 TEXT_LIMIT = 2 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".jsonl"}
 DATA_ROWS_PER_VIEW = 10
+LINK_MARK = "link -> "
 
 log = logging.getLogger("copilot.experiment")
 
@@ -132,13 +138,15 @@ class Workspace:
         if base.is_file():
             return f"{self.relative(base)} ({base.stat().st_size:,} bytes)"
         entries = []
-        for path in sorted(base.rglob("*")):
-            parts = set(path.relative_to(self.root).parts)
-            if parts & SKIP_PARTS or path.is_dir() or self.relative(path) in self.hidden:
+        for sub, info in sorted(links.walk(base, SKIP_PARTS), key=lambda entry: entry[0]):
+            name = (base / sub).relative_to(self.root).as_posix()
+            if name in self.hidden:
                 continue
-            mark = " [read-only]" if self.relative(path) in self.read_only else ""
-            size = path.stat().st_size if path.exists() else 0
-            entries.append(f"{self.relative(path)} ({size:,} bytes){mark}")
+            if stat.S_ISLNK(info.st_mode):
+                entries.append(f"{name} -> {os.readlink(base / sub)} (link)")
+                continue
+            mark = " [read-only]" if name in self.read_only else ""
+            entries.append(f"{name} ({info.st_size:,} bytes){mark}")
         if len(entries) > max_entries:
             entries = [*entries[:max_entries], f"... and {len(entries) - max_entries} more files"]
         return "\n".join(entries) or "(empty)"
@@ -259,20 +267,25 @@ class Workspace:
 
     # -- step records --------------------------------------------------------------------------------------------
     def _snapshot(self) -> dict[str, str]:
+        """A digest of each file, and `link -> target` for each link (a link is never followed)."""
         hashes = {}
-        for path in self.root.rglob("*"):
-            if path.is_file() and not set(path.relative_to(self.root).parts) & SKIP_PARTS:
-                hashes[self.relative(path)] = _digest(path)
+        for rel, info in links.walk(self.root, SKIP_PARTS):
+            path = self.root / rel
+            try:
+                hashes[rel] = f"{LINK_MARK}{os.readlink(path)}" if stat.S_ISLNK(info.st_mode) else _digest(path)
+            except OSError:  # gone, or unreadable (a command's chmod 000): a change either way
+                hashes[rel] = "unreadable"
         return hashes
 
     def begin_step(self, step: int) -> None:
         """Remember the state before step `step` (hashes, and text of small text files for diffs)."""
         self._step_hashes = self._snapshot()
         self._step_texts = {}
-        for rel in self._step_hashes:
+        for rel, digest in self._step_hashes.items():
             path = self.root / rel
-            if _is_text(path):
-                self._step_texts[rel] = path.read_text(encoding="utf-8")
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                if not digest.startswith(LINK_MARK) and _is_text(path):
+                    self._step_texts[rel] = path.read_text(encoding="utf-8")
 
     def end_step(self, step: int) -> str:
         """Write the diff of step `step` to the traces folder; returns a short summary ('' when nothing changed)."""
@@ -287,10 +300,17 @@ class Workspace:
         for rel in changed:
             path = self.root / rel
             old = self._step_texts.get(rel, "")
-            if path.exists() and not _is_text(path):
-                notes.append(f"{rel} (binary/large, {path.stat().st_size:,} bytes)")
+            if after.get(rel, "").startswith(LINK_MARK):
+                notes.append(f"{rel} -> {after[rel][len(LINK_MARK):]} (link)")
                 continue
-            new = path.read_text(encoding="utf-8") if path.exists() else ""
+            try:
+                if path.exists() and not _is_text(path):
+                    notes.append(f"{rel} (binary/large, {path.stat().st_size:,} bytes)")
+                    continue
+                new = path.read_text(encoding="utf-8") if path.exists() else ""
+            except (OSError, UnicodeDecodeError):
+                notes.append(f"{rel} (unreadable)")
+                continue
             chunks.append("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                                        f"a/{rel}", f"b/{rel}")))
             notes.append(rel if path.exists() else f"{rel} (deleted)")
