@@ -75,3 +75,11 @@ def write_scanned(path: Path) -> Path:
     page.insert_image(pymupdf.Rect(72, 72, 300, 300), pixmap=pix)
     doc.save(path)
     return path
+
+
+def write_hello(path: Path) -> Path:
+    """A one-page PDF that says "hello": a readable PDF that is not a paper."""
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "hello", fontsize=12)
+    doc.save(path)
+    return path

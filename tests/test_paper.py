@@ -7,7 +7,7 @@ import pytest
 from copilot.errors import UserError
 from copilot.paper import load_paper
 from copilot.paper.source import arxiv_id_of
-from tests.pdf_factory import write_encrypted, write_paper, write_scanned
+from tests.pdf_factory import write_encrypted, write_hello, write_paper, write_scanned
 
 
 def test_a_clean_paper(tmp_path):
@@ -70,7 +70,6 @@ def test_the_method_text_is_the_method_sections_verbatim(tmp_path):
     (lambda p: p.write_bytes(b"<html>not a pdf</html>"), "not a PDF"),
     (lambda p: p.write_bytes(write_paper(p.with_suffix(".tmp.pdf")).read_bytes()[:400]), "corrupt PDF"),
     (write_encrypted, "encrypted"),
-    (write_scanned, "no extractable text"),
 ])
 def test_bad_pdfs_give_one_line_naming_the_file_and_the_reason(tmp_path, make, reason):
     path = tmp_path / "bad.pdf"
@@ -87,3 +86,35 @@ def test_missing_files_and_arxiv_specs(tmp_path):
     assert arxiv_id_of("https://arxiv.org/abs/2401.01234v2") == "2401.01234v2"
     assert arxiv_id_of("2401.01234") == "2401.01234"
     assert arxiv_id_of("paper.pdf") is None
+
+
+def test_a_generated_paper_is_a_readable_paper(tmp_path):
+    paper = load_paper(str(write_paper(tmp_path / "p.pdf")))
+    assert paper.verdict.is_paper and paper.verdict.unread == [] and paper.notices() == []
+
+
+def test_a_scan_is_read_as_far_as_it_goes_with_a_verdict(tmp_path, caplog):
+    """No text layer: not refused (the run goes on with the problem text), but marked as unread, and logged."""
+    paper = load_paper(str(write_scanned(tmp_path / "scan.pdf")))
+    assert not paper.verdict.is_paper and "no text could be read" in paper.verdict.reasons
+    assert any("no text layer" in line and "OCR" in line for line in paper.verdict.unread)
+    assert paper.notices()[0].startswith(f"{tmp_path / 'scan.pdf'} does not look like a research paper")
+    assert "no text layer" in caplog.text
+
+
+def test_a_hello_pdf_does_not_look_like_a_paper(tmp_path):
+    paper = load_paper(str(write_hello(tmp_path / "hello.pdf")))
+    assert not paper.verdict.is_paper
+    assert "only 1 word of text on 1 page" in paper.verdict.reasons
+    assert "no abstract and no section headings" in paper.verdict.reasons
+
+
+def test_a_truncated_pdf_is_read_as_far_as_it_goes(tmp_path):
+    """A paper cut off mid-file (an interrupted download): MuPDF repairs what it can; the verdict says so."""
+    whole = write_paper(tmp_path / "whole.pdf", pages=4).read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole[: int(len(whole) * 0.7)])
+    paper = load_paper(str(cut))
+    assert paper.title == "Scaling Small Tabular Models"
+    assert any("damaged or truncated" in line for line in paper.verdict.unread)
+    assert any("damaged or truncated" in line for line in paper.notices())

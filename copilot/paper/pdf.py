@@ -1,46 +1,51 @@
-"""PDF → `Paper` with PyMuPDF, using the layout (font sizes, bold, position) rather than plain text alone.
+"""PDF -> `Paper` with PyMuPDF, from the layout (fonts, sizes, positions, the outline) rather than plain text.
 
-- Running headers and footers (a line repeated at the top or bottom of several pages, page numbers) are dropped.
-- The title is the largest text in the upper part of page 1; consecutive lines of that size are joined, so a title
-  spanning two lines is one title and a small banner above it is ignored.
-- Headings are short lines that are bold or larger than the body font, or numbered ("2.1 Method").
-- Links come from link annotations and from URLs in the text.
+The steps, each in its own module: text lines with page furniture and footnotes marked (`layout`), title, authors
+and affiliations (`front`), section headings from the outline or from typography (`headings`), the reference list
+(`refs`), own and other code links (`links`), the method section (`method`, used by `Paper.method_text`) and the
+verdict on whether this is a readable research paper (`verdict`).
+
+Files that cannot be read at all (missing, empty, not a PDF, encrypted, no pages) raise `UserError` with one line.
+Anything else is read as far as it goes: a scan, a truncated file or a one-page note becomes a `Paper` whose
+`verdict` says what is wrong and what was not read.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import unicodedata
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import pymupdf
 
 from copilot.errors import UserError
-from copilot.paper.model import Paper, Section
-from copilot.paper.refs import URL, code_links, parse_reference, split_entries
+from copilot.paper.front import authors_and_affiliations, front_block, tidy_title, title_lines
+from copilot.paper.headings import REFERENCES, Heading, assign_kinds, from_outline, key, typographic
+from copilot.paper.layout import (
+    Line,
+    Span,
+    body_size,
+    clean_text,
+    join_lines,
+    join_spans,
+    mark_footnotes,
+    mark_furniture,
+    page_lines,
+    starts_with_marker,
+)
+from copilot.paper.links import classify, clean_url, code_links, is_code_host, occurrences, sentence_around, urls_in
+from copilot.paper.method import paper_names
+from copilot.paper.model import OutlineEntry, Paper, Section
+from copilot.paper.refs import parse_reference, split_lines
+from copilot.paper.verdict import assess
 
 log = logging.getLogger("copilot.paper")
 
-NUMBERED_HEADING = re.compile(r"^(\d+(\.\d+)*\.?|[IVX]+\.|[A-H]\.?)\s+[A-Z][^.]{1,80}$")
-REFERENCES = re.compile(r"^(\d+\.?\s*)?(references|bibliography|literature cited)$", re.IGNORECASE)
-ABSTRACT_INLINE = re.compile(r"^abstract\s*[.:—–-]?\s*", re.IGNORECASE)
-BOLD_FLAG = 16
-
-
-@dataclass
-class Line:
-    """One text line with its layout."""
-
-    page: int
-    y: float
-    size: float
-    bold: bool
-    text: str
-    top: bool
-    bottom: bool
+ABSTRACT_RUN_IN = re.compile(r"^(abstract|summary)\s*[.:—–-]+\s*(?=\S)", re.IGNORECASE)
+CAPTION = re.compile(r"^(table|figure|fig\.)\s*[A-Z]?\d+\s*[:.|]", re.IGNORECASE)
+ABSTRACT_HEADING = re.compile(r"^(abstract|summary)$", re.IGNORECASE)
+ABSTRACT_END = re.compile(r"\b(keywords|key words|index terms|ccs concepts|acm reference format)\b\s*[:—–-]?",
+                          re.IGNORECASE)
 
 
 def _open(path: Path) -> pymupdf.Document:
@@ -62,134 +67,186 @@ def _open(path: Path) -> pymupdf.Document:
     return doc
 
 
-def _lines(doc: pymupdf.Document, pages: int) -> list[Line]:
-    lines = []
-    for number in range(pages):
-        page = doc[number]
-        height = page.rect.height
-        for block in page.get_text("dict")["blocks"]:
-            for raw in block.get("lines", []):
-                spans = [s for s in raw["spans"] if s["text"].strip()]
-                if not spans:
-                    continue
-                text = unicodedata.normalize("NFKC", " ".join(s["text"].strip() for s in spans))
-                size = max(s["size"] for s in spans)
-                bold = all(s["flags"] & BOLD_FLAG or "bold" in s["font"].lower() for s in spans)
-                y = raw["bbox"][1]
-                lines.append(Line(number, y, round(size, 1), bold, re.sub(r"\s+", " ", text),
-                                  top=y < 0.08 * height, bottom=raw["bbox"][3] > 0.93 * height))
-    return lines
+def _outline(doc: pymupdf.Document, pages: int) -> list[OutlineEntry]:
+    try:
+        toc = doc.get_toc(simple=True)
+    except (RuntimeError, ValueError):
+        return []
+    return [OutlineEntry(level=level, title=title, page=page) for level, title, page in toc
+            if isinstance(title, str) and title.strip() and 0 < page <= pages]
 
 
-def _drop_running(lines: list[Line], pages: int) -> list[Line]:
-    """Remove page numbers and lines repeated at the top/bottom of at least two pages."""
-    def key(line: Line) -> str:
-        return re.sub(r"\d+", "#", line.text.lower())
-
-    margin = Counter(key(line) for line in lines if line.top or line.bottom)
-    repeated = {k for k, n in margin.items() if n >= 2} if pages > 1 else set()
-    kept = []
-    for line in lines:
-        if (line.top or line.bottom) and (key(line) in repeated or re.fullmatch(r"\d{1,4}", line.text)):
-            continue
-        kept.append(line)
-    return kept
+def _textless_pages(doc: pymupdf.Document, pages: int, lines: list[Line]) -> list[int]:
+    with_text = {line.page for line in lines}
+    return [n + 1 for n in range(pages) if n not in with_text and doc[n].get_images()]
 
 
-def _title(lines: list[Line]) -> tuple[str, int]:
-    """The title and the index of the first line after it."""
-    first = [(i, line) for i, line in enumerate(lines) if line.page == 0 and len(line.text) > 2]
-    if not first:
-        return "", 0
-    upper = first[: max(8, len(first) // 3)]
-    biggest = max(line.size for _, line in upper)
-    start = next(i for i, line in upper if line.size >= biggest - 0.5)
-    end = start
-    while end + 1 < len(lines) and lines[end + 1].page == 0 and abs(lines[end + 1].size - biggest) < 0.6:
-        end += 1
-    return join_lines([line.text for line in lines[start : end + 1]]), end + 1
+def _sections(flow: list[Line], headings: list[Heading]) -> list[Section]:
+    sections = []
+    for position, heading in enumerate(headings):
+        stop = headings[position + 1].start if position + 1 < len(headings) else len(flow)
+        text = join_lines([heading.run_in] + [line.text for line in flow[heading.end + 1 : stop]])
+        sections.append(Section(heading=heading.title, text=text, level=heading.level, number=heading.number,
+                                kind=heading.kind))
+    return sections
 
 
-def join_lines(texts: list[str]) -> str:
-    """Join wrapped lines: a line ending in '-' or '/' continues the next word (URLs, hyphenated words)."""
-    joined = ""
-    for text in texts:
-        text = text.strip()
-        if joined.endswith("/") or (joined.endswith("-") and text[:1].isupper()):
-            joined += text
-        elif joined.endswith("-") and text[:1].islower():
-            joined = joined[:-1] + text
-        else:
-            joined = f"{joined} {text}" if joined else text
-    return joined
+def _run_in_abstract(flow: list[Line], headings: list[Heading]) -> tuple[int, int, str] | None:
+    """An abstract set as a run-in label ("Abstract. We ...", "Abstract—We ...") before the first heading."""
+    stop = headings[0].start if headings else len(flow)
+    for index in range(min(stop, 80)):
+        match = ABSTRACT_RUN_IN.match(flow[index].text)
+        if match:
+            end = next((h.start for h in headings if h.start > index), len(flow))
+            text = join_lines([flow[index].text[match.end() :]] + [ln.text for ln in flow[index + 1 : end]])
+            return index, end, text
+    return None
+
+
+def _owners(paper_title: str, authors: list[str], front: list[Line]) -> set[str]:
+    owners = {key(name.split()[-1]) for name in authors if name.split()}
+    owners |= {key(n) for n in paper_names(paper_title)}
+    for line in front:
+        for domain in re.findall(r"@([\w.-]+)", line.text):
+            parts = domain.lower().split(".")
+            owners |= {key(p) for p in parts[:-1] if p not in {"cs", "eecs", "mail", "gmail", "ac", "edu", "com"}}
+    return {o for o in owners if o}
 
 
 def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
-    """Parse a PDF file; bad files raise `UserError` naming the file and the reason."""
+    """Parse a PDF file; files that cannot be read at all raise `UserError` naming the file and the reason."""
     doc = _open(path)
-    warnings = []
+    warnings: list[str] = []
+    unread: list[str] = []
     total = doc.page_count
     pages = min(total, max_pages)
     if total > max_pages:
         warnings.append(f"{path.name} has {total} pages; only the first {max_pages} were read (idea.max_pages)")
-        log.warning(warnings[-1])
-    all_lines = _lines(doc, pages)
-    if not all_lines and getattr(doc, "is_repaired", False):
+        unread.append(warnings[-1])
+    try:
+        lines = page_lines(doc, pages)
+    except RuntimeError as error:  # a page MuPDF cannot interpret
+        raise UserError(f"{path}: corrupt PDF ({error})") from None
+    damaged = bool(getattr(doc, "is_repaired", False))
+    if not lines and damaged:
         raise UserError(f"{path}: corrupt PDF (damaged structure; no text could be recovered)")
-    if not all_lines:
-        raise UserError(f"{path}: no extractable text (a scanned paper? run OCR on it first)")
-    if getattr(doc, "is_repaired", False):
-        warnings.append(f"{path.name} is damaged; MuPDF repaired it and the text may be incomplete")
-    lines = _drop_running(all_lines, pages)
-    title, after_title = _title(lines)
-    sizes: Counter[float] = Counter()
+    mark_furniture(lines, pages)
+    mark_footnotes(lines)
+    content = [line for line in lines if not line.furniture]
+    outline = _outline(doc, pages)
+    span = title_lines(content)
+    title = tidy_title(" ".join(ln.text for ln in content[span[0] : span[1] + 1]), doc.metadata.get("title", "")) \
+        if span else ""
+    after_title = span[1] + 1 if span else 0
+    flow = [line for line in content[after_title:] if not line.footnote]
+    size = body_size(flow or content)
+    headings: list[Heading] = []
+    if outline:
+        headings, missing = from_outline(flow, outline, size)
+        if len([h for h in headings if h.number is not None or h.level > 1]) < len(outline) / 2:
+            warnings.append(f"the PDF outline ({len(outline)} entries) does not match the text; headings were "
+                            "found from the typography instead")
+            headings = typographic(flow, size)
+        elif missing:
+            warnings.append(f"{len(missing)} outline entries not found in the text: " + "; ".join(missing[:5]))
+    else:
+        headings = typographic(flow, size)
+    assign_kinds(headings)
+    sections = _sections(flow, headings)
+    has_abstract = any(s.kind == "front" and ABSTRACT_HEADING.match(s.heading) for s in sections)
+    run_in = None if has_abstract else _run_in_abstract(flow, headings)
+    if run_in is not None:
+        sections.insert(0, Section(heading="Abstract", text=run_in[2], kind="front"))
+    abstract = next((s.text for s in sections if s.kind == "front" and ABSTRACT_HEADING.match(s.heading)), "")
+    cut = ABSTRACT_END.search(abstract)
+    if cut and cut.start() > 100:
+        abstract = abstract[: cut.start()].strip()
+    first_heading = headings[0].start if headings else len(flow)
+    if run_in is not None:
+        first_heading = min(first_heading, run_in[0])
+    front = front_block(content, after_title)
+    front = [line for line in front if line in flow[:first_heading]]
+    authors, affiliations = authors_and_affiliations(front)
+    references, ref_blocks = _references(flow, headings)
+    blocks: dict[tuple[int, int], list[str]] = {}
     for line in lines:
-        sizes[line.size] += len(line.text)
-    body_size = sizes.most_common(1)[0][0]
-
-    def is_heading(line: Line) -> bool:
-        short = len(line.text) <= 90 and not line.text.endswith((".", ",", ";"))
-        marked = line.bold or line.size > body_size + 1.5 or bool(NUMBERED_HEADING.match(line.text))
-        return short and marked and line.size >= body_size - 0.2 and not line.text.lower().startswith(("figure",
-                                                                                                       "table"))
-
-    authors: list[str] = []
-    sections: list[Section] = []
-    current: Section | None = None
-    preface: list[str] = []
-    for line in lines[after_title:]:
-        if is_heading(line) or (ABSTRACT_INLINE.match(line.text) and current is None):
-            inline = ABSTRACT_INLINE.match(line.text)
-            if inline and not is_heading(line):
-                current = Section(heading="Abstract", text=line.text[inline.end() :])
-            else:
-                heading = re.sub(r"^(\d+(\.\d+)*\.?|[IVX]+\.)\s+", "", line.text).strip()
-                current = Section(heading=heading, text="")
-            sections.append(current)
-        elif current is None:
-            preface.append(line.text)
-        else:
-            current.text = join_lines([current.text, line.text]) if current.text else line.text
-    for text in preface:
-        if "@" in text or len(text) > 150:
-            continue
-        authors += [a.strip() for a in re.split(r",| and |;", text) if 2 < len(a.strip()) < 60]
-    abstract = next((s.text for s in sections if s.heading.lower() == "abstract"), "")
-    references = []
-    ref_index = next((i for i, s in enumerate(sections) if REFERENCES.match(s.heading)), None)
-    if ref_index is not None:
-        ref_lines = [ln.text for ln in lines if ln.page >= 0]
-        start = next((i for i, t in enumerate(ref_lines) if REFERENCES.match(t)), None)
-        raw = "\n".join(ref_lines[start + 1 :]) if start is not None else sections[ref_index].text
-        references = [parse_reference(entry) for entry in split_entries(raw)]
-        sections = sections[:ref_index] + sections[ref_index + 1 :]
-    urls = [link["uri"] for n in range(pages) for link in doc[n].get_links() if link.get("uri")]
-    urls += URL.findall(join_lines([line.text for line in all_lines]))
+        blocks.setdefault((line.page, line.block), []).append(line.text)
+    noted = footnote_contexts(lines)
+    texts = [(join_lines(t) + noted.get(where, ""), where in ref_blocks, where[0]) for where, t in blocks.items()]
+    annotated = [link["uri"] for n in range(pages) for link in doc[n].get_links() if link.get("uri")]
+    annotations = []
+    ref_spans = {(ln.page, round(ln.y0), round(ln.y1)) for ln in flow if (ln.page, ln.block) in ref_blocks}
+    for number in range(pages):
+        for link in doc[number].get_links():
+            uri, rect = link.get("uri"), link.get("from")
+            if not uri or rect is None or not is_code_host(clean_url(uri)):
+                continue
+            under = [where for where in blocks if where[0] == number and any(
+                ln.page == number and ln.block == where[1] and ln.y0 <= rect.y1 and ln.y1 >= rect.y0
+                and ln.x0 <= rect.x1 and ln.x1 >= rect.x0 for ln in content)]
+            context = " ".join(join_lines(blocks[where]) for where in under)
+            in_refs = any(p == number and y0 <= rect.y1 and y1 >= rect.y0 for p, y0, y1 in ref_spans)
+            annotations.append((uri, context, in_refs, number))
+    own, other = classify(occurrences(texts, annotations), _owners(title, authors, front))
     if not title:
         title = path.stem
         warnings.append("no title found on page 1; using the file name")
-    if not sections:
+    body_words = sum(len(line.text.split()) for line in content)
+    if not sections and flow:
         warnings.append("no section headings found; the text is one section")
-        sections = [Section(heading="Text", text=" ".join(line.text for line in lines[after_title:]))]
-    return Paper(title=title, authors=authors[:30], abstract=abstract, sections=sections, references=references,
-                 links=code_links(urls), page_count=total, source=str(path), warnings=warnings)
+        sections = [Section(heading="Text", text=join_lines([line.text for line in flow]))]
+    paper = Paper(title=title, authors=authors[:40], affiliations=affiliations, abstract=abstract,
+                  sections=[s for s in sections if not REFERENCES.match(s.heading)], references=references,
+                  links=code_links(annotated + urls_in(join_lines([ln.text for ln in content]))),
+                  code_links=own, other_links=other, outline=outline, page_count=total,
+                  source=str(path), warnings=warnings)
+    paper.verdict = assess(paper, words=body_words, pages_read=pages,
+                           textless_pages=_textless_pages(doc, pages, lines), damaged=damaged, unread=unread)
+    for notice in paper.notices():
+        log.warning("paper: %s", notice)
+    return paper
+
+
+def footnote_contexts(lines: list[Line]) -> dict[tuple[int, int], str]:
+    """For each footnote block, the body text around its marker ("... OpenIE (Mausam, 2016)^8"): a footnote that
+    is only a URL is explained by the sentence that points to it."""
+    out: dict[tuple[int, int], str] = {}
+    by_page: dict[int, list[Line]] = {}
+    for line in lines:
+        by_page.setdefault(line.page, []).append(line)
+    for line in lines:
+        if not line.footnote or not starts_with_marker(line):
+            continue
+        marker = line.spans[0].text.strip().rstrip(".")
+        if not marker or len(marker) > 3:
+            continue
+        on_page = by_page[line.page]
+        for index, other in enumerate(on_page):
+            if other.footnote or other.furniture:
+                continue
+            marks = [s for s in other.spans
+                     if s.text.strip() == marker and (s.superscript or s.size < other.size - 1.5)]
+            if marks:
+                before = [ln.text for ln in on_page[max(0, index - 1) : index] if not ln.footnote]
+                after = [ln.text for ln in on_page[index + 1 : index + 2] if not ln.footnote]
+                marked = join_spans([s if s is not marks[0] else Span("\u2042", s.size, s.font, s.bold, s.italic,
+                                                                       s.superscript, s.x0, s.x1)
+                                     for s in other.spans])
+                text = join_lines([*before, clean_text(marked), *after])
+                at = text.find("\u2042")
+                out[(line.page, line.block)] = " || " + sentence_around(text, at, at + 1).replace("\u2042", "")
+                break
+    return out
+
+
+def _references(flow: list[Line], headings: list[Heading]) -> tuple[list, set[tuple[int, int]]]:
+    """The parsed reference list and the (page, block) places it occupies."""
+    for position, heading in enumerate(headings):
+        if not REFERENCES.match(heading.title):
+            continue
+        stop = next((h.start for h in headings[position + 1 :] if h.level == 1), len(flow))
+        captions = {(ln.page, ln.block) for ln in flow[heading.end + 1 : stop] if CAPTION.match(ln.text)}
+        lines = [ln for ln in flow[heading.end + 1 : stop] if (ln.page, ln.block) not in captions]
+        entries = split_lines(lines)
+        return [parse_reference(entry) for entry in entries], {(ln.page, ln.block) for ln in lines}
+    return [], set()

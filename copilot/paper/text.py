@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 from copilot.errors import UserError
+from copilot.paper.headings import REFERENCES, Heading, assign_kinds, split_number
+from copilot.paper.links import classify, code_links, occurrences, urls_in
 from copilot.paper.model import Paper, Section
-from copilot.paper.pdf import REFERENCES
-from copilot.paper.refs import URL, code_links, parse_reference, split_entries
+from copilot.paper.refs import parse_reference, split_entries
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
@@ -31,7 +32,9 @@ def parse_text(path: Path) -> Paper:
         if match and not title and len(match.group(1)) == 1:
             title = match.group(2)
         elif match:
-            sections.append(Section(heading=re.sub(r"^\d+(\.\d+)*\.?\s+", "", match.group(2)), text=""))
+            number, heading = split_number(match.group(2))
+            level = number.count(".") + 1 if number else len(match.group(1)) - 1
+            sections.append(Section(heading=heading, text="", level=max(1, level), number=number))
         elif sections:
             sections[-1].text += line + "\n"
         else:
@@ -41,12 +44,18 @@ def parse_text(path: Path) -> Paper:
         title = first.strip()
         preface = preface[preface.index(first) + 1 :] if first in preface else preface
     authors = [a.strip() for a in re.split(r",| and ", preface[0])] if preface and preface[0].strip() else []
+    headings = [Heading(0, 0, s.heading, s.number, s.level) for s in sections]
+    assign_kinds(headings)
+    for section, found in zip(sections, headings, strict=True):
+        section.kind = found.kind
     references = []
     for section in list(sections):
         section.text = section.text.strip()
         if REFERENCES.match(section.heading):
             references = [parse_reference(e) for e in split_entries(section.text)]
             sections.remove(section)
-    abstract = next((s.text for s in sections if s.heading.lower() == "abstract"), "")
+    abstract = next((s.text for s in sections if s.kind == "front"), "")
+    own, other = classify(occurrences([(text, False, 0)], []), set())
     return Paper(title=title, authors=[a for a in authors if a][:30], abstract=abstract, sections=sections,
-                 references=references, links=code_links(URL.findall(text)), page_count=0, source=str(path))
+                 references=references, links=code_links(urls_in(text)), code_links=own, other_links=other,
+                 page_count=0, source=str(path))
