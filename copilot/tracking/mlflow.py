@@ -93,9 +93,11 @@ class MlflowTracker:
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.artifacts = artifacts
-        self.http = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(http_retries),
-                     "MLFLOW_HTTP_REQUEST_TIMEOUT": str(http_timeout_s),
-                     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+        self.environment = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(http_retries),
+                            "MLFLOW_HTTP_REQUEST_TIMEOUT": str(http_timeout_s),
+                            "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",  # no "View run at" lines
+                            "MLFLOW_DISABLE_TELEMETRY": "true"}  # MLflow's usage reports: copilot works offline
         self.disabled = False
         self._client: Any = None
         self._state: MlflowState | None = None
@@ -146,9 +148,8 @@ class MlflowTracker:
     def _connect(self, home: Path) -> Any:
         if self._client is not None:
             return self._client
-        for name, value in self.http.items():
+        for name, value in self.environment.items():
             os.environ.setdefault(name, value)
-        logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "View run at ..." lines on the terminal
         from mlflow import MlflowClient
 
         uri = self.tracking_uri

@@ -109,9 +109,13 @@ def _read(view: RunView, relative: str, kind: Any) -> Any:
         return None
     try:
         return TypeAdapter(kind).validate_json(path.read_bytes())
-    except (ValidationError, ValueError, OSError) as error:
-        view.problems.append(f"{relative}: {str(error).splitlines()[0][:200]}")
-        return None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the record"
+        view.problems.append(f"{relative}: {where}: {first['msg']}")
+    except (ValueError, OSError) as error:
+        view.problems.append(f"{relative}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+    return None
 
 
 def load_run_view(root: Path) -> RunView:
