@@ -116,9 +116,24 @@ def join_spans(spans: list[Span]) -> str:
     return out
 
 
+def _note_marks_dropped(spans: list[Span]) -> list[Span]:
+    """The spans without footnote marks: a raised or smaller number of one or two digits right after punctuation
+    ("S2ORC,¹ a corpus", "to train.¹"), where it cannot be an exponent."""
+    kept: list[Span] = []
+    size = max((s.size for s in spans), default=0.0)
+    for span in spans:
+        text = span.text.strip()
+        raised = span.superscript or span.size < size - 1.5
+        after_punctuation = bool(kept) and kept[-1].text.rstrip()[-1:] in ",.;:)”’\"'"
+        if raised and after_punctuation and re.fullmatch(r"\d{1,2}", text):
+            continue
+        kept.append(span)
+    return kept
+
+
 def _finish(line: Line) -> Line:
     main = [s for s in line.spans if s.text.strip()]
-    line.text = clean_text(join_spans(main))
+    line.text = clean_text(join_spans(_note_marks_dropped(main)))
     weights: Counter[float] = Counter()
     for span in main:
         weights[round(span.size, 1)] += len(span.text.strip())

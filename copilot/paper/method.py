@@ -7,7 +7,9 @@ their heading also names a method or the paper itself.
 
 - heading names a method ("Method", "Proposed Approach", "Model", "Framework", "System Design", "Our ...");
 - heading names the paper's contribution: its system name (the title before a colon, or a coined word such as
-  "LongEval") or shares content words with the title ("Distillation" for "Distilling the Knowledge ...");
+  "LongEval"; only the first heading that names it: the later ones apply or evaluate it) or shares content words
+  with the title ("Distillation" for "Distilling the Knowledge ...");
+- a heading that starts by relating or comparing ("Relationship between ...", "Comparison of ...") is analysis;
 - content: sentences such as "we propose", "our method", "we introduce";
 - structure: the first candidate after the context sections.
 """
@@ -21,12 +23,14 @@ if TYPE_CHECKING:
     from copilot.paper.model import Paper
 
 METHOD_WORDS = re.compile(r"\b(methods?|methodology|approach(es)?|proposed|model(s|ing)?|framework|architectures?|"
-                          r"algorithms?|design|our|formulation|technique(s)?)\b", re.IGNORECASE)
+                          r"algorithms?|design(s|ing)?|our|formulation|technique(s)?)\b", re.IGNORECASE)
 CONTEXT_WORDS = re.compile(r"\b(introduction|related|background|prior|preliminar(y|ies)|literature|motivation|"
                            r"overview of (the )?(field|literature)|notation)\b", re.IGNORECASE)
 EVALUATION_WORDS = re.compile(r"\b(experiments?|results?|evaluation|evaluating|analysis|analyses|discussion|"
                               r"conclusions?|future|limitations?|ablations?|stud(y|ies)|comparison|compared|baselines?|"
                               r"benchmarks?|case|findings|summary|applications?)\b", re.IGNORECASE)
+ANALYSIS_START = re.compile(r"^(relationships?|relations?|connections?|comparisons?|comparing|analysis|analy[sz]ing)\b",
+                            re.IGNORECASE)
 OWN_WORK = re.compile(r"\b(we|this paper|this work)\s+(propose|introduce|present|describe|define|develop|design|"
                       r"formulate|build|construct|call)\b|\bour\s+(method|model|approach|framework|system|algorithm|"
                       r"architecture|technique|measure|guidelines|dataset)\b", re.IGNORECASE)
@@ -57,6 +61,7 @@ def method_section_index(paper: Paper) -> int | None:
     title_stems = _stems(paper.title)
     candidates: list[tuple[float, int]] = []
     seen_context = False
+    named_before = False
     first_after_context: int | None = None
     for index, section in enumerate(paper.sections):
         if section.level != 1 or section.kind != "body":
@@ -69,10 +74,12 @@ def method_section_index(paper: Paper) -> int | None:
             continue
         if EVALUATION_WORDS.search(heading) and not names_method and not names_paper:
             continue
-        if re.search(r"\b(baselines?|compar\w*)\b", heading, re.IGNORECASE):
+        if re.search(r"\b(baselines?|compar\w*)\b", heading, re.IGNORECASE) or ANALYSIS_START.match(heading):
             continue
         body = section.text + " ".join(s.text for s in _subsections(paper, index))
-        score = 3.0 * names_method + 3.0 * names_paper
+        first_to_name = names_paper and not named_before
+        named_before = named_before or names_paper
+        score = 3.0 * names_method + 3.0 * first_to_name
         score += min(2.0, len(_stems(heading) & title_stems))
         score += min(2.0, 0.5 * len(OWN_WORK.findall(body)))
         if first_after_context is None and (seen_context or index > 0):
