@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from copilot.constraints import not_experiment_code, permitted_packages, prompt_lines, starter_reads
 from copilot.errors import UserError
 from copilot.idea.chain import IdeaAgent, TaskFacts
-from copilot.idea.material import load_material, reproduction_source
+from copilot.idea.material import load_constraints, load_material, paper_notices, read_rejected, reproduction_source
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, RankedHypothesis
 from copilot.idea.render import hypothesis_row, render_idea_md
 from copilot.sandbox.packages import available_packages
@@ -34,13 +35,9 @@ def _retrieve(ctx: RunContext, analysis: PaperAnalysis, paper: Any) -> list[Any]
     references = paper.references if paper is not None else []
     retrievers = build_retrievers(ctx.cfg.retrieval, folder=ctx.task.related_dir, references=references)
     queries = [" ".join(analysis.keywords[:4]), *analysis.research_tasks[:2]]
-    progress = getattr(ctx, "progress", None)  # RunContext.progress, once the run wires its Progress in
-    gathered = gather_related(retrievers, queries, int(ctx.cfg.retrieval.limit), progress=progress)
+    gathered = gather_related(retrievers, queries, int(ctx.cfg.retrieval.limit), progress=ctx.progress)
     for notice in gathered.notices:  # one short line per source; gather_related logged the detail (log files only)
-        if progress is not None:
-            progress.notice(notice)
-        else:
-            ctx.console.print(notice, soft_wrap=True, markup=False, highlight=False)
+        ctx.progress.notice(notice)
     ctx.run.write_json("idea/related.json", {"queries": queries, "warnings": gathered.warnings,
                                              "works": [w.model_dump(mode="json") for w in gathered.works]})
     return gathered.works
@@ -60,7 +57,7 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
             if decision.index is None or not 0 <= decision.index < len(ranked):
                 raise UserError(f"feedback picked hypothesis {decision.index}; valid: 0..{len(ranked) - 1}")
             return decision.index, ranked[decision.index].hypothesis
-        if decision.action == "edit":
+        if decision.action == "edit" and decision.index is not None:  # the decision's validator requires the index
             merged = {**ranked[decision.index].hypothesis.model_dump(), **(decision.edited or {})}
             try:
                 return decision.index, Hypothesis.model_validate(merged)
@@ -76,43 +73,45 @@ def _gate(ctx: RunContext, agent: IdeaAgent, material: str, analysis: PaperAnaly
             if regenerations > int(ctx.cfg.idea.max_regenerations):
                 raise UserError(f"hypotheses regenerated {regenerations - 1} times, the limit "
                                 "(idea.max_regenerations); accept or pick one")
-            ranked = agent.propose(material, analysis, related, int(ctx.cfg.idea.related_in_prompt),
-                                   comment=decision.comment)
-            ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
+            ranked = ctx.run.idea.hypotheses.write(agent.propose(material, analysis, related,
+                                                                 int(ctx.cfg.idea.related_in_prompt),
+                                                                 comment=decision.comment))
 
 
 def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     """Run (or reuse) stage 1 and return the plan; None when the user quit at the gate."""
-    if ctx.run.exists("idea/plan.json"):
-        log.info("idea stage: reusing %s", ctx.run.path("idea/plan.json"))
-        return ExperimentPlan.model_validate(ctx.run.read_json("idea/plan.json"))
+    from copilot.records import ChosenHypothesis
+
+    records = ctx.run.idea
+    if records.plan.exists():
+        log.info("idea stage: reusing %s", records.plan.path)
+        return records.plan.read()
     task = ctx.task
     packages = available_packages(ctx.sandbox, ctx.run)
-    workspace = describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden, packages=packages)
+    rules = load_constraints(ctx)
+    workspace = describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden,
+                                   packages=permitted_packages(packages, rules))
     if task.spec.models:  # resolved offline in stage 2; naming them keeps hypotheses to models that can be loaded
         workspace += f"\nPretrained models available offline: {', '.join(task.spec.models)}."
     facts = TaskFacts(workspace=workspace,
                       metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only,
-                      packages=packages)
-    ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}")
+                      packages=packages, constraints=rules,
+                      starter_reads=starter_reads(task.workspace, exclude=not_experiment_code(task)))
+    ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}", soft_wrap=True)
     material, paper = load_material(ctx)
     reproduce = paper is not None and bool(ctx.cfg.idea.get("reproduce_paper", True))
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
-                      paper_method=reproduction_source(paper) if reproduce else "")
-    if ctx.run.exists("idea/analysis.json"):
-        analysis = PaperAnalysis.model_validate(ctx.run.read_json("idea/analysis.json"))
-    else:
-        analysis = agent.analyse(material)
-        ctx.run.write_json("idea/analysis.json", analysis)
+                      paper_method=reproduction_source(paper) if reproduce else "", has_paper=paper is not None,
+                      partial_input=bool(paper_notices(paper)))
+    analysis = records.analysis.get_or_make(lambda: agent.analyse(material))
     related = _retrieve(ctx, analysis, paper)
     ctx.console.print(f"related works: {len(related)}; generating {agent.num_hypotheses} hypotheses")
-    if ctx.run.exists("idea/hypotheses.json"):
-        ranked = [RankedHypothesis.model_validate(r) for r in ctx.run.read_json("idea/hypotheses.json")]
-    else:
-        ranked = agent.propose(material, analysis, related, int(ctx.cfg.idea.related_in_prompt))
-        ctx.run.write_json("idea/hypotheses.json", [r.model_dump(mode="json") for r in ranked])
+    ranked = records.hypotheses.get_or_make(
+        lambda: agent.propose(material, analysis, related, int(ctx.cfg.idea.related_in_prompt)))
+    if agent.rejected:  # hypotheses that broke a rule of the problem, with the reasons (idea.md lists them)
+        ctx.run.write_json("idea/rejected.json", [r.model_dump(mode="json") for r in agent.rejected])
     if not ranked:
         raise UserError(f"{ctx.llm.name} produced no hypotheses; try another llm or idea.num_hypotheses")
     gate = _gate(ctx, agent, material, analysis, related, ranked)
@@ -122,12 +121,14 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
         return None
     rank, chosen = gate
     # The hypothesis the plan implements, and its rank: the execution loop tests the other ranked ones next.
-    ctx.run.write_json("idea/chosen.json", {**chosen.model_dump(mode="json"), "rank": rank})
-    plan = agent.plan(chosen)
-    ctx.run.write_json("idea/plan.json", plan)
-    (ctx.run.path("idea/idea.md")).write_text(
-        render_idea_md(task.spec.title, paper, analysis, related, ranked, chosen, plan), encoding="utf-8")
-    ctx.console.print(f"plan written: {ctx.run.path('idea/plan.json')}")
+    records.chosen.write(ChosenHypothesis(**chosen.model_dump(), rank=rank))
+    plan = records.plan.write(agent.plan(chosen))
+    ctx.run.path("idea/idea.md").write_text(
+        render_idea_md(task.spec.title, paper, analysis, related, records.hypotheses.read(), chosen, plan,
+                       rejected=read_rejected(ctx), rules=prompt_lines(facts.constraints),
+                       notices=paper_notices(paper)),
+        encoding="utf-8")
+    ctx.console.print(f"plan written: {records.plan.path}", soft_wrap=True)
     return plan
 
 
