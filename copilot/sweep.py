@@ -81,9 +81,15 @@ def write_sweep_summary(sweep_dir: Path) -> Path:
 
 
 def _sweep_trackers(config: DictConfig) -> list[Any]:
+    from copilot.errors import UserError
     from copilot.tracking.base import build_trackers
 
-    return [t for t in build_trackers(config.get("tracking")) if hasattr(t, "sweep_started")]
+    try:
+        trackers = build_trackers(config.get("tracking"))
+    except UserError as error:  # each job reports it as its own one-line error; the sweep's summary still comes
+        log.warning("sweep tracking: %s", error)
+        return []
+    return [t for t in trackers if hasattr(t, "sweep_started")]
 
 
 class SweepSummaryCallback(Callback):

@@ -192,10 +192,13 @@ def test_a_resumed_run_logs_into_the_same_mlflow_run_and_no_attempt_twice(server
     client.delete_run(state["attempts"].pop(last))
     (run / STATE_FILE).write_text(json.dumps(state))
     resumed = MlflowTracker(tracking_uri=server, experiment="resume-test")
-    resumed.run_started(run, RunInfo.model_validate_json((run / "run.json").read_text()))
+    info = RunInfo.model_validate_json((run / "run.json").read_text())
+    resumed.run_started(run, info.model_copy(update={"llm": "claude"}))  # resume=<run> llm=claude
     resumed.run_finished(run, RunSummary.model_validate_json((run / "summary.json").read_text()))
     again = json.loads((run / STATE_FILE).read_text())
     assert again["run_id"] == state["run_id"] and last in again["attempts"]
+    tracked = client.get_run(state["run_id"]).data
+    assert tracked.params["llm"] == info.llm and tracked.tags["resumed.llm"] == "claude"  # params cannot change
     nested = children(client, state["experiment_id"], state["run_id"])
     assert sorted(nested) == [a.id for a in load_attempts(run)]  # each attempt once
     runs = client.search_runs([state["experiment_id"]], filter_string="tags.`copilot.run_dir` LIKE '%'")
