@@ -14,6 +14,7 @@ from copilot.execution.attempt import Attempt
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 84, 24, 20, 56
 INSET = 14  # points stay clear of the axes
+MAX_LABELS = 20  # attempt ids under the axis before they would overlap
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Mark:
     x: float
     y: float | None
     best: bool = False
+    labelled: bool = True
+    """Whether the attempt's id is written under the axis (with many attempts, every few and the best)."""
 
 
 @dataclass
@@ -61,11 +64,14 @@ def metric_chart(attempts: list[Attempt], baseline: float | None, best_id: str |
 
     left, right = LEFT + INSET * 2, WIDTH - RIGHT - INSET
     step = (right - left) / max(len(attempts) - 1, 1)
+    every = -(-len(attempts) // MAX_LABELS)  # ceiling division
     marks = []
     for i, attempt in enumerate(attempts):
         x = round(left + (i * step if len(attempts) > 1 else (right - left) / 2), 1)
         value = attempt.metric
-        marks.append(Mark(attempt, x, None if value is None else y_of(value), best=attempt.id == best_id))
+        best = attempt.id == best_id
+        y = None if value is None else y_of(value)
+        marks.append(Mark(attempt, x, y, best=best, labelled=best or i % every == 0))
     line = " ".join(f"{m.x},{m.y}" for m in marks if m.y is not None)
     labels: list[tuple[float, float]] = []
     for value in sorted({v for v in (low, high) if recorded}, reverse=True):
