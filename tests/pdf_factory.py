@@ -12,8 +12,10 @@ BODY = ("We study small tabular models and show that feature scaling and ensembl
 
 def write_paper(path: Path, *, title_lines: tuple[str, ...] = ("Scaling Small Tabular Models",),
                 running_header: str | None = None, pages: int = 2, annotation_url: str | None =
-                "https://gitlab.com/example-org/extra-code") -> Path:
-    """A paper with title, authors, abstract, numbered sections, references, and links in text and annotations."""
+                "https://gitlab.com/example-org/extra-code", review_copy: bool = False) -> Path:
+    """A paper with title, authors, abstract, numbered sections, references, and links in text and annotations.
+    `review_copy` adds what a submission under review has: line numbers beside the text, an affiliation line with
+    marked authors, and a footnote at the foot of page 1."""
     doc = pymupdf.open()
     for number in range(pages):
         page = doc.new_page()
@@ -25,7 +27,23 @@ def write_paper(path: Path, *, title_lines: tuple[str, ...] = ("Scaling Small Ta
             for line in title_lines:
                 page.insert_text((72, y), line, fontsize=18, fontname="hebo")
                 y += 24
-            page.insert_text((72, y), "Ada Lovelace, Alan Turing and Grace Hopper", fontsize=11)
+            if review_copy:
+                page.insert_text((72, y), "Ada Lovelace", fontsize=11, fontname="hebo")
+                page.insert_text((143, y - 4), "1", fontsize=7, fontname="hebo")
+                page.insert_text((152, y), ", Alan Turing", fontsize=11, fontname="hebo")
+                page.insert_text((222, y - 4), "2", fontsize=7, fontname="hebo")
+                page.insert_text((231, y), "and Grace Hopper", fontsize=11, fontname="hebo")
+                y += 14
+                page.insert_text((72, y - 3), "1", fontsize=6)
+                page.insert_text((76, y), "University of Cambridge,", fontsize=10)
+                page.insert_text((190, y - 3), "2", fontsize=6)
+                page.insert_text((194, y), "Analytical Engines Ltd", fontsize=10)
+                for n in range(40):
+                    page.insert_text((40, 90 + 16 * n), str(n + 1), fontsize=8)
+                page.insert_text((72, 737), "1", fontsize=5)
+                page.insert_text((76, 740), "Work done while visiting the Difference Engine Lab.", fontsize=8)
+            else:
+                page.insert_text((72, y), "Ada Lovelace, Alan Turing and Grace Hopper", fontsize=11)
             y += 30
             page.insert_text((72, y), "Abstract", fontsize=11, fontname="hebo")
             y += 16

@@ -33,6 +33,16 @@ def test_a_running_header_and_a_two_line_title(tmp_path):
     assert all("Preprint" not in s.text for s in paper.sections)
 
 
+def test_a_review_copy_keeps_line_numbers_footnotes_and_affiliations_out_of_the_text(tmp_path):
+    paper = load_paper(str(write_paper(tmp_path / "review.pdf", review_copy=True)))
+    assert paper.authors == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+    assert paper.affiliations == ["University of Cambridge", "Analytical Engines Ltd"]
+    assert [s.heading for s in paper.top_sections()] == ["Introduction", "Method", "Experiments"]
+    body = " ".join(s.text for s in paper.sections)
+    assert "Difference Engine" not in body and not any(f" {n} " in f" {body} " for n in ("17", "23", "39"))
+    assert paper.abstract == "We show that simple changes improve small models."
+
+
 def test_long_papers_are_capped_with_a_warning(tmp_path):
     paper = load_paper(str(write_paper(tmp_path / "long.pdf", pages=6)), max_pages=2)
     assert paper.page_count == 6 and "only the first 2 were read" in paper.warnings[0]

@@ -17,7 +17,7 @@ import re
 
 from copilot.paper.layout import Line, Span, clean_text, join_spans
 
-MARKERS = "∗*†‡§¶♠♢♡♣♦♤♥♧⋆★☆#◇◆○●✝✉⊥⊤‖"
+MARKERS = "∗*†‡§¶♠♢♡♣♦♤♥♧⋆★☆#◇◆○●✝✉⊥⊤‖□■⋄◊△▽▲▼◦•⊕⊗⊙⊛⊘♮♭♯"
 INSTITUTION = re.compile(
     r"\b(universit\w*|institut\w*|inc|ltd|llc|corp\w*|compan\w*|google|deepmind|brain|microsoft|facebook|meta|"
     r"openai|amazon|apple|ibm|nvidia|baidu|alibaba|tencent|huawei|samsung|intel|research|labs?|laborator\w*|"
@@ -181,8 +181,10 @@ def _affiliations(block: list[Line], style: tuple[str, float, bool, bool] | None
         if re.search(r"equal (technical )?contribution|equal advising|correspond|editor\b|^\W*work done", line.text,
                      re.IGNORECASE):
             continue
-        for piece in re.split(rf"[{re.escape(MARKERS)}]", line.text):
-            piece = re.sub(r"^\d+\s*", "", piece).strip(" ,;")
-            if len(piece) > 2 and any(c.isalpha() for c in piece):
-                out.append(piece)
+        for chunk in _chunks(line.spans):
+            text = clean_text(join_spans(chunk))
+            for piece in re.split(rf"[{re.escape(MARKERS)}]|(?:^|,\s*)\d+(?=[A-Z])", text):
+                piece = re.sub(r"^\d+\s*", "", piece).strip(" ,;")
+                if len(piece) > 2 and any(c.isalpha() for c in piece):
+                    out.append(piece)
     return list(dict.fromkeys(out))
