@@ -125,6 +125,18 @@ def test_the_config_group_builds_the_tracker_and_none_builds_nothing(tmp_path):
     assert build_trackers(OmegaConf.create({"_target_": "copilot.tracking.base.NoTracker"})) == []
 
 
+def test_tracking_mlflow_without_the_package_is_one_line_naming_the_extra(monkeypatch):
+    import importlib.util
+
+    from copilot.errors import UserError
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else find_spec(name, *a))
+    with pytest.raises(UserError, match=r"^tracking=mlflow: the mlflow package is not installed \(pip install "
+                                        r"'copilot\[tracking\]'\)$"):
+        build_trackers(OmegaConf.create({"_target_": "copilot.tracking.mlflow.MlflowTracker"}))
+
+
 @pytest.mark.slow
 def test_a_run_and_each_attempt_are_logged_to_a_tracking_server(server, real_run, tmp_path):
     run = copy_run(real_run, tmp_path / "run")

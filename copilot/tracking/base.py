@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from copilot.errors import UserError
 from copilot.execution.attempt import Attempt
 from copilot.execution.report import RunSummary
 
@@ -73,7 +74,13 @@ def build_trackers(node: DictConfig | None) -> list[RunObserver]:
         return []
     from hydra.utils import instantiate
 
-    tracker = instantiate(node)
+    try:
+        tracker = instantiate(node)
+    except Exception as error:  # Hydra wraps constructor errors; a missing package is the user's to fix
+        cause = error.__cause__ or error
+        if isinstance(cause, UserError):
+            raise UserError(str(cause)) from None
+        raise
     return [] if isinstance(tracker, NoTracker) else [tracker]
 
 
