@@ -188,3 +188,20 @@ def test_idea_md_shows_what_could_not_be_read_at_the_top_and_marks_the_hypothese
     assert "> **Notice:** notes.pdf has 90 pages; only the first 60 were read" in head
     assert "The hypotheses below are based on partial input." in head
     assert "| 0 | Vectorise the window loops (based on partial input) |" in markdown
+
+
+def test_the_prompts_see_the_experiment_code_beyond_the_run_script(tmp_path):
+    from copilot.idea.material import other_experiment_code
+    from copilot.task import load_task
+
+    folder, workspace = tmp_path / "problems" / "t", tmp_path / "workspaces" / "t"
+    folder.mkdir(parents=True)
+    workspace.mkdir(parents=True)
+    (workspace / "run.py").write_text("from smooth import bilateral_filter\n")
+    (workspace / "smooth.py").write_text("def bilateral_filter(image):\n    return image\n")
+    (workspace / "evaluate.py").write_text("import smooth\n")
+    (folder / "task.yaml").write_text("title: T\nproblem: Speed it up.\nworkspace: ../../workspaces/t\n"
+                                      "metric: {name: s, direction: minimize}\nrun: python run.py\n"
+                                      "evaluate: python evaluate.py\n")
+    shown = other_experiment_code(load_task("t", tmp_path / "problems", tmp_path / "workspaces"))
+    assert shown == "\nsmooth.py (first 2 lines):\ndef bilateral_filter(image):\n    return image"

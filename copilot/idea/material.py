@@ -96,3 +96,31 @@ def read_rejected(ctx: RunContext) -> list[RejectedHypothesis]:
     if not ctx.run.exists("idea/rejected.json"):
         return []
     return [RejectedHypothesis.model_validate(r) for r in ctx.run.read_json("idea/rejected.json")]
+
+
+def other_experiment_code(task: Any, max_chars: int = 3000, max_lines: int = 60) -> str:
+    """The experiment's other Python files, head first, for the prompts ("" when there are none): the workspace
+    description shows only the script the run command runs, and the code a hypothesis must change may live
+    elsewhere (a `run.py` that calls `bilateral_filter` in `smooth.py`). The evaluation's and the read-only files are
+    left out; files beyond `max_chars` in all are only named."""
+    from copilot.constraints import not_experiment_code
+
+    root = task.workspace
+    excluded = set(not_experiment_code(task)) | {w for w in task.spec.run.split() if w.endswith(".py")}
+    hidden = set(task.spec.hidden)
+    parts, used, skipped = [], 0, []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative in excluded or relative in hidden or any(p.startswith(".") or p == "__pycache__"
+                                                              for p in path.relative_to(root).parts):
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[:max_lines]
+        text = "\n".join(lines)
+        if used + len(text) > max_chars:
+            skipped.append(relative)
+            continue
+        used += len(text)
+        parts.append(f"\n{relative} (first {len(lines)} lines):\n{text}")
+    if skipped:
+        parts.append(f"\n(also: {', '.join(skipped)})")
+    return "".join(parts)
