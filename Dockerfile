@@ -2,7 +2,7 @@
 # Built and run by container.sh; problems/, workspaces/ and logs/ are mounted from the host at run time.
 FROM python:3.11-slim
 
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake git \
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake git bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 copilot
 USER copilot

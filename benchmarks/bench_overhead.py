@@ -2,13 +2,20 @@
 experiment time is our own code. Reports time per agent step spent in copilot and total overhead versus the time
 of the experiment scripts themselves. Target: under 20 ms per agent step. Prints a markdown table.
 
-    .venv/bin/python benchmarks/bench_overhead.py [--runs 3]
+It also measures the sandbox's own cost per command (`sandbox_command_ms`): the median wall time of a trivial
+command (`true`, and `python -c pass`) through `LocalSandbox` with its default configuration, minus the same command
+run bare (`bash -c` with the same environment). Target for the bubblewrap sandbox of issue 17: at most 50 ms more
+than the sandbox before it; `--source` measures another checkout's sandbox (a `git worktree` of an older commit) with
+the same code, for that comparison.
+
+    .venv/bin/python benchmarks/bench_overhead.py [--runs 3] [--commands 40] [--sandbox-only] [--source DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,10 +56,43 @@ def one_run(folder: Path) -> dict[str, float]:
     return {"total": total, "sandboxed": sum(sandboxed), "commands": len(sandboxed), "steps": steps}
 
 
+def sandbox_command_ms(commands: int, source: Path) -> None:
+    """Median milliseconds per command through the sandbox of `source`, bare, and the difference (a markdown table).
+    The first command of a sandbox (which probes bubblewrap and the interpreter once) is not counted."""
+    sys.path.insert(0, str(source))
+    from copilot.sandbox.local import LocalSandbox
+
+    box = LocalSandbox()
+    with tempfile.TemporaryDirectory() as folder:
+        box.run("true", Path(folder))
+        rows = []
+        for command in ("true", "python -c pass"):
+            sandboxed, bare = [], []
+            for _ in range(commands):  # interleaved, so a busy moment of the machine falls on both alike
+                start = time.perf_counter()
+                result = box.run(command, Path(folder))
+                sandboxed.append(time.perf_counter() - start)
+                assert result.ok, result
+                start = time.perf_counter()
+                subprocess.run(["/bin/bash", "-c", command], cwd=folder, env=box.environment(), check=True)
+                bare.append(time.perf_counter() - start)
+            inside, outside = 1000 * statistics.median(sandboxed), 1000 * statistics.median(bare)
+            rows.append(f"| `{command}` | {commands} | {inside:.1f} | {outside:.1f} | {inside - outside:.1f} |")
+    print(f"\nsandbox of {source}: {box.describe()}\n")
+    print("| command | runs | sandboxed ms (median) | bare ms (median) | sandbox's cost ms |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--commands", type=int, default=40, help="commands per kind for the sandbox's own cost")
+    parser.add_argument("--sandbox-only", action="store_true", help="measure only the sandbox's cost per command")
+    parser.add_argument("--source", type=Path, default=REPO, help="the checkout whose sandbox to measure")
     args = parser.parse_args()
+    if args.sandbox_only:
+        sandbox_command_ms(args.commands, args.source.resolve())
+        return
     sys.path.insert(0, str(REPO))
     results = []
     for _ in range(args.runs):
@@ -68,6 +108,7 @@ def main() -> None:
     print(f"\ncopilot's own time (median {ours:.2f} s) covers workspace and clean copies, paper parsing, BM25, "
           "snapshots, report and plot; the per-step cost of the agent loop is measured alone below.")
     agent_loop_ms()
+    sandbox_command_ms(args.commands, args.source.resolve())
 
 
 def agent_loop_ms(steps: int = 200) -> None:

@@ -76,8 +76,7 @@ def _run(cfg: DictConfig, task: Any, stages: list[str], rundir: RunRecords, cons
     feedback.recorder = jsonl_recorder(rundir.jsonl("env_log/feedback.jsonl"), feedback.mode)
     feedback.pause = progress.paused
     sandbox = _instantiate("sandbox", cfg.sandbox)
-    if task.spec.hidden:
-        sandbox.hide([task.workspace / rel for rel in task.spec.hidden])
+    sandbox.bind_task(task)  # its hidden files and masked sources hidden, what its starter links to readable
     llm = build_llm(cfg.llm, call_log=rundir.jsonl("agent_log/full_log.jsonl"), progress=progress)
     spec = task.spec.budgets
     budget = Budget(wall_clock_s=spec.wall_clock_s, tokens=spec.tokens, cost_usd=spec.cost_usd,

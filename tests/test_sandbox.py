@@ -1,4 +1,6 @@
-"""The local sandbox: process-tree timeouts, memory and file limits, scrubbed environment, output cap, no network."""
+"""The local sandbox: process-tree timeouts, memory and file limits, scrubbed environment, output cap, no network.
+The attacks of issue 17 (escaped processes, the host's /dev and /proc, sockets, reads outside the view, process and
+disk limits) are in tests/test_sandbox_escapes.py."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import os
 import shlex
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +25,19 @@ def script(tmp_path: Path, name: str, code: str) -> str:
     return f"python {name}"
 
 
+def running(token: str) -> list[psutil.Process]:
+    """Live (not zombie) processes whose command line holds `token`: how the host sees a process of a command, whose
+    own pid is one of its PID namespace."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if token in " ".join(process.cmdline()) and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
 def test_exit_codes_cwd_and_output(tmp_path):
     box = LocalSandbox()
     result = box.run(script(tmp_path, "a.py", "import os, sys\nprint(os.getcwd())\nsys.exit(3)"), tmp_path)
@@ -35,28 +51,26 @@ def test_the_interpreter_running_copilot_is_python_in_the_sandbox(tmp_path):
     assert Path(result.stdout_tail.strip()).parent == Path(sys.executable).parent
 
 
-def test_timeout_kills_children_and_setsid_grandchildren(tmp_path):
-    pid_file = tmp_path / "grandchild.pid"
+@pytest.mark.parametrize("backend", ["auto", "unshare"])
+def test_timeout_kills_children_and_setsid_grandchildren(tmp_path, backend):
     code = (
         "import subprocess, time\n"
-        f"p = subprocess.Popen(['setsid', 'sleep', '1000'])\n"
-        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "p = subprocess.Popen(['setsid', 'sleep', '1000.25'])\n"
         "time.sleep(1000)\n"
     )
     started = time.monotonic()
-    result = LocalSandbox().run(script(tmp_path, "spawn.py", code), tmp_path, timeout_s=1.5)
+    result = LocalSandbox(backend=backend).run(script(tmp_path, "spawn.py", code), tmp_path, timeout_s=1.5)
     assert result.reason == "timeout" and time.monotonic() - started < 10
-    grandchild = int(pid_file.read_text())
     time.sleep(0.2)
-    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+    assert running("sleep 1000.25") == []
 
 
-def test_background_processes_do_not_outlive_a_finished_command(tmp_path):
-    result = LocalSandbox().run("sleep 1000 & echo $! > bg.pid", tmp_path)
-    assert result.ok
+@pytest.mark.parametrize("backend", ["auto", "unshare"])
+def test_background_processes_do_not_outlive_a_finished_command(tmp_path, backend):
+    result = LocalSandbox(backend=backend).run("sleep 1000.5 & echo started", tmp_path)
+    assert result.ok and result.stdout_tail.strip() == "started"
     time.sleep(0.2)
-    pid = int((tmp_path / "bg.pid").read_text())
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert running("sleep 1000.5") == []
 
 
 def test_memory_limit_stops_a_large_allocation(tmp_path):
@@ -133,43 +147,63 @@ def test_no_sandbox_process_is_left_behind():
     assert [c for c in children if c.status() != psutil.STATUS_ZOMBIE] == []
 
 
-def test_commands_cannot_write_outside_their_folder(tmp_path):
-    """The workspace and a private TMPDIR are writable; everything else is read-only, and the command cannot undo it."""
+@pytest.mark.parametrize("backend", ["auto", "unshare"])
+def test_commands_cannot_write_outside_their_folder(tmp_path, backend):
+    """The workspace and a private TMPDIR are writable; everything else is read-only or not there, and the command
+    cannot undo it."""
     work, outside = tmp_path / "work", tmp_path / "outside"
     work.mkdir()
     outside.mkdir()
     command = (f"echo in > inside.txt; echo x > ../outside/escape.txt; echo x > {outside}/abs.txt; "
-               "echo x > /tmp/copilot-escape-$$.txt; "
+               f"echo x > {sys.prefix}/escape.txt; echo x > /tmp/copilot-escape-$$.txt; "
                "python -c 'import tempfile; tempfile.TemporaryFile().write(b\"1\") and "
                "print(\"tmpdir ok\", tempfile.gettempdir())'; "
                "mount -o remount,rw / 2>/dev/null || echo remount refused")
-    box = LocalSandbox()
+    box = LocalSandbox(backend=backend)
     result = box.run(command, work)
     if result.notice and "filesystem confinement unavailable" in result.notice:
         pytest.skip("no mount namespace on this machine (the notice says so)")
     assert (work / "inside.txt").read_text() == "in\n"
     assert list(outside.iterdir()) == [] and not list(Path("/tmp").glob("copilot-escape-*"))
+    assert not (Path(sys.prefix) / "escape.txt").exists()
     assert "tmpdir ok" in result.stdout_tail and "remount refused" in result.stdout_tail
     assert "Read-only file system" in result.stderr_tail and "filesystem confined" in box.describe()
-    private_tmp = Path(result.stdout_tail.split("tmpdir ok ")[1].split()[0])
-    assert private_tmp.name.startswith("copilot-sandbox-") and not private_tmp.exists(), "removed after the run"
-    opened = LocalSandbox(filesystem="open").run("echo x > ../outside/open.txt", work)
+    opened = LocalSandbox(filesystem="open", backend=backend).run("echo x > ../outside/open.txt", work)
     assert opened.ok and (outside / "open.txt").exists()
 
 
-def test_hidden_host_files_read_as_empty_inside_the_sandbox_only(tmp_path):
-    """A task's held-out answers stay in its starter folder; `hide` makes them unreadable to commands by any path."""
+def test_the_private_tmpdir_is_removed_after_the_run(tmp_path, monkeypatch):
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(Path(real_mkdtemp(*args, **kwargs)))
+        return str(made[-1])
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    result = LocalSandbox().run("echo x > $TMPDIR/file && ls $TMPDIR", tmp_path)
+    assert result.ok and "file" in result.stdout_tail
+    private = [p for p in made if p.name.startswith("copilot-sandbox-")]
+    assert private and not any(p.exists() for p in private)
+
+
+@pytest.mark.parametrize("backend", ["auto", "unshare"])
+def test_hidden_host_files_read_as_empty_inside_the_sandbox_only(tmp_path, backend):
+    """A task's held-out answers stay in its starter folder; `hide` makes them unreadable to commands by any path,
+    also where the view shows the starter folder (it is not in bubblewrap's view unless a read path names it)."""
     starter, work = tmp_path / "starter", tmp_path / "work"
     (starter / "data").mkdir(parents=True)
     work.mkdir()
     answers = starter / "data" / "test labels.csv"  # a space: the path is quoted in the wrapper
     answers.write_text("id,label\n0,7\n")
-    box = LocalSandbox()
+    (starter / "data" / "train.csv").write_text("id\n0\n")
+    box = LocalSandbox(backend=backend, read_paths=[str(starter)])
     box.hide([answers, starter / "data" / "missing.csv"])
     result = box.run(f"cat {shlex.quote(str(answers))} | wc -c; cat ../starter/data/*.csv | wc -c", work)
     if result.notice and "filesystem confinement unavailable" in result.notice:
         pytest.skip("no mount namespace on this machine (the notice says so)")
-    assert result.ok and result.stdout_tail.split() == ["0", "0"], result
+    assert result.ok and result.stdout_tail.split() == ["0", "5"], result
     assert "could not hide" not in result.stderr_tail
     assert answers.read_text() == "id,label\n0,7\n", "the host file is untouched"
-    assert LocalSandbox().run(f"cat {shlex.quote(str(answers))}", work).stdout_tail == "id,label\n0,7\n"
+    shown = LocalSandbox(backend=backend, read_paths=[str(starter)]).run(f"cat {shlex.quote(str(answers))}", work)
+    assert shown.stdout_tail == "id,label\n0,7\n"

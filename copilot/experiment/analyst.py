@@ -59,6 +59,7 @@ def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_descrip
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"), undefined=StrictUndefined)
     error: str | None = None
     code = ""
+    sandbox.expose([script_path, BUILTIN_PROFILER])  # both run by their paths, which are outside the workspace
     for attempt in range(1, max_tries + 1):
         prompt = templates.get_template("profile.j2").render(workspace=workspace_description, error=error,
                                                              previous=code.strip())

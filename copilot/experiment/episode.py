@@ -91,6 +91,7 @@ def gather_resources(ctx: RunContext) -> list[str]:
         return ResourceList(resources=[r.model_dump(mode="json") for r in manager.resources])
 
     items = ctx.run.experiment.resources.get_or_make(gather).resources
+    ctx.sandbox.expose([Path(r["local_path"]) for r in items if r.get("local_path")])  # readable to the experiment
     if ctx.sandbox.sees_host_files:  # docker sees only the workspace: no links to follow there
         ctx.sandbox.extra_env.update(link_models(items, ctx.run.path("experiment", "hub_cache")))
     return [describe_resource(r) for r in items]

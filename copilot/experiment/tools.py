@@ -227,6 +227,8 @@ class ToolBox:
         if found is None:
             return Observation(tool="retrieve_model", ok=False,
                                text=f"no model matching '{a.query}' is available locally, and the hub is unreachable")
+        if self.sandbox is not None:
+            self.sandbox.expose([Path(found.local_path)])  # readable to the commands that load it
         return Observation(tool="retrieve_model", ok=True, text=f"{found.id} is available at {found.local_path}",
                            data=found.model_dump(mode="json"))
 

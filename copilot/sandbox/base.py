@@ -7,7 +7,7 @@ the agent can read them as an observation; only a sandbox that cannot run at all
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Literal, Protocol, runtime_checkable
+from typing import IO, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -53,7 +53,9 @@ class Sandbox(Protocol):
 
     `sees_host_files`: whether commands see the host's files beyond their folder (the local sandbox, read-only), so
     that links into host folders resolve; `extra_env`: variables added to every command's environment; `hide(paths)`:
-    make those host paths unreadable to every later command (a no-op where commands see only their folder).
+    make those host paths unreadable to every later command (a no-op where commands see only their folder);
+    `expose(paths)`: make those host paths readable to every later command; `bind_task(task)`: both, for a task (its
+    hidden files and masked sources hidden, what its starter folder links to readable).
     """
 
     sees_host_files: bool
@@ -61,6 +63,14 @@ class Sandbox(Protocol):
 
     def hide(self, paths: list[Path]) -> None:
         """Keep `paths` (held-out answers in the starter folder) out of every later command's view."""
+        ...
+
+    def expose(self, paths: list[Path]) -> None:
+        """Let every later command read `paths` (resources found for it, scripts copilot runs in it), read-only."""
+        ...
+
+    def bind_task(self, task: Any) -> None:
+        """Hide `task`'s hidden files and masked sources from every later command; expose what its starter links to."""
         ...
 
     def run(self, command: str, cwd: Path, *, timeout_s: float | None = None,
