@@ -11,15 +11,18 @@ references (count equal to the hand count), code_links (the paper's own GitHub/G
 size is printed apart: both parsers read it straight from PyMuPDF, so it is not scored.
 
 pymupdf4llm has no notion of authors or of own versus other code links, so it is given what its Markdown allows:
-title = the first text line; abstract = the paragraph after an "Abstract" line; sections = its `#` headings, numbers
-stripped, classified front/body/back/appendix by copilot's own rules; method = copilot's method chooser over those
-sections; references = entries (markers or paragraphs) between the References heading and the next heading;
-code_links = every GitHub/GitLab URL in the Markdown; authors = not extracted (scored as missed).
+title = the first text line (not also a section when it is set as a heading); abstract = the paragraph after an
+"Abstract" line; sections = its `#` headings, numbers stripped, classified front/body/back/appendix by copilot's own
+rules; method = copilot's method chooser over those sections; references = entries (markers or paragraphs) between
+the References heading and the next heading; code_links = every GitHub/GitLab URL in the Markdown; authors = not
+extracted (scored as missed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import re
 import sys
 import time
@@ -54,7 +57,7 @@ def from_markdown(markdown: str, source: str) -> Paper:
     headings: list[tuple[int, int, str]] = []  # (line index, '#' count, text)
     for index, line in enumerate(lines):
         match = re.match(r"^(#{1,6})\s+(.*)$", line)
-        if match and _plain(match.group(2)):
+        if match and _plain(match.group(2)) and _plain(match.group(2)) != title:  # the title set as a heading
             headings.append((index, len(match.group(1)), _plain(match.group(2))))
     top = min((h[1] for h in headings), default=1)
     found: list[Heading] = []
@@ -102,7 +105,8 @@ def measure(corpus: Path, truth_file: Path, baseline: bool) -> list[dict[str, An
             import pymupdf4llm
 
             start = time.perf_counter()
-            markdown = pymupdf4llm.to_markdown(str(path), show_progress=False)
+            with contextlib.redirect_stdout(io.StringIO()):  # its parser prints notices (no OCR engine) per file
+                markdown = pymupdf4llm.to_markdown(str(path), show_progress=False)
             row["theirs_s"] = time.perf_counter() - start
             row["theirs"] = field_matches(from_markdown(markdown, str(path)), expected)
         rows.append(row)
