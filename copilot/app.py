@@ -24,6 +24,7 @@ from copilot.feedback.points import load_points
 from copilot.llm import build_llm
 from copilot.progress import Progress
 from copilot.records import RunRecords
+from copilot.tracking import RunInfo, build_observers
 from copilot.rundir import RunDir
 from copilot.task import load_task
 
@@ -87,17 +88,14 @@ def _run(cfg: DictConfig, task: Any, stages: list[str], rundir: RunRecords, cons
     progress.budget_left = budget.remaining_s
     coach = _instantiate("coach", cfg.coach)
     ctx = RunContext(cfg=cfg, task=task, run=rundir, llm=llm, feedback=feedback, sandbox=sandbox, console=console,
-                     budget=budget, coach=coach, progress=progress)
+                     budget=budget, coach=coach, progress=progress, observers=build_observers(cfg))
     if hasattr(coach, "bind"):
         coach.bind(ctx, FiringLog(rundir.jsonl("coach/firings.jsonl")))
-    rundir.write_json("run.json", {
-        "task": task.name,
-        "llm": cfg.llm.name,
-        "model": llm.model,
-        "stages": stages,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "python": sys.version.split()[0],
-    })
+    record = {"task": task.name, "llm": cfg.llm.name, "model": llm.model, "stages": stages,
+              "config": OmegaConf.to_container(cfg, resolve=True), "python": sys.version.split()[0]}
+    rundir.write_json("run.json", record)
+    for observer in ctx.observers:
+        observer.run_started(rundir.root, RunInfo.model_validate(record))
     try:
         for stage in stages:
             progress.stage(stage)

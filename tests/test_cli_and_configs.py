@@ -28,7 +28,7 @@ def cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Com
                           cwd=cwd, env={**clean, **(env or {})})
 
 
-@pytest.mark.parametrize("group", ["llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach"])
+@pytest.mark.parametrize("group", ["llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach", "tracking"])
 def test_every_option_composes(group):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for option in options(group):
@@ -125,7 +125,7 @@ def test_every_option_passes_the_schema_and_its_parts_build():
     from copilot.experiment.agents import agent_options
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        for group in ("llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach"):
+        for group in ("llm", "feedback", "sandbox", "retrieval", "search", "agent", "coach", "tracking"):
             for option in options(group):
                 extra = ["llm.backend.path=x.jsonl"] if (group, option) == ("llm", "replay") else []
                 assert validate_config(compose("config", overrides=["task=x", f"{group}={option}", *extra]))

@@ -276,3 +276,20 @@ def test_a_sweep_is_one_experiment_with_a_run_per_job(server, real_run, tmp_path
     note = client.get_experiment(experiment.experiment_id).tags["mlflow.note.content"]
     assert note == (sweep / "sweep_summary.md").read_text() and "| 0_tabular-digits_rules_s0 |" in note
     assert (sweep / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_whole_run_through_the_cli_reaches_the_server_and_writes_its_page(server, tmp_path):
+    """Wired end to end (rule-based test LLM, canned replies): `tracking=mlflow` logs the run and each attempt as the
+    loop records them, and run.html is written by the page observer, finished (no reload)."""
+    run = tmp_path / "run"
+    done = rules_run(tmp_path, run, "idea.num_hypotheses=1", "tracking=mlflow", f"tracking.tracking_uri={server}",
+                     "tracking.experiment=wired")
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = (run / "run.html").read_text()
+    assert "a001" in page and 'data-live="false"' in page
+    state = json.loads((run / STATE_FILE).read_text())
+    client = MlflowClient(tracking_uri=server)
+    assert client.get_run(state["run_id"]).info.status == "FINISHED"
+    experiment = client.get_experiment_by_name("wired")
+    assert sorted(children(client, experiment.experiment_id, state["run_id"])) == [a.id for a in load_attempts(run)]
