@@ -24,9 +24,9 @@ from copilot.feedback.points import load_points
 from copilot.llm import build_llm
 from copilot.progress import Progress
 from copilot.records import RunRecords
-from copilot.tracking import RunInfo, build_observers
 from copilot.rundir import RunDir
 from copilot.task import load_task
+from copilot.tracking import RunInfo, build_observers
 
 log = logging.getLogger("copilot")
 
