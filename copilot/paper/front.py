@@ -82,7 +82,7 @@ def _chunks(spans: list[Span]) -> list[list[Span]]:
     out: list[list[Span]] = [[]]
     previous: Span | None = None
     for span in spans:
-        wide = previous is not None and span.x0 - previous.x1 > 1.5 * size
+        wide = previous is not None and span.x0 - previous.x1 > 0.5 * size
         if _is_marker(span, size) or "@" in span.text:
             out.append([])
         elif wide:
@@ -94,8 +94,9 @@ def _chunks(spans: list[Span]) -> list[list[Span]]:
 
 
 def _names(text: str) -> list[str]:
+    """The person names in `text` (raw span text: a run of spaces also separates two names set side by side)."""
     pieces = re.split(r",|;|\band\b|&|\s{3,}", text, flags=re.IGNORECASE)
-    return [p for p in (clean_name(p) for p in pieces) if p]
+    return [p for p in (clean_name(clean_text(p)) for p in pieces) if p]
 
 
 def clean_name(text: str) -> str:
@@ -121,10 +122,10 @@ def _normal_case(token: str) -> str:
 
 
 def front_block(lines: list[Line], after_title: int) -> list[Line]:
-    """The lines between the title and the abstract (or the first numbered heading) on page 1."""
+    """The lines between the title and the abstract on page 1 (the caller also stops them at the first heading)."""
     block = []
     for line in lines[after_title:]:
-        if line.page > 0 or ABSTRACT_LINE.match(line.text) or re.match(r"^1\.?\s+[A-Z]", line.text):
+        if line.page > 0 or ABSTRACT_LINE.match(line.text):
             break
         if line.furniture or line.footnote:
             continue
@@ -139,7 +140,7 @@ def authors_and_affiliations(block: list[Line]) -> tuple[list[str], list[str]]:
     style = None
     for line in block:
         for chunk in _chunks(line.spans):
-            if _names(clean_text(join_spans(chunk))):
+            if _names(join_spans(chunk)):
                 style = _style(max(chunk, key=lambda s: len(s.text.strip())))
                 break
         if style is not None:
@@ -153,7 +154,7 @@ def authors_and_affiliations(block: list[Line]) -> tuple[list[str], list[str]]:
         text = ""
         previous: Span | None = None
         for span in line.spans:
-            if previous is not None and span.x0 - previous.x1 > 1.5 * style[1]:
+            if previous is not None and span.x0 - previous.x1 > 0.5 * style[1]:
                 text += " , "
             previous = span
             if _same(span, style) and not _is_marker(span, style[1]) and "@" not in span.text:
@@ -162,7 +163,7 @@ def authors_and_affiliations(block: list[Line]) -> tuple[list[str], list[str]]:
                 text += f" {span.text.strip()} "
             else:
                 text += " , "
-        names += _names(clean_text(text))
+        names += _names(text)
     return list(dict.fromkeys(names)), _affiliations(block, style)
 
 

@@ -22,7 +22,10 @@ from copilot.paper.model import OutlineEntry, SectionKind
 
 NUMBER = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3}|[A-H](?:\.\d{1,2}){0,3}|[IVX]{1,5})(?:\.|:)?\s+"
                     r"(?P<rest>\S.*)$")
-SPECIAL = re.compile(r"^(abstract|summary|acknowledge?ments?|acknowledge?ment|references|bibliography|"
+FRONT = (r"abstract|summary|contents|table of contents|keywords|key words|author keywords|index terms|"
+         r"acm classification(?: keywords)?|ccs concepts|general terms|categories and subject descriptors|"
+         r"acm reference format")
+SPECIAL = re.compile(rf"^({FRONT}|acknowledge?ments?|acknowledge?ment|references|bibliography|"
                      r"literature cited|works cited|appendix|appendices|supplementary materials?|table of contents|"
                      r"limitations|ethics statement|ethical considerations|ethics|broader impacts?(?: statement)?|"
                      r"impact statement|funding|author contributions|reproducibility statement|"
@@ -67,7 +70,8 @@ def split_number(text: str) -> tuple[str | None, str]:
 
 
 def _styled(line: Line, size: float) -> bool:
-    if line.size < size - 0.6:
+    printed = line.top_size if line.caps else line.size  # small caps: the capitals' size, not the small letters'
+    if printed < size - 0.6:
         return False
     return line.bold or line.size >= size + 0.8 or line.caps
 
@@ -106,9 +110,26 @@ def _level(number: str | None) -> int:
 
 
 def typographic(lines: list[Line], size: float) -> list[Heading]:
-    """Headings found by type and numbering (no outline)."""
+    """Headings found by type and numbering (no outline). The numbered top-level headings are those of the one style
+    (size, weight) whose numbers run longest in sequence: an address line "1 University Station" in the author
+    block, a footnote or a list item "1 ..." in another style does not start or break the sequence."""
+    styles = []
+    for line in lines:
+        number = split_number(line.text)[0]
+        if number and number.isdigit() and _styled(line, size) and _plausible(line.text):
+            style = (round(line.size * 2) / 2, line.bold)
+            if style not in styles:
+                styles.append(style)
+    best: list[Heading] = []
+    for style in styles or [None]:
+        found = _typographic(lines, size, style)
+        if sum(1 for h in found if h.number) > sum(1 for h in best if h.number) or not best:
+            best = found
+    return best
+
+
+def _typographic(lines: list[Line], size: float, top_style: tuple[float, bool] | None) -> list[Heading]:
     found: list[Heading] = []
-    top_style: tuple[float, bool] | None = None
     last_top = 0
     last_letter = ""
     subs: dict[int, list[int]] = {}
@@ -271,7 +292,7 @@ def assign_kinds(headings: list[Heading]) -> None:
         if heading.level > 1:
             heading.kind = parent_kind
             continue
-        if re.match(r"^(abstract|summary|contents|table of contents)$", title, re.IGNORECASE) and not after_references:
+        if re.match(rf"^({FRONT})$", title, re.IGNORECASE) and not after_references:
             kind: SectionKind = "front"
         elif ALWAYS_BACK.match(title):
             kind = "back"

@@ -64,6 +64,7 @@ class Line:
     bold: bool = False
     italic: bool = False
     font: str = ""
+    top_size: float = 0.0
     furniture: bool = False
     footnote: bool = False
     page_width: float = 612.0
@@ -138,6 +139,7 @@ def _finish(line: Line) -> Line:
     for span in main:
         weights[round(span.size, 1)] += len(span.text.strip())
     line.size = weights.most_common(1)[0][0] if weights else 0.0
+    line.top_size = max((s.size for s in main), default=0.0)
     letters = [s for s in main if any(c.isalnum() for c in s.text) and s.size >= line.size - 2.5]
     line.bold = bool(letters) and all(s.bold for s in letters)
     line.italic = bool(letters) and all(s.italic for s in letters)
