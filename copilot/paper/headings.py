@@ -113,13 +113,13 @@ def typographic(lines: list[Line], size: float) -> list[Heading]:
     """Headings found by type and numbering (no outline). The numbered top-level headings are those of the one style
     (size, weight) whose numbers run longest in sequence: an address line "1 University Station" in the author
     block, a footnote or a list item "1 ..." in another style does not start or break the sequence."""
-    styles = []
+    styles: list[tuple[float, bool] | None] = []
     for line in lines:
         number = split_number(line.text)[0]
         if number and number.isdigit() and _styled(line, size) and _plausible(line.text):
-            style = (round(line.size * 2) / 2, line.bold)
-            if style not in styles:
-                styles.append(style)
+            candidate = (round(line.size * 2) / 2, line.bold)
+            if candidate not in styles:
+                styles.append(candidate)
     best: list[Heading] = []
     for style in styles or [None]:
         found = _typographic(lines, size, style)
