@@ -92,13 +92,16 @@ def test_an_experiment_outlives_no_copilot_killed_with_sigkill(box, tmp_path):
         LocalSandbox().run("python escape.py {token} 1000", Path({str(tmp_path)!r}))
     """)
     copilot = subprocess.Popen([sys.executable, "-c", driver], cwd=REPO)
-    try:
-        assert wait_until(lambda: len(running(token)) > 0, 30), "the experiment did not start"
+    log = tmp_path / "escaped.log"
+    try:  # the escaped loop runs once it has written (the driver's own command line holds the token too)
+        assert wait_until(lambda: log.exists() and log.stat().st_size > 10, 30), "the experiment did not start"
     finally:
         copilot.kill()
         copilot.wait()
     assert wait_until(lambda: running(token) == [], 5.0), "the experiment outlived copilot"
-    assert wait_until(lambda: running("escape.py " + token) == [], 5.0)
+    size = log.stat().st_size
+    time.sleep(0.3)
+    assert log.stat().st_size == size, "nothing writes into the workspace after copilot is gone"
 
 
 # -- finding 2: /dev and /proc are private ---------------------------------------------------------------------------
