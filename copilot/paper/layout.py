@@ -32,6 +32,7 @@ SPACING_ACCENTS = {"´": "\u0301", "`": "\u0300", "¨": "\u0308", "˜": "\u0303"
 SPACING_ACCENT = re.compile(r"([´`¨˜ˆ¸ˇ])\s?([A-Za-z])")
 BARE_NUMBER = re.compile(r"^(?:[A-Z]|\d+(?:\.\d+)*|[IVX]+)\.?$")
 MARGIN = 0.075
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -69,16 +70,8 @@ class Line:
     footnote: bool = False
     page_width: float = 612.0
     page_height: float = 792.0
+    caps: bool = False
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def caps(self) -> bool:
-        """All letters upper case (capitals or small caps), with at least three letters."""
-        letters = [c for c in self.text if c.isalpha()]
-        if len(letters) >= 3 and all(c.isupper() for c in letters):
-            return True
-        worded = [s for s in self.spans if any(c.isalpha() for c in s.text)]
-        return bool(worded) and all(SMALL_CAPS_FONT.search(s.font) for s in worded)
 
     @property
     def style(self) -> tuple[float, bool, bool]:
@@ -90,7 +83,7 @@ def clean_text(text: str) -> str:
     """NFKC (ligatures, compatibility forms), spacing accents put on their letter (`L´eon` -> `Léon`), one space."""
     text = SPACING_ACCENT.sub(lambda m: unicodedata.normalize("NFC", m.group(2) + SPACING_ACCENTS[m.group(1)]), text)
     text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
-    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    text = CONTROL.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -144,7 +137,17 @@ def _finish(line: Line) -> Line:
     line.bold = bool(letters) and all(s.bold for s in letters)
     line.italic = bool(letters) and all(s.italic for s in letters)
     line.font = max(main, key=lambda s: len(s.text)).font if main else ""
+    line.caps = _caps(line.text, main)
     return line
+
+
+def _caps(text: str, spans: list[Span]) -> bool:
+    """All letters upper case (capitals, or small caps set as capitals), with at least three letters; or every
+    worded span in a small-caps font."""
+    if text.isupper() and sum(1 for c in text if c.isalpha()) >= 3:
+        return True
+    worded = [s for s in spans if any(c.isalpha() for c in s.text)]
+    return bool(worded) and all(SMALL_CAPS_FONT.search(s.font) for s in worded)
 
 
 def _same_printed_line(a: Line, b: Line) -> bool:
@@ -257,17 +260,21 @@ def mark_footnotes(lines: list[Line]) -> None:
 def join_lines(texts: list[str]) -> str:
     """Join wrapped lines: a line ending in '/' continues the next word (URLs); one ending in '-' before a lower-case
     word is a hyphenated word (joined without the hyphen), except inside a URL, where the hyphen is kept."""
-    joined = ""
+    parts: list[str] = []
     for text in texts:
         text = text.strip()
         if not text:
             continue
-        last_word = joined.rsplit(" ", 1)[-1]
+        if not parts:
+            parts.append(text)
+            continue
+        last = parts[-1]
+        last_word = last.rsplit(" ", 1)[-1]
         in_url = "://" in last_word or last_word.startswith(("www.", "github.com", "gitlab.com"))
-        if joined.endswith("/") or (joined.endswith("-") and (text[:1].isupper() or in_url)):
-            joined += text
-        elif joined.endswith("-") and text[:1].islower() and not joined.endswith(" -"):
-            joined = joined[:-1] + text
+        if last.endswith("/") or (last.endswith("-") and (text[:1].isupper() or in_url)):
+            parts[-1] = last + text
+        elif last.endswith("-") and text[:1].islower() and not last.endswith(" -") and last != "-":
+            parts[-1] = last[:-1] + text
         else:
-            joined = f"{joined} {text}" if joined else text
-    return joined
+            parts.append(text)
+    return " ".join(parts)
