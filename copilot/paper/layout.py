@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pymupdf
@@ -71,7 +71,6 @@ class Line:
     page_width: float = 612.0
     page_height: float = 792.0
     caps: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @property
     def style(self) -> tuple[float, bool, bool]:

@@ -139,8 +139,39 @@ def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
         if span else ""
     after_title = span[1] + 1 if span else 0
     flow = [line for line in content[after_title:] if not line.footnote]
-    size = body_size(flow or content)
-    headings: list[Heading] = []
+    headings = _headings(flow, outline, body_size(flow or content), warnings)
+    sections = _sections(flow, headings)
+    run_in = None if any(s.kind == "front" and ABSTRACT_HEADING.match(s.heading) for s in sections) \
+        else _run_in_abstract(flow, headings)
+    if run_in is not None:
+        sections.insert(0, Section(heading="Abstract", text=run_in[2], kind="front"))
+    first_heading = min([headings[0].start if headings else len(flow)] + ([run_in[0]] if run_in else []))
+    before_headings = {id(line) for line in flow[:first_heading]}
+    front = [line for line in front_block(content, after_title) if id(line) in before_headings]
+    authors, affiliations = authors_and_affiliations(front)
+    references, ref_blocks = _references(flow, headings)
+    annotated = [link["uri"] for n in range(pages) for link in doc[n].get_links() if link.get("uri")]
+    own, other = classify(_occurrences(doc, pages, lines, ref_blocks), _owners(title, authors, front))
+    if not title:
+        title = path.stem
+        warnings.append("no title found on page 1; using the file name")
+    if not sections and flow:
+        warnings.append("no section headings found; the text is one section")
+        sections = [Section(heading="Text", text=join_lines([line.text for line in flow]))]
+    paper = Paper(title=title, authors=authors[:40], affiliations=affiliations, abstract=_abstract(sections),
+                  sections=[s for s in sections if not REFERENCES.match(s.heading)], references=references,
+                  links=code_links(annotated + urls_in(join_lines([ln.text for ln in content]))),
+                  code_links=own, other_links=other, outline=outline, page_count=total,
+                  source=str(path), warnings=warnings)
+    paper.verdict = assess(paper, words=sum(len(line.text.split()) for line in content), pages_read=pages,
+                           textless_pages=_textless_pages(doc, pages, lines), damaged=damaged, unread=unread)
+    for notice in paper.notices():
+        log.warning("paper: %s", notice)
+    return paper
+
+
+def _headings(flow: list[Line], outline: list[OutlineEntry], size: float, warnings: list[str]) -> list[Heading]:
+    """The headings from the outline when it matches the text, else from the typography; kinds assigned."""
     if outline:
         headings, missing = from_outline(flow, outline, size)
         if len([h for h in headings if h.number is not None or h.level > 1]) < len(outline) / 2:
@@ -152,59 +183,36 @@ def parse_pdf(path: Path, max_pages: int = 60) -> Paper:
     else:
         headings = typographic(flow, size)
     assign_kinds(headings)
-    sections = _sections(flow, headings)
-    has_abstract = any(s.kind == "front" and ABSTRACT_HEADING.match(s.heading) for s in sections)
-    run_in = None if has_abstract else _run_in_abstract(flow, headings)
-    if run_in is not None:
-        sections.insert(0, Section(heading="Abstract", text=run_in[2], kind="front"))
+    return headings
+
+
+def _abstract(sections: list[Section]) -> str:
+    """The abstract's text, without a keywords or index-terms paragraph that follows it in the same block."""
     abstract = next((s.text for s in sections if s.kind == "front" and ABSTRACT_HEADING.match(s.heading)), "")
     cut = ABSTRACT_END.search(abstract)
-    if cut and cut.start() > 100:
-        abstract = abstract[: cut.start()].strip()
-    first_heading = headings[0].start if headings else len(flow)
-    if run_in is not None:
-        first_heading = min(first_heading, run_in[0])
-    front = front_block(content, after_title)
-    front = [line for line in front if line in flow[:first_heading]]
-    authors, affiliations = authors_and_affiliations(front)
-    references, ref_blocks = _references(flow, headings)
-    blocks: dict[tuple[int, int], list[str]] = {}
+    return abstract[: cut.start()].strip() if cut and cut.start() > 100 else abstract
+
+
+def _occurrences(doc: pymupdf.Document, pages: int, lines: list[Line], ref_blocks: set[tuple[int, int]]) -> list:
+    """Every code-host URL printed in a text block (footnotes with the sentence that points to them) or linked by an
+    annotation (with the text under it), and whether it stands in the reference list."""
+    blocks: dict[tuple[int, int], list[Line]] = {}
     for line in lines:
-        blocks.setdefault((line.page, line.block), []).append(line.text)
+        blocks.setdefault((line.page, line.block), []).append(line)
     noted = footnote_contexts(lines)
-    texts = [(join_lines(t) + noted.get(where, ""), where in ref_blocks, where[0]) for where, t in blocks.items()]
-    annotated = [link["uri"] for n in range(pages) for link in doc[n].get_links() if link.get("uri")]
+    texts = [(join_lines([ln.text for ln in group]) + noted.get(where, ""), where in ref_blocks, where[0])
+             for where, group in blocks.items()]
     annotations = []
-    ref_spans = {(ln.page, round(ln.y0), round(ln.y1)) for ln in flow if (ln.page, ln.block) in ref_blocks}
     for number in range(pages):
         for link in doc[number].get_links():
             uri, rect = link.get("uri"), link.get("from")
             if not uri or rect is None or not is_code_host(clean_url(uri)):
                 continue
-            under = [where for where in blocks if where[0] == number and any(
-                ln.page == number and ln.block == where[1] and ln.y0 <= rect.y1 and ln.y1 >= rect.y0
-                and ln.x0 <= rect.x1 and ln.x1 >= rect.x0 for ln in content)]
-            context = " ".join(join_lines(blocks[where]) for where in under)
-            in_refs = any(p == number and y0 <= rect.y1 and y1 >= rect.y0 for p, y0, y1 in ref_spans)
-            annotations.append((uri, context, in_refs, number))
-    own, other = classify(occurrences(texts, annotations), _owners(title, authors, front))
-    if not title:
-        title = path.stem
-        warnings.append("no title found on page 1; using the file name")
-    body_words = sum(len(line.text.split()) for line in content)
-    if not sections and flow:
-        warnings.append("no section headings found; the text is one section")
-        sections = [Section(heading="Text", text=join_lines([line.text for line in flow]))]
-    paper = Paper(title=title, authors=authors[:40], affiliations=affiliations, abstract=abstract,
-                  sections=[s for s in sections if not REFERENCES.match(s.heading)], references=references,
-                  links=code_links(annotated + urls_in(join_lines([ln.text for ln in content]))),
-                  code_links=own, other_links=other, outline=outline, page_count=total,
-                  source=str(path), warnings=warnings)
-    paper.verdict = assess(paper, words=body_words, pages_read=pages,
-                           textless_pages=_textless_pages(doc, pages, lines), damaged=damaged, unread=unread)
-    for notice in paper.notices():
-        log.warning("paper: %s", notice)
-    return paper
+            under = [where for where, group in blocks.items() if where[0] == number and any(
+                ln.y0 <= rect.y1 and ln.y1 >= rect.y0 and ln.x0 <= rect.x1 and ln.x1 >= rect.x0 for ln in group)]
+            context = " ".join(join_lines([ln.text for ln in blocks[where]]) for where in under)
+            annotations.append((uri, context, any(where in ref_blocks for where in under), number))
+    return occurrences(texts, annotations)
 
 
 def footnote_contexts(lines: list[Line]) -> dict[tuple[int, int], str]:
