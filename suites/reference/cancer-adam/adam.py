@@ -46,7 +46,7 @@ for epoch in range(EPOCHS):
         back = np.outer(error, w2) * (1 - hidden**2)
         grad_w1, grad_b1 = x[batch].T @ back, back.sum(axis=0)
         t += 1
-        for param, grad, m, v in zip(params, (grad_w1, grad_b1, grad_w2, grad_b2), moments, squares):
+        for param, grad, m, v in zip(params, (grad_w1, grad_b1, grad_w2, grad_b2), moments, squares, strict=True):
             m[...] = BETA1 * m + (1 - BETA1) * grad
             v[...] = BETA2 * v + (1 - BETA2) * grad**2
             param -= ALPHA * (m / (1 - BETA1**t)) / (np.sqrt(v / (1 - BETA2**t)) + EPSILON)

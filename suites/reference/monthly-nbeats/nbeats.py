@@ -67,7 +67,7 @@ for seed in range(seeds):
     torch.manual_seed(seed)
     model = NBeats()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randint(0, len(x_t), (256,))
         optimizer.zero_grad()
         loss = smape_loss(model(x_t[idx]), y_t[idx])

@@ -34,7 +34,7 @@ optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 xt, yt = torch.tensor(x).unsqueeze(1), torch.tensor(y)
 batch = 16
 started = time.time()
-for epoch in range(epochs):
+for _ in range(epochs):
     model.train()
     order = torch.randperm(len(xt))
     for i in range(0, len(xt), batch):

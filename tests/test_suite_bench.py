@@ -1,0 +1,94 @@
+"""benchmarks/bench_task_outcomes.py --suite: how a finished run of a suite task is judged, read from run folders
+holding a summary.json written by copilot's own RunSummary model (no LLM, no run: the folders are built here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from copilot.execution.report import RunSummary
+from copilot.execution.verify import Reexecution
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "benchmarks" / "bench_task_outcomes.py"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_task_outcomes", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_folder(tmp_path: Path, *, baseline: float | None, repaired: bool, best: float, reproduced: float | None,
+                ok: bool, direction: str = "minimize") -> Path:
+    folder = tmp_path / "task--local"
+    folder.mkdir()
+    summary = RunSummary(
+        task="task", llm="local", metric="mse", direction=direction, baseline=baseline, baseline_repaired=repaired,
+        best=best, best_attempt="a002", improvement_abs=None, improvement_rel=None, success=False, attempts={"ok": 2},
+        reexecution=Reexecution(attempt_id="a002", recorded=best, reproduced=reproduced, ok=ok, tolerance=0.02,
+                                note=""))
+    (folder / "summary.json").write_text(summary.model_dump_json())
+    (folder / "bench_commit.txt").write_text("abc1234\n")
+    return folder
+
+
+ENTRY = {"name": "task", "metric": {"name": "mse", "direction": "minimize"}, "reference": {"score": 100.0}}
+
+
+def test_a_run_whose_starter_ran_is_compared_with_its_own_baseline(tmp_path: Path) -> None:
+    row = _bench().suite_row(_run_folder(tmp_path, baseline=80.0, repaired=False, best=70.0, reproduced=70.0,
+                                         ok=True), ENTRY)
+    assert row["compared_with"] == "baseline" and row["improvement_rel"] == pytest.approx(0.125)
+    assert row["success"] is True and row["commit"] == "abc1234" and row["reference"] == 100.0
+
+
+def test_a_run_whose_starter_was_repaired_is_compared_with_the_documented_reference(tmp_path: Path) -> None:
+    """The run's own baseline is its repair; the suite compares with the reference score instead (here the repair
+    scored 95, and 88 is only 7.4 % better than that but 12 % better than the reference 100)."""
+    row = _bench().suite_row(_run_folder(tmp_path, baseline=95.0, repaired=True, best=88.0, reproduced=88.0,
+                                         ok=True), ENTRY)
+    assert row["compared_with"] == "reference" and row["improvement_rel"] == pytest.approx(0.12)
+    assert row["success"] is True
+
+
+def test_a_best_attempt_that_was_not_reproduced_is_no_success(tmp_path: Path) -> None:
+    row = _bench().suite_row(_run_folder(tmp_path, baseline=80.0, repaired=False, best=10.0, reproduced=60.0,
+                                         ok=False), ENTRY)
+    assert row["reproduced"] is None and row["success"] is False
+
+
+def test_the_reproduced_number_decides_not_the_recorded_one(tmp_path: Path) -> None:
+    row = _bench().suite_row(_run_folder(tmp_path, baseline=80.0, repaired=False, best=70.0, reproduced=73.0,
+                                         ok=True), ENTRY)
+    assert row["improvement_rel"] == pytest.approx(0.0875) and row["success"] is False
+
+
+def test_an_unfinished_run_is_a_row_with_its_status(tmp_path: Path) -> None:
+    row = _bench().suite_row(tmp_path / "missing", ENTRY)
+    assert row["status"] == "not run" and row["success"] is False and row["reference"] == 100.0
+
+
+def test_maximised_metrics_count_gains_upwards() -> None:
+    bench = _bench()
+    assert bench.relative_gain(0.55, 0.5, "maximize") == pytest.approx(0.1)
+    assert bench.relative_gain(-0.1, -0.25, "maximize") == pytest.approx(0.6)
+    assert bench.relative_gain(1.0, 0.0, "maximize") is None
+
+
+def test_the_command_line_lists_every_suite_task_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    listed = subprocess.run([sys.executable, str(BENCH), "--suite", "real", "--summarise-only", "--out",
+                             str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert listed.returncode == 0, listed.stderr
+    assert "| ucr-gunpoint | local |" in listed.stdout and "0 of 8 runs succeeded" in listed.stdout
+    unknown = subprocess.run([sys.executable, str(BENCH), "--suite", "real", "--tasks", "nope", "--summarise-only"],
+                             capture_output=True, text=True, cwd=REPO)
+    assert unknown.returncode == 1 and "not in suite 'real': nope" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
