@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
+import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,21 @@ def from_markdown(markdown: str, source: str) -> Paper:
                  references=references, links=urls, code_links=urls, source=source)
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Standard output (the file descriptor, which C code writes to as well) sent to /dev/null for a while."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def measure(corpus: Path, truth_file: Path, baseline: bool) -> list[dict[str, Any]]:
     """One row per PDF of `truth_file` (found in `corpus`): fields matched by each parser, seconds, pages, outline
     sizes."""
@@ -105,7 +121,7 @@ def measure(corpus: Path, truth_file: Path, baseline: bool) -> list[dict[str, An
             import pymupdf4llm
 
             start = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):  # its parser prints notices (no OCR engine) per file
+            with _quiet():  # its layout parser prints a notice (no OCR engine installed) for every file
                 markdown = pymupdf4llm.to_markdown(str(path), show_progress=False)
             row["theirs_s"] = time.perf_counter() - start
             row["theirs"] = field_matches(from_markdown(markdown, str(path)), expected)
