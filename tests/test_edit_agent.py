@@ -20,6 +20,8 @@ from copilot.experiment.edit_blocks import (
     NoMatch,
     apply_block,
     find,
+    merge_fuzzy,
+    merge_line,
     parse_blocks,
 )
 from copilot.experiment.tools import ToolBox
@@ -115,6 +117,35 @@ def test_a_near_copy_matches_fuzzily_when_it_is_the_only_close_place():
     found = find(LINES, typo)
     assert isinstance(found, Match) and found.kind == "fuzzy" and found.start == 9
     assert FUZZY_THRESHOLD <= found.score < 1
+
+
+def test_a_fuzzy_match_keeps_the_files_text_where_the_model_misremembered_it():
+    """From the embedded model's first benchmark episode: SEARCH `model = DecisionTreeClassifier(...)` for the file's
+    `return DecisionTreeClassifier(...)`. Writing REPLACE as given made build_model return None."""
+    text = "def build_model():\n    return DecisionTreeClassifier(max_depth=4, random_state=SEED)\n\n\nmain()\n"
+    new, outcome = apply_block(text, EditBlock(
+        index=1, path="t.py", search="model = DecisionTreeClassifier(max_depth=4, random_state=SEED)\n",
+        replace="model = RandomForestClassifier(n_estimators=200, random_state=SEED)\n"), "t.py")
+    assert outcome.kind == "fuzzy"
+    assert new == text.replace("DecisionTreeClassifier(max_depth=4", "RandomForestClassifier(n_estimators=200")
+
+
+@pytest.mark.parametrize(("actual", "search", "replace", "merged"), [
+    ("    total = sum(values)", "    total = sum(value)", "    total = sum(value) + 1", "    total = sum(values) + 1"),
+    ("    total = sum(values)", "    total = sum(value)", "    total = sum(values)", "    total = sum(values)"),
+    ("x = f(a)", "x = f(a)", "y = 1; x = f(a)  # c", "y = 1; x = f(a)  # c"),
+    ("x = compute(a, b)", "x = compute(a, c)", "x = compute(a, c, d)", None),  # the edit is on a misremembered part
+])
+def test_a_changed_line_takes_the_models_edits_onto_the_files_line(actual, search, replace, merged):
+    assert merge_line(actual, search, replace) == merged
+
+
+def test_lines_the_model_kept_come_from_the_file_and_new_lines_are_indented_like_it():
+    window = ["def main():", "    scorer = Scorer()", "    value = scorer.score([1, 2, 3])"]
+    search = ["def main():", "scorer = Scorer()", "value = scorer.scores([1, 2, 3])"]
+    replace = ["def main():", "scorer = Scorer()", "value = scorer.scores([1, 2, 3]) * 2", "print(value)"]
+    assert merge_fuzzy(window, search, replace) == [
+        "def main():", "    scorer = Scorer()", "    value = scorer.score([1, 2, 3]) * 2", "    print(value)"]
 
 
 def test_identical_places_are_ambiguous_never_guessed():

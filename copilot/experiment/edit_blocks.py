@@ -33,6 +33,7 @@ MatchKind = Literal["exact", "whitespace", "indentation", "fuzzy"]
 
 FUZZY_THRESHOLD = 0.85  # difflib ratio of a window to the SEARCH lines (whitespace stripped) to count as a match
 FUZZY_MARGIN = 0.03  # a second window this close to the best makes the match ambiguous
+LINE_PAIR_RATIO = 0.5  # a SEARCH line and a REPLACE line this alike are one line changed (for merge_fuzzy)
 
 SEARCH_MARK = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 DIVIDER_MARK = re.compile(r"^\s*={5,9}\s*$")
@@ -249,6 +250,66 @@ def reindent(lines: list[str], delta: int, unit: str = " ") -> list[str]:
     return shifted
 
 
+def merge_line(actual: str, search: str, replace: str) -> str | None:
+    """`actual` (the file's line) with the character edits that turn `search` (the model's copy of it) into
+    `replace`, each made where the same characters are in `actual`; None when an edit falls on characters the copy
+    got wrong. Indentation: `actual`'s, shifted as `replace` shifts `search`'s."""
+    a, s, r = actual.strip(), search.strip(), replace.strip()
+    aligned = difflib.SequenceMatcher(None, s, a, autojunk=False).get_matching_blocks()
+
+    def where(start: int, end: int) -> int | None:
+        """The position in `a` of `s[start:end]`, when those characters are matched there in one piece; for an
+        insertion (start == end), when the characters on both sides of it are."""
+        low, high = (start, end) if start < end else (max(start - 1, 0), min(start + 1, len(s)))
+        for block in aligned:
+            if block.size and block.a <= low and high <= block.a + block.size:
+                return block.b + start - block.a
+        return None
+
+    if a == r:
+        return actual  # the model's new line is the file's line: its "edit" corrected its own copy
+    merged = a
+    for tag, i1, i2, j1, j2 in reversed(difflib.SequenceMatcher(None, s, r, autojunk=False).get_opcodes()):
+        if tag == "equal":
+            continue
+        at = where(i1, i2) if s else 0
+        if at is None:
+            return None
+        merged = merged[:at] + r[j1:j2] + merged[at + (i2 - i1) :]
+    indent = max(0, _indent(actual) + _indent(replace) - _indent(search))
+    return " " * indent + merged if merged else ""
+
+
+def merge_fuzzy(window: list[str], search: list[str], replace: list[str]) -> list[str]:
+    """The replacement for a fuzzy match, as a three-way merge: lines that SEARCH and REPLACE share keep the file's
+    text (`window`, as long as SEARCH); a changed line gets the model's character edits made on the file's line
+    (`merge_line`); added lines come from REPLACE, re-indented like the window. A model that misremembers a line
+    (`model = Tree(...)` for `return Tree(...)`) so changes what it meant to, not what it misremembered."""
+    first = _indent(_first_filled(window)) - _indent(_first_filled(search))
+    # How far each SEARCH line is from the file's line (a model may drop the indentation of some lines only).
+    shifts = [_indent(w) - _indent(x) if w.strip() and x.strip() else first for w, x in zip(window, search,
+                                                                                              strict=True)]
+    out: list[str] = []
+    ops = difflib.SequenceMatcher(None, [x.strip() for x in search], [x.strip() for x in replace],
+                                  autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in ops:
+        delta = shifts[min(i1, len(shifts) - 1)] if shifts else first
+        if tag == "equal":
+            out += window[i1:i2]
+        elif tag == "replace":
+            # Changed lines pair up in order while they still look alike; the rest is new text or removed.
+            pairs = 0
+            while (pairs < min(i2 - i1, j2 - j1) and difflib.SequenceMatcher(
+                    None, search[i1 + pairs].strip(), replace[j1 + pairs].strip()).ratio() >= LINE_PAIR_RATIO):
+                merged = merge_line(window[i1 + pairs], search[i1 + pairs], replace[j1 + pairs])
+                out += [merged] if merged is not None else reindent([replace[j1 + pairs]], delta)
+                pairs += 1
+            out += reindent(replace[j1 + pairs : j2], delta)
+        elif tag == "insert":
+            out += reindent(replace[j1:j2], delta)
+    return out
+
+
 class Applied(BaseModel):
     """A block placed in the file: where (1-based lines of the file before this block), and how it matched.
     `already_applied`: SEARCH is nowhere but REPLACE is there (a block sent again after it was applied)."""
@@ -298,7 +359,8 @@ def apply_block(text: str, block: EditBlock, path: str, copies: int = 1) -> tupl
     new: list[str] = []
     for place in reversed(places):  # from the end, so earlier places keep their line numbers
         unit = "\t" if lines[place.start].startswith("\t") else " "
-        new = reindent(replace, place.indent_delta, unit)
+        new = (merge_fuzzy(lines[place.start : place.end], search, replace) if place.kind == "fuzzy"
+               else reindent(replace, place.indent_delta, unit))
         lines = [*lines[: place.start], *new, *lines[place.end :]]
     joined = "\n".join(lines) + ("\n" if had_newline and lines else "")
     first = places[0]
