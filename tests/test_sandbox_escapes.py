@@ -256,3 +256,25 @@ def test_the_disk_use_of_the_workspace_is_limited(tmp_path):
                     "head -c 7000000 /dev/zero > c.bin", tmp_path / "quick" if (tmp_path / "quick").mkdir() is None
                     else tmp_path)
     assert quick.reason == "killed" and "disk limit" in (quick.notice or ""), quick
+
+
+def test_exposed_resources_are_readable_and_links_in_them_lead_nowhere(box, tmp_path):
+    """A model in the Hugging Face cache layout reads through its snapshot's links into the blobs; a cloned
+    repository's link to a secret outside does not make the secret readable."""
+    repo = tmp_path / "hf" / "models--org--tiny"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / "abc123").write_text('{"hidden_size": 8}')
+    snapshot = repo / "snapshots" / "rev1"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").symlink_to("../../blobs/abc123")
+    (tmp_path / "secret.txt").write_text("SECRET-LINKED\n")
+    clone = tmp_path / "clones" / "proto"
+    clone.mkdir(parents=True)
+    (clone / "model.py").write_text("print('prototype')\n")
+    (clone / "notes.txt").symlink_to(tmp_path / "secret.txt")
+    box.expose([snapshot, clone])
+    work = tmp_path / "work"
+    work.mkdir()
+    result = box.run(f"cat {snapshot}/config.json; echo; python {clone}/model.py; cat {clone}/notes.txt", work)
+    assert '{"hidden_size": 8}' in result.stdout_tail and "prototype" in result.stdout_tail
+    assert "SECRET" not in result.stdout_tail and "No such file" in result.stderr_tail

@@ -9,8 +9,8 @@ it does (double fork, setsid, an empty environment). All capabilities are droppe
 Filesystem (`filesystem="confine"`): an empty root, and in it only what an allowlist names:
 - read-only: /usr (and the /bin, /lib... links or folders beside it), the files of /etc that programs read to run
   (`ETC_ENTRIES`: the loader cache, certificates, passwd/group, time zone...; never shadow, ssh or credentials), a
-  part of /sys (devices and buses, which CUDA and BLAS libraries read), the interpreter's folders, and the paths the
-  sandbox was given (`read_only`);
+  part of /sys (devices, buses and kernel modules, which CUDA and BLAS libraries read), the interpreter's folders,
+  and the paths the sandbox was given (`read_only`);
 - writable: the command's folder, and a private TMPDIR at /tmp (created for the run, deleted after);
 - private: /dev with only null, zero, full, random, urandom, tty (plus GPUs when given), read-only; /dev/shm, a
   tmpfs of `shm_bytes`; /proc of the new PID namespace, read-only;
@@ -35,7 +35,7 @@ ETC_ENTRIES = ("alternatives", "ca-certificates", "ca-certificates.conf", "crypt
                "nsswitch.conf", "OpenCL", "os-release", "passwd", "pki", "protocols", "python3*", "R", "services",
                "sgml", "ssl", "terminfo", "timezone", "vulkan", "xdg", "xml")
 NETWORK_ETC = ("resolv.conf",)
-SYS_ENTRIES = ("block", "bus", "class", "dev", "devices")
+SYS_ENTRIES = ("block", "bus", "class", "dev", "devices", "module")
 GPU_DEVICES = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri", "/dev/kfd")
 
 

@@ -81,6 +81,7 @@ LIMITS_FAILED_CODE = 125
 MEMORY_SIGNALS = (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT)
 BWRAP_OWN_PROCESSES = 2  # bubblewrap itself and the init of the PID namespace, around the command's processes
 MAX_LINKS_FOLLOWED = 2000
+HF_REPO_PREFIXES = ("models--", "datasets--", "spaces--")
 
 
 def _signal_of(code: int | None) -> int | None:
@@ -222,6 +223,11 @@ class LocalSandbox:
         datasets) and scripts copilot itself runs in the sandbox."""
         for path in paths:
             resolved = Path(os.path.abspath(Path(path).expanduser()))
+            # A snapshot of the Hugging Face cache (<cache>/models--org--name/snapshots/<revision>) is links into the
+            # repository's blobs: the repository's folder is shown. Links elsewhere are not followed (a cloned
+            # repository may hold a link to anywhere).
+            if resolved.parent.name == "snapshots" and resolved.parent.parent.name.startswith(HF_REPO_PREFIXES):
+                resolved = resolved.parent.parent
             if resolved not in self.exposed:
                 self.exposed.append(resolved)
         self._bwrap = None
@@ -364,12 +370,14 @@ class LocalSandbox:
         return [*self._unshare.prefix, "/bin/bash", "-c", wrapper, "copilot-sandbox", command]
 
     def _private_environment(self, env: dict[str, str], private_tmp: Path) -> None:
-        """Point temporary files, caches and HOME at the private TMPDIR (seen as /tmp inside the bubblewrap view)."""
-        inside = Path("/tmp") if self._mode == "bubblewrap" else private_tmp
+        """Point temporary files and caches at the private TMPDIR (seen as /tmp inside the bubblewrap view, where HOME
+        is a folder in it too: the real one is not in the view)."""
+        view = self._mode == "bubblewrap" and self.filesystem == "confine"
+        inside = Path("/tmp") if view else private_tmp
         (private_tmp / "home").mkdir()
         env.update({"TMPDIR": str(inside), SANDBOX_TMP_VAR: str(private_tmp),
                     "MPLCONFIGDIR": str(inside / "matplotlib"), "HF_DATASETS_CACHE": str(inside / "hf-datasets")})
-        if self._mode == "bubblewrap":
+        if view:
             env["HOME"] = str(inside / "home")
         elif self.shm_mb:
             env[SHM_SIZE_VAR] = f"{int(self.shm_mb)}m"
