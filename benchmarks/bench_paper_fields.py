@@ -2,7 +2,7 @@
 per page, and the same fields from pymupdf4llm's Markdown run side by side. Prints markdown tables.
 
     .venv/bin/python benchmarks/bench_paper_fields.py [--corpus ../shared/papers] [--heldout tests/corpus]
-                                                      [--no-baseline]
+                                                      [--no-baseline]   (pymupdf4llm: pip install '.[bench]')
 
 A corpus is a folder with PDFs and a `truth.yaml` (hand-checked ground truth; format in ../shared/papers/README.md).
 "Exact" is `copilot.paper.compare.field_matches` (the README's matching advice: NFKD, ligatures, quotes, whitespace,
@@ -180,6 +180,11 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip pymupdf4llm")
     args = parser.parse_args()
     baseline = not args.no_baseline
+    if baseline:
+        try:
+            import pymupdf4llm  # noqa: F401
+        except ImportError:
+            sys.exit("pymupdf4llm is not installed: pip install '.[bench]', or run with --no-baseline")
     sets = (("Corpus", args.corpus, args.corpus / "truth.yaml"),
             ("Held-out (added after the parser was written)", args.heldout, args.heldout_truth))
     for title, folder, truth_file in sets:
