@@ -98,8 +98,8 @@ def gather_resources(ctx: RunContext) -> list[str]:
 
 
 def paper_repositories(paper: Any) -> list[str]:
-    """The code repositories the paper links to (GitHub, GitLab), for stage 2 to clone as prototype code."""
-    return [url for url in paper.links if "github.com" in url or "gitlab.com" in url]
+    """The paper's own code repositories (not the other work it links to), for stage 2 to clone as prototype code."""
+    return [url for url in paper.code_links if "github.com" in url or "gitlab.com" in url]
 
 
 def data_findings(ctx: RunContext, workspace: Workspace) -> str:

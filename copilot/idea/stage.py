@@ -14,7 +14,14 @@ from pydantic import ValidationError
 from copilot.constraints import not_experiment_code, permitted_packages, prompt_lines, starter_reads
 from copilot.errors import UserError
 from copilot.idea.chain import IdeaAgent, TaskFacts
-from copilot.idea.material import load_constraints, load_material, paper_notices, read_rejected, reproduction_source
+from copilot.idea.material import (
+    load_constraints,
+    load_material,
+    other_experiment_code,
+    paper_notices,
+    read_rejected,
+    reproduction_source,
+)
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, RankedHypothesis
 from copilot.idea.render import hypothesis_row, render_idea_md
 from copilot.sandbox.packages import available_packages
@@ -91,6 +98,7 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     rules = load_constraints(ctx)
     workspace = describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden,
                                    packages=permitted_packages(packages, rules))
+    workspace += other_experiment_code(task)  # the code to change may not be in the run script
     if task.spec.models:  # resolved offline in stage 2; naming them keeps hypotheses to models that can be loaded
         workspace += f"\nPretrained models available offline: {', '.join(task.spec.models)}."
     facts = TaskFacts(workspace=workspace,
@@ -100,6 +108,8 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
                       starter_reads=starter_reads(task.workspace, exclude=not_experiment_code(task)))
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}", soft_wrap=True)
     material, paper = load_material(ctx)
+    for notice in paper_notices(paper):  # also at the top of idea.md
+        ctx.progress.notice(f"paper: {notice}")
     reproduce = paper is not None and bool(ctx.cfg.idea.get("reproduce_paper", True))
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
