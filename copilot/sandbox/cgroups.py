@@ -3,10 +3,10 @@
 OOM killer acts inside the group only).
 
 The group is made below the cgroup this process is in (never elsewhere, so whatever accounts for this process goes
-on accounting for its commands): cgroup v2 where the `pids` controller can be enabled for children there (the root
-cgroup, or a delegated subtree), else the v1 `pids` and `memory` hierarchies. Where neither can be written (an
-unprivileged user without delegation), `CommandCgroup.create` returns None and the sandbox relies on its other limits
-(RLIMIT_NPROC in the command's own user namespace, and the watchdog's process count).
+on accounting for its commands): cgroup v2 where the `pids` controller is already enabled for children there (a
+delegated subtree; copilot never enables a controller itself), else the v1 `pids` and `memory` hierarchies. Where
+neither can be written (an unprivileged user without delegation), `CommandCgroup.create` returns None and the sandbox
+relies on its other limits (RLIMIT_NPROC in the command's own user namespace, and the watchdog's process count).
 
 A command joins its group before anything of it runs: the sandbox starts it through `/bin/sh -c JOIN_SCRIPT`, which
 writes its own pid to each `cgroup.procs` and then `exec`s the command (no `preexec_fn` in a threaded parent). Groups
@@ -100,16 +100,10 @@ class CommandCgroup:
     @classmethod
     def _create_v2(cls, parent: Path, name: str, max_processes: int | None,
                    memory_bytes: int | None) -> CommandCgroup | None:
-        try:
+        try:  # controllers are used only where they are already enabled for children (enabling them is not ours)
             enabled = (parent / "cgroup.subtree_control").read_text().split()
-            available = (parent / "cgroup.controllers").read_text().split()
         except OSError:
             return None
-        wanted = [c for c in ("pids", "memory") if c in available and c not in enabled]
-        if wanted:
-            _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
-            with contextlib.suppress(OSError):
-                enabled = (parent / "cgroup.subtree_control").read_text().split()
         if "pids" not in enabled or not os.access(parent, os.W_OK):
             return None
         _remove_stale(parent)
