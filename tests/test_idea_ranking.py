@@ -21,15 +21,17 @@ CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
 
 
 def review(*totals: int) -> dict:
-    """A comparative review reply: hypothesis i gets the scores t-1, t, t, t, t+1 (not flat, mean t = totals[i],
-    2 <= t <= 4), and the ranking orders them by t."""
+    """A comparative review reply (one criterion at a time): hypothesis i gets the scores t-1, t, t, t, t+1 (not
+    flat, mean t = totals[i], 2 <= t <= 4), and the ranking orders them by t."""
     def vector(total: int) -> list[int]:
         assert 2 <= total <= 4
         return [total - 1, total, total, total, total + 1]
 
-    reviews = [{"hypothesis": i, **{c: {"reason": "r.", "score": v} for c, v in zip(CRITERIA, vector(t), strict=True)}}
-               for i, t in enumerate(totals, 1)]
-    return {"reviews": reviews, "ranking": sorted(range(1, len(totals) + 1), key=lambda i: -totals[i - 1])}
+    vectors = [vector(t) for t in totals]
+    reply: dict = {c: {"reason": f"what separates them on {c}",
+                       "scores": [{"hypothesis": i, "score": v[k]} for i, v in enumerate(vectors, 1)]}
+                   for k, c in enumerate(CRITERIA)}
+    return {**reply, "ranking": sorted(range(1, len(totals) + 1), key=lambda i: -totals[i - 1])}
 
 
 NOVEL = {"novel": True, "closest_work_ids": [], "explanation": "Not in the retrieved works."}

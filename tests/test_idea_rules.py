@@ -27,10 +27,11 @@ def hypothesis(title: str, method: str) -> dict:
 
 
 def reviewed(*vectors: list[int], ranking: list[int] | None = None) -> dict:
-    reviews = [{"hypothesis": i, **{c: {"reason": f"reason {c} {i}", "score": v} for c, v in zip(CRITERIA, vec,
-                                                                                                 strict=True)}}
-               for i, vec in enumerate(vectors, 1)]
-    return {"reviews": reviews, "ranking": ranking or list(range(1, len(vectors) + 1))}
+    """A comparative review reply, one criterion at a time; vectors[i] holds hypothesis i+1's five scores."""
+    reply: dict = {c: {"reason": f"reason {c}", "scores": [{"hypothesis": i, "score": v[k]}
+                                                          for i, v in enumerate(vectors, 1)]}
+                   for k, c in enumerate(CRITERIA)}
+    return {**reply, "ranking": ranking or list(range(1, len(vectors) + 1))}
 
 
 def facts(**extra) -> TaskFacts:
@@ -99,14 +100,15 @@ def test_every_prompt_of_the_chain_shows_the_rules(scripted):
 
 
 def test_scores_come_from_one_comparative_review_in_the_numbers_order(scripted):
-    llm = scripted([NOVEL, NOVEL, NOVEL,
-                    {"reviews": reviewed([2, 3, 3, 4, 2], [4, 4, 3, 5, 4], [3, 3, 4, 4, 3])["reviews"][::-1],
-                     "ranking": [2, 3, 1]}])
+    reply = reviewed([2, 3, 3, 4, 2], [4, 4, 3, 5, 4], [3, 3, 4, 4, 3], ranking=[2, 3, 1])
+    for criterion in CRITERIA:
+        reply[criterion]["scores"].reverse()  # given in another order, placed by the hypotheses' numbers
+    llm = scripted([NOVEL, NOVEL, NOVEL, reply])
     agent = IdeaAgent(llm, facts())
     ranked = agent.rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], related=[])
     assert [(r.hypothesis.title, r.total, r.review_rank) for r in ranked] == [
         ("Precompute spatial weights", 4.0, 1), ("Sliding windows", 3.4, 2), ("Vectorise the window loops", 2.8, 3)]
-    assert ranked[0].scores.clarity.justification == "reason clarity 2"
+    assert ranked[0].scores.clarity.justification == "reason clarity"
     prompt = llm.backend.requests[-1].messages[-1].content
     assert "Hypothesis 3: Sliding windows" in prompt and "feasibility: 5 = a small change" in prompt
 

@@ -238,16 +238,19 @@ class IdeaAgent:
 
     def review(self, items: list[dict[str, Any]]) -> tuple[list[Scores], list[int]]:
         """The five 1-5 scores of every hypothesis and the reviewer's ranking (1-based numbers, best first), from one
-        comparative request with anchored criteria. Scored one at a time, the embedded model gave whole hypotheses
-        5/5/5/5/5 or 1/1/1/1/1; side by side, it is asked to tell them apart, and a review with a flat hypothesis
-        or tied totals is sent back once, naming them. `items` holds each `hypothesis` and its `novelty`."""
+        comparative request with anchored criteria, laid out one criterion at a time across all hypotheses. Scored
+        one hypothesis at a time, the embedded model gave whole hypotheses 5/5/5/5/5 or 1/1/1/1/1; one hypothesis
+        after another in one request, it copied 5/5/3/5/5 to all three; asked to order them per criterion, it gave
+        1, 2, 3 every time; criterion by criterion, it told them apart (5/3/1 on clarity, the hypothesis that sped up
+        the wrong function lowest everywhere). A review with a flat hypothesis or tied totals is sent back once,
+        naming them. `items` holds each `hypothesis` and its `novelty`."""
         n = len(items)
         schema = review_schema(n)
         messages = self._messages("score.j2", hypotheses=items, workspace=self.facts.workspace,
                                   metric=self.facts.metric, direction=self.facts.direction)
         completion = self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens, purpose="idea.score")
         reply: ComparativeReview = completion.parsed
-        scores = self._ordered_scores(reply, n)
+        scores = reply.scores(n)
         problems = review_problems(scores)
         if problems:
             log.info("review does not discriminate (%s); asking once more", "; ".join(problems))
@@ -255,18 +258,10 @@ class IdeaAgent:
                 "Your review does not tell these hypotheses apart: " + "; ".join(problems) + ". Review all "
                 f"{n} again by the anchors, with the reasons first, so that the scores say where they differ."))]
             again = self.llm.complete(retry, schema, max_tokens=self.max_reply_tokens, purpose="idea.score").parsed
-            again_scores = self._ordered_scores(again, n)
+            again_scores = again.scores(n)
             if len(review_problems(again_scores)) < len(problems):
                 reply, scores = again, again_scores
         return scores, _ranking(reply.ranking, n)
-
-    @staticmethod
-    def _ordered_scores(reply: ComparativeReview, n: int) -> list[Scores]:
-        """Reviews in hypothesis order: by their numbers when those name each hypothesis once, else as given."""
-        numbers = [r.hypothesis for r in reply.reviews]
-        if sorted(numbers) == list(range(1, n + 1)):
-            return [r.as_scores() for r in sorted(reply.reviews, key=lambda r: r.hypothesis)]
-        return [r.as_scores() for r in reply.reviews[:n]]
 
     def rank(self, hypotheses: list[Hypothesis], related: list[Any],
              reproduces_paper: bool = False) -> list[RankedHypothesis]:

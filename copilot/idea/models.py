@@ -72,52 +72,6 @@ class Score(BaseModel):
     justification: Sentence
 
 
-class CriterionScore(BaseModel):
-    """One criterion of one hypothesis in the comparative review: the reason first, then the score it leads to."""
-
-    reason: Phrase = Field(description="a few words: what in this hypothesis earns the score, by the anchors")
-    score: int = Field(ge=1, le=5)
-
-    def as_score(self) -> Score:
-        """The stored form (`Score`)."""
-        return Score(score=self.score, justification=self.reason)
-
-
-class HypothesisReview(BaseModel):
-    """The five criteria of one hypothesis, in the comparative review."""
-
-    hypothesis: int = Field(ge=1, le=8, description="the hypothesis' number as shown")
-    clarity: CriterionScore
-    validity: CriterionScore
-    novelty: CriterionScore
-    feasibility: CriterionScore
-    significance: CriterionScore
-
-    def as_scores(self) -> Scores:
-        """The stored form (`Scores`)."""
-        return Scores(clarity=self.clarity.as_score(), validity=self.validity.as_score(),
-                      novelty=self.novelty.as_score(), feasibility=self.feasibility.as_score(),
-                      significance=self.significance.as_score())
-
-
-class ComparativeReview(BaseModel):
-    """The model's reply when all hypotheses are reviewed side by side: one review each, then a ranking.
-    (`review_schema(n)` fixes both lists at n items, so grammar-constrained decoding cannot skip one.)"""
-
-    reviews: list[HypothesisReview] = Field(min_length=1, max_length=8)
-    ranking: list[int] = Field(min_length=1, max_length=8, description="the hypotheses' numbers, best first")
-
-
-def review_schema(n: int) -> type[ComparativeReview]:
-    """`ComparativeReview` with exactly `n` reviews and `n` numbers in the ranking."""
-    from pydantic import create_model
-
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        f"ComparativeReviewOf{n}", __base__=ComparativeReview,
-        reviews=(list[HypothesisReview], Field(min_length=n, max_length=n)),
-        ranking=(list[int], Field(min_length=n, max_length=n, description="the hypotheses' numbers, best first")))
-
-
 CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
 
 
@@ -134,6 +88,57 @@ class Scores(BaseModel):
         """Mean of the five scores."""
         values = [self.clarity, self.validity, self.novelty, self.feasibility, self.significance]
         return sum(s.score for s in values) / len(values)
+
+
+class HypothesisScore(BaseModel):
+    """One hypothesis' score on one criterion, in the comparative review."""
+
+    hypothesis: int = Field(ge=1, le=8, description="the hypothesis' number as shown")
+    score: int = Field(ge=1, le=5)
+
+
+class CriterionReview(BaseModel):
+    """One criterion across all hypotheses: what separates them (written first), then each one's score."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(
+        description="a few words: what separates the hypotheses on this criterion")
+    scores: list[HypothesisScore] = Field(min_length=1, max_length=8)
+
+
+class ComparativeReview(BaseModel):
+    """The model's reply when all hypotheses are reviewed side by side, one criterion at a time, then ranked.
+    (`review_schema(n)` fixes every list at n items, so grammar-constrained decoding cannot skip a hypothesis.)"""
+
+    clarity: CriterionReview
+    validity: CriterionReview
+    novelty: CriterionReview
+    feasibility: CriterionReview
+    significance: CriterionReview
+    ranking: list[int] = Field(min_length=1, max_length=8, description="the hypotheses' numbers, best first")
+
+    def scores(self, n: int) -> list[Scores]:
+        """The `Scores` of hypotheses 1..n: by the numbers the review gives when they name each hypothesis once,
+        else in the order given; each score's justification is its criterion's reason."""
+        by_criterion = {}
+        for criterion in CRITERIA:
+            review: CriterionReview = getattr(self, criterion)
+            entries = review.scores
+            if sorted(e.hypothesis for e in entries) == list(range(1, n + 1)):
+                entries = sorted(entries, key=lambda e: e.hypothesis)
+            by_criterion[criterion] = [Score(score=e.score, justification=review.reason) for e in entries[:n]]
+        return [Scores(**{c: by_criterion[c][i] for c in CRITERIA}) for i in range(n)]
+
+
+def review_schema(n: int) -> type[ComparativeReview]:
+    """`ComparativeReview` with exactly `n` scores per criterion and `n` numbers in the ranking."""
+    from pydantic import create_model
+
+    criterion = create_model(  # type: ignore[call-overload]
+        f"CriterionReviewOf{n}", __base__=CriterionReview,
+        scores=(list[HypothesisScore], Field(min_length=n, max_length=n)))
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"ComparativeReviewOf{n}", __base__=ComparativeReview, **{c: (criterion, ...) for c in CRITERIA},
+        ranking=(list[int], Field(min_length=n, max_length=n, description="the hypotheses' numbers, best first")))
 
 
 class RankedHypothesis(BaseModel):
