@@ -188,8 +188,17 @@ def test_idea_md_shows_what_could_not_be_read_at_the_top_and_marks_the_hypothese
     markdown = render_idea_md("Filter", cut, ANALYSIS, [], ranked, ranked[0].hypothesis, plan, notices=notices)
     head = markdown.split("## Analysis")[0]
     assert "> **Notice:** notes.pdf has 90 pages; only the first 60 were read" in head
-    assert "The hypotheses below are based on partial input." in head
+    assert "Stage 1 used only what it could read: the hypotheses below are based on partial input." in head
     assert "| 0 | Vectorise the window loops (based on partial input) |" in markdown
+
+
+def test_an_input_that_is_not_a_paper_is_said_so_first():
+    from copilot.paper.model import Readability
+
+    slides = paper(source="slides.pdf", verdict=Readability(is_paper=False, reasons=["no abstract", "no references"],
+                                                           unread=["pages 3-9 have no text layer"]))
+    assert paper_notices(slides) == ["slides.pdf does not look like a research paper: no abstract; no references",
+                                     "pages 3-9 have no text layer"]
 
 
 def test_the_prompts_see_the_experiment_code_beyond_the_run_script(tmp_path):

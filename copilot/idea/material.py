@@ -62,18 +62,12 @@ _UNREAD = ("were read", "damaged", "may be incomplete", "no section headings", "
 
 
 def paper_notices(paper: Any) -> list[str]:
-    """What idea.md must say at the top about the input: that it does not look like a research paper, and what could
-    not be read. [] when the paper was read in full (or there is no paper)."""
+    """What idea.md must say at the top about the input (`Paper.notices`: that it does not look like a research
+    paper, and what could not be read), with the ingestion warnings that say text was left out. [] when the paper
+    was read in full (or there is no paper)."""
     if paper is None:
         return []
-    notices: list[str] = []
-    verdict = getattr(paper, "verdict", None)
-    if verdict is not None and not getattr(verdict, "is_paper", True):
-        reasons = "; ".join(getattr(verdict, "reasons", []) or []) or "see idea/paper.json"
-        notices.append(f"the input does not look like a research paper: {reasons}; stage 1 used only what it could "
-                       "read")
-    notices += [w for w in getattr(verdict, "unread", []) or []]
-    notices += [w for w in paper.warnings if any(cue in w for cue in _UNREAD)]
+    notices = [*paper.notices(), *(w for w in paper.warnings if any(cue in w for cue in _UNREAD))]
     return list(dict.fromkeys(notices))
 
 

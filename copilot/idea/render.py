@@ -48,7 +48,7 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
     out = [f"# Ideas for: {task_title}", ""]
     if notices:
         out += [f"> **Notice:** {notice}" for notice in notices]
-        out += ["> ", "> The hypotheses below are based on partial input.", ""]
+        out += ["> ", "> Stage 1 used only what it could read: the hypotheses below are based on partial input.", ""]
     if paper is not None:
         out += [f"**Paper:** {paper.title}", ""]
     if rules:
