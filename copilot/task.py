@@ -73,7 +73,7 @@ class TaskSpec(BaseModel):
     related: str | None = Field("related", description="folder of related PDFs / papers.jsonl for local retrieval")
     constraints: list[str] = Field(default_factory=list, description=(
         "hard rules of the problem, as stated ('use only numpy', 'do not read data/test.csv'); with the ones the "
-        "problem text states, they bind every hypothesis, plan step and attempt (copilot/constraints.py)"))
+        "problem text states, they bind every hypothesis, plan step and attempt (copilot/constraints/)"))
     masked_sources: list[str] = Field(default_factory=list, description=(
         "installed data that would give the hidden answers away, hidden from every experiment command (an empty "
         "file or folder in its place): a Python module or package by dotted name ('statsmodels.datasets.co2'), a "

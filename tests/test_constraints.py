@@ -1,4 +1,4 @@
-"""The problem's hard rules (copilot/constraints.py): extraction from real phrasings, the static checks of code and of
+"""The problem's hard rules (copilot/constraints/): extraction from real phrasings, the static checks of code and of
 hypothesis text, and the LLM pass (with a scripted LLM: canned replies, not model output)."""
 
 from __future__ import annotations

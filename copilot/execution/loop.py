@@ -77,7 +77,7 @@ class ExecutionLoop:
         self.expected_call_s = expected_call_s
         self.earlier_versions = list(earlier_versions)
         self.progress = progress
-        self.check = check  # the problem's rules the code in a folder breaks, one line each (copilot/constraints.py)
+        self.check = check  # the problem's rules the code in a folder breaks, one line each (copilot/constraints/)
         self.points = [p for p in points if p.at == "before_attempt"]  # feedback points of one's own
         self.journal = Journal(run)
         self.state = self.journal.replay()
