@@ -279,7 +279,8 @@ class IdeaAgent:
         ranked = [RankedHypothesis(hypothesis=c.hypothesis, lexical_overlap=overlap, closest_lexical_id=closest_id,
                                    novelty=judgement, scores=s, total=s.total(),
                                    missing_packages=self._missing(c.hypothesis), reproduces_paper=c.reproduces_paper,
-                                   review_rank=ranking.index(number) + 1, partial_input=self.partial_input)
+                                   review_rank=ranking.index(number) + 1, review_number=number,
+                                   partial_input=self.partial_input)
                   for number, (c, (overlap, closest_id, judgement), s)
                   in enumerate(zip(candidates, novelty, scores, strict=True), 1)]
         return sorted(ranked, key=ranking_key)

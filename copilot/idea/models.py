@@ -157,6 +157,8 @@ class RankedHypothesis(BaseModel):
         default=False, description="the hypothesis reproducing the paper's proposed method; it ranks first")
     review_rank: int | None = Field(
         default=None, description="its place in the comparative review's ranking (1 = best); breaks ties of total")
+    review_number: int | None = Field(
+        default=None, description="its number in the comparative review, which the review's reasons refer to")
     partial_input: bool = Field(
         default=False, description="stage 1 could read the input only in part (see the paper's notices)")
 

@@ -69,11 +69,17 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
                    f"{s.novelty.score} | {s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
     out.append("")
     for i, r in enumerate(ranked):
-        reasons = "; ".join(f"{c} {getattr(r.scores, c).score} ({getattr(r.scores, c).justification})"
-                            for c in CRITERIA)
+        scores = ", ".join(f"{c} {getattr(r.scores, c).score}" for c in CRITERIA)
+        number = f" (hypothesis {r.review_number} in the review)" if r.review_number is not None else ""
         out += [f"**{i}. {r.hypothesis.title}**{_marks(r)}", "", f"- Method: {r.hypothesis.method}",
-                f"- Why: {r.hypothesis.rationale}", f"- Scores: {reasons}",
+                f"- Why: {r.hypothesis.rationale}", f"- Scores: {scores}{number}",
                 f"- Novelty: {r.novelty.explanation}", ""]
+    reasons = [(c, reason) for c in CRITERIA
+               for reason in dict.fromkeys(getattr(r.scores, c).justification for r in ranked)]
+    if reasons:
+        out += ["The review's reasons, one criterion at a time (hypothesis numbers as in the review):", ""]
+        out += [f"- {criterion}: {reason}" for criterion, reason in reasons]
+        out.append("")
     if rejected:
         out += [f"## Rejected ({len(rejected)}): they break a rule of the problem", ""]
         for item in rejected:
