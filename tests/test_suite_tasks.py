@@ -31,8 +31,8 @@ REQUIRED = {"crashing_starter", "incomplete_starter", "non_accuracy_metric", "no
             "starter_over_300_lines", "several_files", "real_paper"}
 KEPT_ASIDE = ("house-price", "house_prices", "spaceship-titanic", "cifar10", "imdb", "ogbn-arxiv", "feedback",
               "bitcoin")
-# name -> (reference solution file, where it goes in the workspace, the run command to use)
-HEADROOM = {
+# name -> (reference solution file, where it goes in the workspace, the run command to use: None for the task's)
+HEADROOM: dict[str, tuple[str, str, str | None]] = {
     "cancer-adam": ("cancer-adam/adam.py", "train.py", None),
     "sat-heuristic": ("sat-heuristic/heuristic.py", "heuristic.py", None),
     "mcts-implement": ("mcts-implement/mcts.py", "mcts.py", None),
@@ -41,7 +41,7 @@ HEADROOM = {
 }
 SLOW_HEADROOM = {
     "ucr-gunpoint": ("ucr-gunpoint/fcn.py", "fcn.py", "python fcn.py 120"),
-    "monthly-nbeats": ("monthly-nbeats/nbeats.py", "nbeats.py", "python nbeats.py 1 600"),
+    "monthly-nbeats": ("monthly-nbeats/nbeats.py", "nbeats.py", "python nbeats.py 1 400"),
 }
 
 
@@ -223,8 +223,8 @@ def _headroom(name: str, spec: tuple[str, str, str | None], tmp_path: Path) -> N
     documented, reference = entry["headroom"]["score"], entry["reference"]["score"]
     sign = 1 if task.spec.metric.direction == "maximize" else -1
     assert sign * (value - reference) > 0, f"{name}: the reference solution ({value}) does not beat the starter"
-    if documented is not None and name != "sat-heuristic":
-        _assert_documented(value, documented, max(entry["reference"]["tolerance"], 0.05 if command else 1e-4))
+    if name != "sat-heuristic":  # CPU seconds depend on the machine
+        _assert_documented(value, documented, max(entry["reference"]["tolerance"], 1e-4))
 
 
 @pytest.mark.parametrize("name", HEADROOM)
@@ -233,5 +233,15 @@ def test_reference_solution_reaches_the_documented_headroom(name: str, tmp_path:
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=SLOW) for n in SLOW_HEADROOM])
-def test_paper_method_beats_the_starter(name: str, tmp_path: Path) -> None:
-    _headroom(name, SLOW_HEADROOM[name], tmp_path)
+def test_paper_method_scores_as_documented(name: str, tmp_path: Path) -> None:
+    """The networks the papers propose, trained on CPU for the documented number of steps: their score through the
+    task's evaluation is the documented one, within what a different machine's arithmetic moves it."""
+    entry, task = TASKS[name], _task(name)
+    solution, destination, command = SLOW_HEADROOM[name]
+    workspace = _copy_without_hidden(task, tmp_path / name)
+    shutil.copy2(SUITES / "reference" / solution, workspace / destination)
+    sandbox = _sandbox(task, timeout_s=1800)
+    run = sandbox.run(command, workspace)
+    assert run.ok, run.stderr_tail[-2000:]
+    value = _evaluate(task, sandbox, workspace)["value"]
+    assert value == pytest.approx(entry["paper_method"]["score"], rel=0.25)

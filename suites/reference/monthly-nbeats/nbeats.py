@@ -1,6 +1,6 @@
 """The paper's method (Oreshkin et al., N-BEATS), generic architecture, as a researcher would write it for this task
 in PyTorch: stacks of fully connected blocks with backcast/forecast heads and doubly residual links, trained on all
-windows of the four series (each window divided by its lookback mean), sMAPE loss, Adam; a median ensemble over a
+windows of the four series (each window divided by its lookback mean), a scale-free L1 loss, Adam; a median ensemble over a
 few seeds stands in for the paper's 180-model ensemble. Kept outside the workspace (reference for the suite tests)."""
 
 import sys
@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 H, LOOKBACK = 18, 54
-seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-steps = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
+seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+steps = int(sys.argv[2]) if len(sys.argv) > 2 else 400
 torch.set_num_threads(2)
 history = pd.read_csv("data/history.csv")
 horizon = pd.read_csv("data/horizon.csv")
@@ -32,7 +32,7 @@ x_t, y_t = torch.tensor(x / scale), torch.tensor(y / scale)
 
 
 class Block(nn.Module):
-    def __init__(self, width: int = 256) -> None:
+    def __init__(self, width: int = 128) -> None:
         super().__init__()
         self.body = nn.Sequential(nn.Linear(LOOKBACK, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
                                   nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
@@ -44,7 +44,7 @@ class Block(nn.Module):
 
 
 class NBeats(nn.Module):
-    def __init__(self, blocks: int = 6) -> None:
+    def __init__(self, blocks: int = 4) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(Block() for _ in range(blocks))
 
@@ -56,8 +56,10 @@ class NBeats(nn.Module):
         return forecast
 
 
-def smape_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (200 * (pred - target).abs() / (pred.abs() + target.abs() + 1e-8)).mean()
+def scaled_mae(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    # MAE of values divided by their window's mean, a scale-free loss like the paper's MAPE and MASE (its sMAPE
+    # loss, started from a network that outputs about 0, barely moved in a CPU budget: sMAPE 104 after 400 steps)
+    return (pred - target).abs().mean()
 
 
 forecasts = []
@@ -68,9 +70,9 @@ for seed in range(seeds):
     model = NBeats()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(steps):
-        idx = torch.randint(0, len(x_t), (256,))
+        idx = torch.randint(0, len(x_t), (128,))
         optimizer.zero_grad()
-        loss = smape_loss(model(x_t[idx]), y_t[idx])
+        loss = scaled_mae(model(x_t[idx]), y_t[idx])
         loss.backward()
         optimizer.step()
     with torch.no_grad():
