@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from copilot.constraints import ConstraintSet
 from copilot.execution.verify import Reexecution
@@ -54,6 +54,24 @@ class ResourceList(BaseModel):
     """Stage 2's resources (`ResourceManager.save`): one record per cloned repository, model or dataset."""
 
     resources: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RunInfo(BaseModel):
+    """What a run is, as `run.json` records it when the run starts (other keys of `run.json` are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    task: str
+    llm: str
+    model: str = ""
+    stages: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict, description="the resolved configuration")
+
+    @property
+    def seed(self) -> int | None:
+        """The run's seed (`seed:` of the configuration), None when absent."""
+        seed = self.config.get("seed")
+        return int(seed) if isinstance(seed, int | str) and str(seed).lstrip("-").isdigit() else None
 
 
 class Record(Generic[T]):

@@ -4,13 +4,11 @@
 queued first), let an agent implement it, ask the human before running, measure, record, ask the human after. All
 its state is in the attempt journal (`copilot/execution/journal.py`), so a killed run resumes by replaying it.
 
-An attempt's number comes only from the task's own evaluation, run here after the experiment: a stale results file
-is deleted before the experiment and again before the evaluation (so experiment code cannot plant one), and
-read-only files are checked against the starter copy before the evaluation (tampering makes the attempt invalid and
-the files are restored). The task's hidden files (held-out answers) are in the workspace only while the evaluation
-runs; anything the experiment put at a hidden path makes the attempt invalid. Every attempt is written to
-`attempts/<id>/attempt.json` when it ends, with a code snapshot, so a killed run resumes without losing or repeating
-an attempt.
+An attempt's number comes only from the task's own evaluation, run after the experiment in a folder of its own
+(`copilot/execution/evaluation.py`): the starter's pristine read-only files, the experiment's outputs (not its Python
+modules) and the hidden files, which never enter the workspace. Tampering with read-only files, or writing where a
+hidden file goes, makes the attempt invalid. Every attempt is written to `attempts/<id>/attempt.json` when it ends,
+with a code snapshot, so a killed run resumes without losing or repeating an attempt.
 """
 
 from __future__ import annotations

@@ -17,10 +17,23 @@ their heading also names a method or the paper itself.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from copilot.paper.model import Paper
+
+class Paper(Protocol):
+    """What the method chooser reads of a `copilot.paper.model.Paper` (named structurally, so the model can call the
+    chooser without an import circle)."""
+
+    @property
+    def title(self) -> str:
+        """The paper's title."""
+        ...
+
+    @property
+    def sections(self) -> Sequence[Any]:
+        """Its sections, in reading order, each with `title`, `level`, `kind` and `text`."""
+        ...
 
 METHOD_WORDS = re.compile(r"\b(methods?|methodology|approach(es)?|proposed|model(s|ing)?|framework|architectures?|"
                           r"algorithms?|design(s|ing)?|our|formulation|technique(s)?)\b", re.IGNORECASE)

@@ -10,32 +10,14 @@ goes on without that observer; a bug in our own code (a wrong attribute, a templ
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from omegaconf import DictConfig
-from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.errors import UserError
 from copilot.execution.attempt import Attempt
 from copilot.execution.report import RunSummary
-
-
-class RunInfo(BaseModel):
-    """What a run is, as `run.json` records it when the run starts (other keys of `run.json` are ignored)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task: str
-    llm: str
-    model: str = ""
-    stages: list[str] = Field(default_factory=list)
-    config: dict[str, Any] = Field(default_factory=dict, description="the resolved configuration")
-
-    @property
-    def seed(self) -> int | None:
-        """The run's seed (`seed:` of the configuration), None when absent."""
-        seed = self.config.get("seed")
-        return int(seed) if isinstance(seed, int | str) and str(seed).lstrip("-").isdigit() else None
+from copilot.records import RunInfo
 
 
 @runtime_checkable

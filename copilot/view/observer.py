@@ -7,7 +7,7 @@ from pathlib import Path
 
 from copilot.execution.attempt import Attempt
 from copilot.execution.report import RunSummary
-from copilot.tracking.base import RunInfo
+from copilot.records import RunInfo
 from copilot.view.page import write_run_page
 
 log = logging.getLogger("copilot.view")

@@ -18,9 +18,8 @@ from copilot.execution.report import RunSummary
 from copilot.execution.verify import Reexecution
 from copilot.idea.models import ExperimentPlan, RankedHypothesis
 from copilot.paper.model import Paper
-from copilot.records import ChosenHypothesis
+from copilot.records import ChosenHypothesis, RunInfo
 from copilot.task import MetricSpec
-from copilot.tracking.base import RunInfo
 
 T = TypeVar("T")
 
