@@ -20,12 +20,15 @@ def hypothesis(title: str, method: str) -> Hypothesis:
 CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
 
 
-def review(*totals: int) -> dict:
-    """A comparative review reply (one criterion at a time): hypothesis i gets the scores t-1, t, t, t, t+1 (not
-    flat, mean t = totals[i], 2 <= t <= 4), and the ranking orders them by t."""
-    def vector(total: int) -> list[int]:
+def review(*totals: float) -> dict:
+    """A comparative review reply (one criterion at a time): hypothesis i gets five scores, not all equal, whose
+    mean is totals[i] (a multiple of 0.2 between 2 and 4), and the ranking orders them by it."""
+    def vector(total: float) -> list[int]:
         assert 2 <= total <= 4
-        return [total - 1, total, total, total, total + 1]
+        base, extra = int(total), round((total - int(total)) * 5)
+        if extra == 0:
+            return [base - 1, base, base, base, base + 1]
+        return [base + 1] * extra + [base] * (5 - extra)
 
     vectors = [vector(t) for t in totals]
     reply: dict = {c: {"reason": f"what separates them on {c}",
@@ -74,15 +77,17 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     trend = hypothesis("Piecewise trend", "Replace the model with Prophet(growth='linear').")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
-    script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]}, {"hypotheses": [weekly.model_dump()]},
-              NOVEL, NOVEL, NOVEL, review(4, 3, 2)]
+    lags = hypothesis("Seasonal naive", "Repeat the last observed week with numpy.")
+    script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]},
+              {"hypotheses": [weekly.model_dump(), lags.model_dump()]},
+              NOVEL, NOVEL, NOVEL, NOVEL, review(4, 3.4, 3, 2.6)]
     llm = scripted(script)
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
     ranked = IdeaAgent(llm, facts, num_hypotheses=2).propose("paper", analysis, related=[], in_prompt=8)
-    assert [r.hypothesis.title for r in ranked] == ["Day-of-week regression", "Third yearly harmonic",
-                                                    "Piecewise trend"]
+    assert [r.hypothesis.title for r in ranked] == ["Day-of-week regression", "Seasonal naive",
+                                                    "Third yearly harmonic", "Piecewise trend"]
     asks = [" ".join(r.messages[-1].content.split()) for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
     assert len(asks) == 2 and "Do not use" not in asks[0]
     assert "the first hypothesis reproduces that method exactly" in asks[0]

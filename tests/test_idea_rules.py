@@ -81,6 +81,13 @@ def test_hypotheses_that_break_a_rule_are_rejected_listed_and_asked_for_once_mor
     assert "data: (none)" in markdown
 
 
+def test_fewer_hypotheses_than_asked_for_are_sent_back(scripted):
+    llm = scripted([{"hypotheses": [VECTOR]}, {"hypotheses": [VECTOR, LUT]}])
+    hypotheses = IdeaAgent(llm, facts(), num_hypotheses=2).hypothesize("material", ANALYSIS, related=[])
+    assert [h.title for h in hypotheses] == [VECTOR["title"], LUT["title"]]
+    assert "List should have at least 2 items" in llm.backend.requests[1].messages[-1].content
+
+
 def test_every_prompt_of_the_chain_shows_the_rules(scripted):
     llm = scripted([ANALYSIS.model_dump(), {"hypotheses": [VECTOR, LUT]}, NOVEL, NOVEL,
                     reviewed([4, 4, 3, 5, 4], [3, 4, 2, 5, 3]),

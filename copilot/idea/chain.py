@@ -25,12 +25,12 @@ from copilot.idea.models import (
     ComparativeReview,
     ExperimentPlan,
     Hypothesis,
-    HypothesisSet,
     NoveltyJudgement,
     PaperAnalysis,
     RankedHypothesis,
     RejectedHypothesis,
     Scores,
+    hypothesis_set_schema,
     review_schema,
 )
 from copilot.llm import LLM, Message
@@ -156,7 +156,7 @@ class IdeaAgent:
         hypotheses that broke a rule, with the reasons."""
         count = n or self.num_hypotheses
         reply = self._ask(
-            "hypotheses.j2", HypothesisSet, "hypotheses",
+            "hypotheses.j2", hypothesis_set_schema(count), "hypotheses",
             material=material, analysis=analysis, related=related, n=count,
             workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction, comment=comment,
             avoid=", ".join(avoid or []), reproduced=bool(self.paper_method), paper=self.has_paper,

@@ -56,6 +56,14 @@ class HypothesisSet(BaseModel):
     hypotheses: list[Hypothesis] = Field(min_length=1, max_length=8)
 
 
+def hypothesis_set_schema(n: int) -> type[HypothesisSet]:
+    """`HypothesisSet` with at least `n` hypotheses: asked for three, the embedded model wrote one."""
+    from pydantic import create_model
+
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "HypothesisSet", __base__=HypothesisSet, hypotheses=(list[Hypothesis], Field(min_length=n, max_length=8)))
+
+
 class NoveltyJudgement(BaseModel):
     """The model's judgement of novelty against the closest retrieved works."""
 
