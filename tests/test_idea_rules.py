@@ -92,8 +92,9 @@ def test_every_prompt_of_the_chain_shows_the_rules(scripted):
     llm = scripted([ANALYSIS.model_dump(), {"hypotheses": [VECTOR, LUT]}, NOVEL, NOVEL,
                     reviewed([4, 4, 3, 5, 4], [3, 4, 2, 5, 3]),
                     {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
-                     "minimize", "steps": ["In smooth.py, pad the image."], "expected_outcome": "Faster.",
-                     "compute_budget": "seconds", "workspace_files": ["smooth.py"]}])
+                     "minimize", "steps": ["In smooth.py, pad the image.", "Build the 7x7 kernel.",
+                                             "Sum the 49 shifted images."],
+                     "expected_outcome": "Faster.", "compute_budget": "seconds", "workspace_files": ["smooth.py"]}])
     agent = IdeaAgent(llm, facts(constraints=PROBLEM_RULES), num_hypotheses=2, has_paper=False)
     agent.analyse("Research problem: ...")
     ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
@@ -167,7 +168,8 @@ def test_plan_steps_are_stored_unnumbered_and_numbered_once_in_idea_md(scripted)
 def test_a_plan_breaking_a_rule_is_asked_for_once_more_and_what_remains_is_recorded(scripted):
     def plan(step: str) -> dict:
         return {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
-                "minimize", "steps": ["In smooth.py, pad the image.", step], "expected_outcome": "Faster.",
+                "minimize", "steps": ["In smooth.py, pad the image.", "Build the 7x7 kernel.", step],
+                "expected_outcome": "Faster.",
                 "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
 
     llm = scripted([plan("Replace the loops with scipy.ndimage.generic_filter."),

@@ -31,6 +31,7 @@ from copilot.idea.models import (
     RejectedHypothesis,
     Scores,
     hypothesis_set_schema,
+    plan_schema,
     review_schema,
 )
 from copilot.llm import LLM, Message
@@ -291,11 +292,12 @@ class IdeaAgent:
         recorded in `broken_rules`."""
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
                       run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
-        plan = self._ask("plan.j2", ExperimentPlan, "plan", broken=[], **values)
+        schema = plan_schema(3)
+        plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
         broken = self._plan_violations(plan)
         if broken:
             log.warning("the plan breaks a rule of the problem (%s); asking once more", "; ".join(broken))
-            plan = self._ask("plan.j2", ExperimentPlan, "plan", broken=broken, **values)
+            plan = self._ask("plan.j2", schema, "plan", broken=broken, **values)
             plan.broken_rules = self._plan_violations(plan)
         else:
             plan.broken_rules = []

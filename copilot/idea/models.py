@@ -205,3 +205,14 @@ class ExperimentPlan(BaseModel):
         if not cleaned:
             raise ValueError("every step is empty")
         return cleaned
+
+
+def plan_schema(min_steps: int) -> type[ExperimentPlan]:
+    """`ExperimentPlan` with at least `min_steps` steps: the embedded model's plans were one step, the hypothesis'
+    method restated ("In smooth.py, replace the nested loops with vectorized operations")."""
+    from pydantic import create_model
+
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "ExperimentPlan", __base__=ExperimentPlan,
+        steps=(list[Sentence], Field(min_length=min_steps, max_length=10, description=(
+            "this experiment's steps in order, each naming the file, function and settings it changes; not numbered"))))
