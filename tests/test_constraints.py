@@ -138,6 +138,9 @@ def test_hypothesis_text_names_a_library_the_rules_forbid_unless_it_is_negated()
         'uses PyTorch, but the rule allows only numpy and the standard library: "' + RULES[0].rule + '"']
     assert text_violations("Vectorise bilateral_filter with numpy broadcasting instead of scipy loops; no numba",
                            RULES) == []
+    assert text_violations("Vectorise it in numpy instead of using scipy, and avoid using numba", RULES) == []
+    assert text_violations("Replace the scipy call with numpy", RULES) == []
+    assert text_violations("Replace the loops with scipy.ndimage", RULES), "after 'replace ... with' it is used"
     assert len(text_violations("Use scipy.ndimage.generic_filter", RULES)) == 2, "not allowed, and forbidden"
     assert text_violations("A Vision Transformer as in the paper, written in numpy", RULES) == []
     assert text_violations("Load the weights with the `transformers` library", RULES)

@@ -54,6 +54,8 @@ AMBIGUOUS_NAMES = frozenset({"transformers", "datasets", "lightning", "accelerat
                              "polars", "flax", "dask"})
 _NEGATION_CUE = re.compile(r"\b(?:not|no|without|instead\s+of|rather\s+than|avoid(?:ing|s)?|replac(?:e|es|ing)|"
                            r"drop(?:ping|s)?|remov(?:e|es|ing)|unlike|never|nor|free\s+of|than)\b", re.I)
+# After "replace"/"drop"/"remove", what follows "with", "by" or "using" is what is used, not what is negated.
+_REPLACING = re.compile(r"^(?:replac|drop|remov)", re.I)
 _AFFIRMING = re.compile(r"\b(?:with|by|using|into|to|and\s+use)\b", re.I)
 _CODE_CUE_BEFORE = re.compile(r"(?:`|\bimport\s+|\bfrom\s+|hugging\s*face'?s?\s+)$", re.I)
 _CODE_CUE_AFTER = re.compile(r"^(?:`|\.\w|\s+(?:library|package|module)\b)", re.I)
@@ -65,8 +67,10 @@ def _negated(before: str) -> bool:
     cues = list(_NEGATION_CUE.finditer(window))
     if not cues:
         return False
-    between = window[cues[-1].end():]
-    return len(between.split()) <= 4 and not _AFFIRMING.search(between)
+    cue, between = cues[-1], window[cues[-1].end():]
+    if len(between.split()) > 4:
+        return False
+    return not (_REPLACING.match(cue.group(0)) and _AFFIRMING.search(between))
 
 
 def mentioned_modules(text: str) -> list[tuple[str, str]]:
