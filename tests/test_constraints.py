@@ -184,8 +184,9 @@ def test_constraints_for_reads_task_yaml_and_the_problem(tmp_path):
     shutil.copytree(task.workspace, workspace)
     assert attempt_violations(task, workspace, rules) == [], "the evaluation reads reference/, the experiment not"
     (workspace / "smooth.py").write_text("import numpy as np\nfrom scipy import ndimage\n")
-    assert [line.split(",")[0] for line in attempt_violations(task, workspace, rules)] == [
-        "smooth.py:2: imports scipy", "smooth.py:2: imports scipy", "smooth.py:2: imports scipy"]
+    assert [line.split(" (rule")[0] for line in attempt_violations(task, workspace, rules)] == [
+        "smooth.py:2: imports scipy, but only numpy and the standard library are allowed",
+        "smooth.py:2: imports scipy, which is forbidden"], "two rules allow only numpy: one line for them"
 
 
 def test_the_llm_pass_keeps_only_rules_that_quote_the_problem(tmp_path, scripted):
@@ -226,3 +227,23 @@ def test_prompts_list_only_the_packages_the_rules_permit():
     assert permitted_packages(installed, extract_constraints("Do not use PyTorch.")) == [
         "numpy", "pandas", "scipy", "sklearn"]
     assert permitted_packages(installed, []) == installed and permitted_packages(None, RULES) is None
+    assert permitted_packages(installed, RULES, starter=["pandas"]) == ["numpy", "pandas"], "the starter uses it"
+
+
+def test_a_real_task_whose_starter_uses_pandas_under_a_numpy_only_rule(repo_root):
+    """cancer-adam (the real-task suite): "use only the numpy library for the model and its training" in task.yaml
+    and again in the problem; its starter loads the csv files with pandas, which the task therefore allows."""
+    from copilot.constraints import starter_imports
+
+    task = load_task("cancer-adam", repo_root / "problems", repo_root / "workspaces")
+    rules = constraints_for(task)
+    assert [(c.kind, c.names, c.source) for c in rules if c.kind != "text"] == [
+        ("allowed_imports", ["numpy"], "task.yaml"), ("allowed_imports", ["numpy"], "problem")]
+    starter = violations(task.workspace, rules, exclude=not_experiment_code(task))
+    assert len(starter) == 1 and starter[0].startswith("train.py:9: imports pandas"), "one line, not one per rule"
+    assert attempt_violations(task, task.workspace, rules) == []
+    imports = starter_imports(task.workspace, exclude=not_experiment_code(task))
+    assert "pandas" in imports
+    assert text_violations("Keep the pandas loading; replace SGD with Adam written in numpy", rules,
+                           allowed_modules=imports) == []
+    assert text_violations("Train the network with torch.optim.Adam", rules, allowed_modules=imports)

@@ -20,6 +20,7 @@ from copilot.constraints.check import (
     attempt_violations,
     not_experiment_code,
     permitted_packages,
+    starter_imports,
     starter_reads,
     text_violations,
     violations,
@@ -30,5 +31,5 @@ from copilot.constraints.vocabulary import LIBRARY_NAMES, library_modules, menti
 
 __all__ = ["LIBRARY_NAMES", "Constraint", "ConstraintSet", "Kind", "Source", "StatedRules", "attempt_violations",
            "constraints_for", "extract_constraints", "library_modules", "mentioned_modules", "not_experiment_code",
-           "permitted_packages", "prompt_lines", "starter_reads", "text_violations", "unexplained_rule_sentences",
-           "violations"]
+           "permitted_packages", "prompt_lines", "starter_imports", "starter_reads", "text_violations",
+           "unexplained_rule_sentences", "violations"]

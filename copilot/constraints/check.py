@@ -26,12 +26,15 @@ _READER_EXT = {"csv": "csv", "table": "csv", "json": "json", "parquet": "parquet
 
 
 
-def text_violations(text: str, constraints: Sequence[Constraint], allowed_reads: Collection[str] = ()) -> list[str]:
+def text_violations(text: str, constraints: Sequence[Constraint], allowed_reads: Collection[str] = (),
+                    allowed_modules: Collection[str] = ()) -> list[str]:
     """Why `text` (a hypothesis' title and method, a plan step) breaks a rule: it proposes a library the rules forbid
-    or do not allow, or reading a file the code must not read (the starter's own reads, `allowed_reads`, excepted).
-    [] when it breaks none that can be checked."""
+    or do not allow, or reading a file the code must not read. What the starter code already does is allowed by the
+    task: its reads (`allowed_reads`) and its imports (`allowed_modules`: cancer-adam's "use only numpy for the model
+    and its training" comes with a starter that loads its csv files with pandas). [] when it breaks none that can
+    be checked."""
     reasons: list[str] = []
-    mentioned = mentioned_modules(text)
+    mentioned = [(module, words) for module, words in mentioned_modules(text) if module not in allowed_modules]
     for c in constraints:
         if c.kind == "allowed_imports":
             for module, words in mentioned:
@@ -249,11 +252,11 @@ def violations(files: Mapping[str, str] | Path, constraints: Sequence[Constraint
         starter = _python_files(baseline, exclude)
         local_names |= _local_modules(starter)
         allowed_keys = {key for key, *_ in _raw_violations(starter, checkable, local_names)}
-    lines = []
-    for key, path, line, message in _raw_violations(sources, checkable, local_names):
+    lines: dict[str, str] = {}  # one line per finding, naming the first rule it breaks (task.yaml and the
+    for key, path, line, message in _raw_violations(sources, checkable, local_names):  # problem may state one twice)
         if key not in allowed_keys:
-            lines.append(f"{path}:{line}: {message} (rule: \"{key[0]}\")")
-    return lines
+            lines.setdefault(f"{path}:{line}: {message}", f"{path}:{line}: {message} (rule: \"{key[0]}\")")
+    return list(lines.values())
 
 
 def starter_reads(files: Mapping[str, str] | Path, exclude: Collection[str] = ()) -> list[str]:
@@ -264,6 +267,13 @@ def starter_reads(files: Mapping[str, str] | Path, exclude: Collection[str] = ()
         base = posixpath.dirname(path)
         reads += [normal_path(posixpath.join(base, target)) for _, target, _ in finder.reads]
     return list(dict.fromkeys(reads))
+
+
+def starter_imports(files: Mapping[str, str] | Path, exclude: Collection[str] = ()) -> list[str]:
+    """The top-level modules the starter code imports: what `text_violations` exempts, since the task's own code
+    uses them."""
+    imports = [module for finder in _findings(_python_files(files, exclude)).values() for _, module in finder.imports]
+    return list(dict.fromkeys(imports))
 
 
 def not_experiment_code(task: Task) -> list[str]:
@@ -284,12 +294,13 @@ def attempt_violations(task: Task, workspace: Path, constraints: Sequence[Constr
     return violations(workspace, constraints, exclude=not_experiment_code(task), baseline=task.workspace)
 
 
-def permitted_packages(packages: list[str] | None, constraints: Sequence[Constraint]) -> list[str] | None:
-    """The importable `packages` the rules let the experiment use (what prompts should list: the embedded model
-    reads "packages the experiment can import: ..., torch" as an invitation, whatever the rules say); None when the
-    sandbox's packages are unknown."""
+def permitted_packages(packages: list[str] | None, constraints: Sequence[Constraint],
+                       starter: Collection[str] = ()) -> list[str] | None:
+    """The importable `packages` the rules let the experiment use, with those the starter code already imports
+    (`starter`); what prompts should list: the embedded model reads "packages the experiment can import: ...,
+    torch" as an invitation, whatever the rules say. None when the sandbox's packages are unknown."""
     if packages is None:
         return None
     allowed = [set(c.names) for c in constraints if c.kind == "allowed_imports"]
     forbidden = {name for c in constraints if c.kind == "forbidden_imports" for name in c.names}
-    return [p for p in packages if p not in forbidden and all(p in names for names in allowed)]
+    return [p for p in packages if p in starter or (p not in forbidden and all(p in names for names in allowed))]

@@ -68,6 +68,7 @@ class TaskFacts:
     packages: list[str] | None = None  # what the sandbox can import; None when unknown
     constraints: list[Constraint] = field(default_factory=list)  # the problem's hard rules
     starter_reads: list[str] = field(default_factory=list)  # files the starter code reads: allowed by the task itself
+    starter_imports: list[str] = field(default_factory=list)  # modules the starter code imports: likewise
 
 
 @dataclass
@@ -176,7 +177,7 @@ class IdeaAgent:
         """Why `hypothesis` breaks a rule of the problem, checked on its title and method ([] when it breaks none
         that can be checked): it proposes a library the rules forbid or do not allow, or reading a forbidden file."""
         return text_violations(f"{hypothesis.title}. {hypothesis.method}", self.facts.constraints,
-                               allowed_reads=self.facts.starter_reads)
+                               allowed_reads=self.facts.starter_reads, allowed_modules=self.facts.starter_imports)
 
     def screen(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], list[RejectedHypothesis]]:
         """The candidates that obey every checkable rule, and the rejected ones with their reasons."""
@@ -310,4 +311,5 @@ class IdeaAgent:
     def _plan_violations(self, plan: ExperimentPlan) -> list[str]:
         return list(dict.fromkeys(
             f"step \"{step[:80]}\" {reason}" for step in plan.steps
-            for reason in text_violations(step, self.facts.constraints, allowed_reads=self.facts.starter_reads)))
+            for reason in text_violations(step, self.facts.constraints, allowed_reads=self.facts.starter_reads,
+                                          allowed_modules=self.facts.starter_imports)))

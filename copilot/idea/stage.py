@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from copilot.constraints import not_experiment_code, permitted_packages, prompt_lines, starter_reads
+from copilot.constraints import (
+    not_experiment_code,
+    permitted_packages,
+    prompt_lines,
+    starter_imports,
+    starter_reads,
+)
 from copilot.errors import UserError
 from copilot.idea.chain import IdeaAgent, TaskFacts
 from copilot.idea.material import (
@@ -96,8 +102,9 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     task = ctx.task
     packages = available_packages(ctx.sandbox, ctx.run)
     rules = load_constraints(ctx)
+    starter = starter_imports(task.workspace, exclude=not_experiment_code(task))  # the task's own code uses them
     workspace = describe_workspace(task.workspace, task.spec.run, hidden=task.spec.hidden,
-                                   packages=permitted_packages(packages, rules))
+                                   packages=permitted_packages(packages, rules, starter=starter))
     workspace += other_experiment_code(task)  # the code to change may not be in the run script
     if task.spec.models:  # resolved offline in stage 2; naming them keeps hypotheses to models that can be loaded
         workspace += f"\nPretrained models available offline: {', '.join(task.spec.models)}."
@@ -105,7 +112,8 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
                       metric=task.spec.metric.name,
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only,
                       packages=packages, constraints=rules,
-                      starter_reads=starter_reads(task.workspace, exclude=not_experiment_code(task)))
+                      starter_reads=starter_reads(task.workspace, exclude=not_experiment_code(task)),
+                      starter_imports=starter)
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}", soft_wrap=True)
     material, paper = load_material(ctx)
     for notice in paper_notices(paper):  # also at the top of idea.md
