@@ -171,3 +171,29 @@ def test_the_reproduction_is_written_from_the_abstract_and_the_method_section(tm
     plain = tmp_path / "plain.md"
     plain.write_text("# Q\n\n## Abstract\nA.\n\n## Results\nNumbers.\n")
     assert reproduction_source(load_paper(str(plain))) == ""
+
+
+def test_past_its_deadline_stage_one_goes_on_with_what_it_has(scripted):
+    """Scripted LLM (canned replies): with stage 1's share of the wall clock spent, no reproduction request, one
+    hypothesis asked for, no novelty check (marked "not checked"), and one review; then the plan as always."""
+    import time
+
+    from copilot.idea.chain import NOT_CHECKED, IdeaAgent, TaskFacts
+    from copilot.idea.models import PaperAnalysis
+    from copilot.idea.render import hypothesis_row
+
+    hypothesis = {"title": "Use an SVM", "problem": "p.", "rationale": "r.", "method": "Fit SVC.",
+                  "supporting_result": "s.", "refuting_result": "f."}
+    review = {**{criterion: {"reason": "r.", "scores": [{"hypothesis": 1, "score": score}]} for criterion, score in
+                 zip(("clarity", "validity", "novelty", "feasibility", "significance"), (5, 4, 2, 4, 3), strict=True)},
+              "ranking": [1]}
+    llm = scripted([{"hypotheses": [hypothesis]}, review])
+    agent = IdeaAgent(llm, TaskFacts(workspace="- train.py", metric="accuracy", direction="maximize",
+                                     run="python train.py", read_only=[]),
+                      paper_method="## Method\nSVC.", deadline=time.monotonic() - 1)
+    analysis = PaperAnalysis(research_tasks=["digits"], gaps=["g."], keywords=["svm"])
+    ranked = agent.propose("material", analysis, [], 5)
+    assert [r.hypothesis.title for r in ranked] == ["Use an SVM"] and not ranked[0].reproduces_paper
+    assert ranked[0].novelty == NOT_CHECKED and hypothesis_row(ranked[0])["novel"] is None
+    purposes = [r.messages[-1].content.split("\n")[0] for r in llm.backend.requests]
+    assert len(purposes) == 2, purposes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,12 +115,18 @@ def _ranking(order: list[int], n: int) -> list[int]:
     return seen + [i for i in range(1, n + 1) if i not in seen]
 
 
+NOT_CHECKED = NoveltyJudgement(novel=False, closest_work_ids=[],
+                               explanation="not checked: stage 1's share of the wall clock was spent")
+
+
 class IdeaAgent:
     """Runs the structured steps of stage 1 against one LLM."""
 
     def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
-                 paper_method: str = "", has_paper: bool = True, partial_input: bool = False) -> None:
+                 paper_method: str = "", has_paper: bool = True, partial_input: bool = False,
+                 deadline: float | None = None) -> None:
         self.llm = llm
+        self.deadline = deadline  # time.monotonic() by which stage 1 stops asking for more (the run's Budget)
         # The paper's abstract and method section (`idea.material.reproduction_source`); "" = no reproduction.
         self.paper_method = paper_method
         self.has_paper = has_paper  # False for a research problem without a paper
@@ -135,6 +142,11 @@ class IdeaAgent:
             keep_trailing_newline=True,
             autoescape=False,
         )
+
+    def has_time(self) -> bool:
+        """Whether one more optional request would likely end before stage 1's deadline. Past it, stage 1 goes on
+        with what it has: no reproduction or second request, fewer hypotheses, no novelty checks, no second review."""
+        return self.deadline is None or time.monotonic() + self.llm.expected_call_s() < self.deadline
 
     def _messages(self, template: str, **values: Any) -> list[Message]:
         system = self.templates.get_template("system.j2").render(rules=self.rules)
@@ -205,17 +217,22 @@ class IdeaAgent:
         packages (the embedded model built all three forecast-sales hypotheses on Prophet, which is not installed).
         Everything kept is reviewed together."""
         shown = related[:in_prompt]
-        candidates = [_Candidate(self.reproduction(), reproduces_paper=True)] if self.paper_method else []
-        candidates += [_Candidate(h) for h in self.hypothesize(material, analysis, shown, comment=comment)]
+        candidates = [_Candidate(self.reproduction(), reproduces_paper=True)] \
+            if self.paper_method and self.has_time() else []
+        if not candidates or self.has_time():
+            candidates += [_Candidate(h) for h in self.hypothesize(material, analysis, shown, comment=comment,
+                                                                   n=None if self.has_time() else 1)]
+        else:
+            log.warning("stage 1's share of the wall clock is spent: going on with the reproduction hypothesis alone")
         kept, rejected = self.screen(candidates)
         fresh = [c for c in kept if not c.reproduces_paper]
-        if rejected and len(fresh) < self.num_hypotheses:
+        if rejected and len(fresh) < self.num_hypotheses and self.has_time():
             log.warning("%d hypotheses broke a rule of the problem; asking once more for %d that obey the rules",
                         len(rejected), self.num_hypotheses - len(fresh))
             again, rejected_again = self.screen([_Candidate(h) for h in self.hypothesize(
                 material, analysis, shown, comment=comment, rejected=rejected, n=self.num_hypotheses - len(fresh))])
             kept, rejected, fresh = [*kept, *again], [*rejected, *rejected_again], [*fresh, *again]
-        if fresh and all(self._missing(c.hypothesis) for c in fresh):
+        if fresh and all(self._missing(c.hypothesis) for c in fresh) and self.has_time():
             missing = sorted({name for c in fresh for name in self._missing(c.hypothesis)})
             log.warning("every hypothesis needs a package the sandbox lacks (%s); asking once more without them",
                         ", ".join(missing))
@@ -232,6 +249,9 @@ class IdeaAgent:
             ((jaccard(text, f"{ref.title} {ref.abstract}"), ref) for ref in related), key=lambda pair: -pair[0]
         )
         closest = [ref for _, ref in similarities[:3]]
+        if not self.has_time():
+            top = similarities[0] if similarities else (0.0, None)
+            return round(top[0], 4), (top[1].id if top[1] is not None else None), NOT_CHECKED
         judgement = self._ask("novelty.j2", NoveltyJudgement, "novelty", hypothesis=hypothesis, closest=closest)
         known = {ref.id for ref in related}
         judgement.closest_work_ids = [i for i in judgement.closest_work_ids if i in known]
@@ -254,7 +274,7 @@ class IdeaAgent:
         reply: ComparativeReview = completion.parsed
         scores = reply.scores(n)
         problems = review_problems(scores)
-        if problems:
+        if problems and self.has_time():
             log.info("review does not discriminate (%s); asking once more", "; ".join(problems))
             retry = [*messages, Message(role="assistant", content=completion.text), Message(role="user", content=(
                 "Your review does not tell these hypotheses apart: " + "; ".join(problems) + ". Review all "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from copilot.idea.chain import NOT_CHECKED
 from copilot.idea.models import (
     CRITERIA,
     ExperimentPlan,
@@ -19,8 +20,9 @@ def hypothesis_row(ranked: RankedHypothesis) -> dict[str, Any]:
     """One hypothesis as the gate shows it: its fields, scores, total and marks."""
     h = ranked.hypothesis
     return {**h.model_dump(), "scores": {k: v["score"] for k, v in ranked.scores.model_dump().items()},
-            "total": ranked.total, "novel": ranked.novelty.novel, "missing_packages": ranked.missing_packages,
-            "reproduces_paper": ranked.reproduces_paper, "partial_input": ranked.partial_input}
+            "total": ranked.total, "novel": None if ranked.novelty == NOT_CHECKED else ranked.novelty.novel,
+            "missing_packages": ranked.missing_packages, "reproduces_paper": ranked.reproduces_paper,
+            "partial_input": ranked.partial_input}
 
 
 def _marks(ranked: RankedHypothesis) -> str:
@@ -64,7 +66,7 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
             "significance | total | novel |", "|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(ranked):
         s = r.scores
-        novel = "yes" if r.novelty.novel else "no"
+        novel = "not checked" if r.novelty == NOT_CHECKED else "yes" if r.novelty.novel else "no"
         out.append(f"| {i} | {_cell(r.hypothesis.title)}{_marks(r)} | {s.clarity.score} | {s.validity.score} | "
                    f"{s.novelty.score} | {s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
     out.append("")
