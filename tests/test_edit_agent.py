@@ -266,7 +266,13 @@ def test_an_exact_edit_is_written_run_and_recorded(workspace, tmp_path):
     assert prompt.startswith("# Task\nDouble the score.\n## Current train.py (17 lines; the numbers")
     assert "    7|         return total / len(values)" in prompt
     assert prompt.index("## What to do now\nReturn twice the sum.") > prompt.index("   17| main()")
-    assert "train.py\n<<<<<<< SEARCH\n" in prompt
+    assert "Reply with search/replace blocks as in the example: train.py on its own line" in prompt
+    # The format is taught by a worked example on another file, an earlier exchange before the task.
+    example, answer = backend.requests[0].messages[1:3]
+    assert (example.role, answer.role) == ("user", "assistant")
+    assert "## Current report.py (9 lines; the numbers" in example.content
+    assert "    3| def mean(values):" in example.content
+    assert answer.content.startswith("report.py\n<<<<<<< SEARCH\nimport json\n=======\nimport json\nimport statis")
 
 
 @pytest.mark.parametrize(("search", "kind"), [
@@ -367,6 +373,23 @@ def test_a_syntax_error_is_shown_back_before_anything_runs(workspace, tmp_path):
     assert "    7|         return (total / len(values)" in feedback and "Nothing was written." in feedback
 
 
+def test_an_edit_that_removes_a_name_still_in_use_is_shown_back_before_running(workspace, tmp_path):
+    """Scripted after the embedded model's 150-line benchmark episodes: the import replaced, the call left as it was
+    (the coach's repair then restored the old import and the run passed without the change)."""
+    (workspace.root / "train.py").write_text("from statistics import mean\n\nvalue = mean([1, 2, 6])\n"
+                                             "open('out.txt', 'w').write(str(value))\n")
+    half = reply(block("from statistics import mean\n", "from statistics import median\n"))
+    whole = reply(block("from statistics import mean\n", "from statistics import median\n"),
+                  block("value = mean([1, 2, 6])\n", "value = median([1, 2, 6])\n"))
+    agent, backend = agent_for(workspace, [half, whole], tmp_path)
+    assert agent.run("task", "Use the median.").status == "final" and out(workspace) == "2"
+    assert trace_of(tmp_path) == [("edit_file", False), ("write_file", True), ("execute", True)]
+    feedback = backend.requests[1].messages[-1].content
+    assert feedback.startswith("Your blocks were not applied (train.py is unchanged):\nWith these edits train.py "
+                               "would still use `mean`, which they no longer import or define:\n```\n    3| value = "
+                               "mean([1, 2, 6])\n```")
+
+
 def test_a_read_only_file_is_refused_by_the_workspace(workspace, tmp_path):
     forged = reply(block("print('eval')\n", "print('forged')\n", path="evaluate.py"))
     agent, backend = agent_for(workspace, [forged, reply(block("main()\n", "main()\nprint('ok')\n"))], tmp_path)
@@ -391,14 +414,20 @@ def test_a_failing_run_is_shown_back_with_the_edited_lines_and_fixed(workspace, 
     assert "The task is still: Divide by three." in feedback
 
 
-def test_the_conversation_is_append_only_so_the_prefix_stays_cached(workspace, tmp_path):
+def test_the_opening_stays_the_same_so_its_prefix_stays_cached(workspace, tmp_path):
     crash = reply(block("        return total / len(values)\n", "        return total / count\n"))
     fix = reply(block("        return total / count\n", "        return total / 3\n"))
-    agent, backend = agent_for(workspace, [crash, fix], tmp_path)
-    agent.run("task")
-    first, second = (r.messages for r in backend.requests)
-    assert [m.role for m in second] == ["system", "user", "assistant", "user"]
-    assert second[:2] == first and second[2].content == crash
+    lost = reply(block("print(scorer)\n", "print(scorer.score)\n"))
+    agent, backend = agent_for(workspace, [crash, lost, fix], tmp_path)
+    assert agent.run("task").status == "final"
+    first, second, third = (r.messages for r in backend.requests)
+    opening = ["system", "user", "assistant", "user"]  # with the worked example as the first exchange
+    assert [m.role for m in first] == opening
+    assert [m.role for m in second] == [m.role for m in third] == [*opening, "assistant", "user"]
+    assert second[:4] == third[:4] == first and second[4].content == crash
+    # Only the last reply and its feedback follow the opening (with the error still to fix), not earlier rounds.
+    assert third[4].content == lost and "block 1 (train.py, SEARCH starting `print(scorer)`)" in third[5].content
+    assert third[5].content.count("NameError: name 'count' is not defined") == 1  # the run error still stands
 
 
 def test_a_conversation_that_would_not_fit_is_rebuilt_around_the_current_file(workspace, tmp_path):
@@ -407,9 +436,9 @@ def test_a_conversation_that_would_not_fit_is_rebuilt_around_the_current_file(wo
     agent, backend = agent_for(workspace, [crash, fix], tmp_path, context_tokens=600, reply_max_tokens=400)
     assert agent.run("task").status == "final"
     second = backend.requests[1].messages
-    assert [m.role for m in second] == ["system", "user"]
-    assert "    7|         return total / count" in second[1].content  # the current file, not the starter
-    assert "## The last round\nYour blocks were applied." in second[1].content
+    assert [m.role for m in second] == ["system", "user", "assistant", "user"]
+    assert "    7|         return total / count" in second[3].content  # the current file, not the starter
+    assert "## The last round\nYour blocks were applied." in second[3].content
 
 
 def test_a_repeated_reply_gets_the_error_again_at_a_higher_temperature(workspace, tmp_path):
@@ -474,3 +503,23 @@ def test_the_strategy_is_chosen_by_file_size():
     assert choose_strategy(40) == "rewrite"
     assert choose_strategy(1000) == "edit"
     assert choose_strategy(150, threshold=100) == "edit" and choose_strategy(99, threshold=100) == "rewrite"
+
+
+def test_the_proposed_agent_yaml_builds_the_agent_from_an_episode_setup(workspace, tmp_path):
+    """`conf/agent/edit.yaml` as proposed to the lead, instantiated the way `build_agent` does: a partial whose
+    constructor takes what an episode setup offers, by name."""
+    import inspect
+
+    from hydra.utils import instantiate
+
+    factory = instantiate({"_target_": "copilot.experiment.edit.EditAgent", "_partial_": True, "max_rounds": 4,
+                           "line_numbers": True})
+    llm = LLM(ScriptedBackend([reply(block("main()\n", "main()\nprint('built')\n"))]))
+    offered = {"llm": llm, "toolbox": ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20),
+               "config": AgentConfig(), "run_command": "python train.py", "trace": None, "step_offset": 7,
+               "script": "train.py", "earlier_versions": [STARTER], "coach": RuleCoach()}
+    accepted = set(inspect.signature(factory.func).parameters)
+    assert set(offered) <= accepted
+    agent = factory(**offered)
+    assert (agent.max_rounds, agent.line_numbers, agent.step_counter) == (4, True, 7)
+    assert agent.run("task").status == "final" and agent.step_counter == 8

@@ -113,6 +113,12 @@ class EditAgent(RewriteAgent):
         self._turn: list[Message] = []  # the last reply and its feedback
         self._shown = ""  # the script as the opening shows it
         self._opening_tokens = 0
+        self.current = ""  # the script as it is now
+        self.earlier: list[str] = []  # working versions, for the coach's repairs
+        self.error: str | None = None  # the last failing run's output, restated until a run succeeds
+        self.last_key: list[tuple[str | None, str, str]] | None = None  # the last reply's blocks
+        self.unchanged = False  # the last reply changed nothing: ask at a higher temperature
+        self.repairs: list[str] = []
 
     def run(self, task_message: str, instruction: str = "") -> EpisodeResult:
         """One episode: up to `max_rounds` replies, ending at the first edited version whose run succeeds."""
@@ -121,10 +127,7 @@ class EditAgent(RewriteAgent):
         self.earlier = [self.current, *self.earlier_versions]
         self.toolbox.earlier_versions = self.earlier  # what the coach may quote back when a run fails
         self._open(self.current)
-        self.error: str | None = None  # the last failing run's output, repeated when a reply repeats
-        self.last_key: list[tuple[str | None, str, str]] | None = None
-        self.unchanged = False
-        self.repairs: list[str] = []
+        self.error, self.last_key, self.unchanged, self.repairs = None, None, False, []
         steps = 0
         summary = ""
         try:
@@ -139,8 +142,7 @@ class EditAgent(RewriteAgent):
                 try:
                     feedback = self._round(completion, steps)
                 except _Refused as refused:
-                    feedback = self.render("edit_feedback.j2", case=refused.case, script=self.script,
-                                           **{"error": None, **refused.values}, **self._common())
+                    feedback = self._feedback(refused.case, **refused.values)
                     if not refused.recorded:
                         self._record(steps, refused.action, {"ok": False, "text": feedback}, completion)
                 if feedback is None:
@@ -167,7 +169,7 @@ class EditAgent(RewriteAgent):
         self.unchanged = bool(blocks) and key == self.last_key
         self.last_key = key
         if self.unchanged:
-            raise _Refused("repeated", error=self.error, action=action)
+            raise _Refused("repeated", action=action)
         self._refuse_protected(blocks, steps, completion)
         texts, applied, failed = ({self.script: whole}, [], []) if whole is not None else self._apply(blocks)
         failed += problems
@@ -176,15 +178,15 @@ class EditAgent(RewriteAgent):
             raise _Refused("not_applied", problems="\n".join(failed), action=action)
         if not changed:
             self.unchanged = True
-            raise _Refused("no_change", error=self.error, action=action)
-        syntax = self._syntax_error(changed)
+            raise _Refused("no_change", action=action)
+        syntax = self._check(changed)
         if syntax is not None:
             raise _Refused("not_applied", problems="\n".join([*failed, syntax]), action=action)
         self._write(changed, applied, steps, completion, whole is not None)
         self.current = changed.get(self.script, self.current)
         if failed:
-            return self.render("edit_feedback.j2", case="partly_applied", script=self.script, problems="\n".join(
-                failed), applied=[a.index for a in applied], excerpt=self._excerpt(""), **self._common())
+            return self._feedback("partly_applied", problems="\n".join(failed), applied=[a.index for a in applied],
+                                  excerpt=self._excerpt(""))
         self._check_budgets(steps)
         trial = self._run(steps)
         restored: list[str] = []
@@ -194,22 +196,29 @@ class EditAgent(RewriteAgent):
         if trial.ok:
             return None
         self.error = trial.text
-        return self.render("edit_feedback.j2", case="run_failed", script=self.script, error=self.error,
-                           excerpt=self._excerpt(self.error), repaired=restored, run=self.run_command,
-                           **self._common())
+        return self._feedback("run_failed", excerpt=self._excerpt(self.error), repaired=restored,
+                              run=self.run_command)
 
     # -- the conversation ----------------------------------------------------------------------------------------
     def _common(self) -> dict[str, Any]:
         """Template values every prompt of the episode shares."""
-        return {"instruction": self._instruction, "line_numbers": self.line_numbers}
+        return {"script": self.script, "instruction": self._instruction, "line_numbers": self.line_numbers}
+
+    def _feedback(self, case: str, **values: Any) -> str:
+        """The feedback on a reply (edit_feedback.j2), with the last failing run's output as `error`."""
+        return self.render("edit_feedback.j2", **{**self._common(), "error": self.error, "case": case, **values})
 
     def _open(self, current: str, feedback: str | None = None, task: str | None = None) -> None:
         """The opening: system prompt and task block with `current` as the file shown (and the last round's
         feedback, when rebuilt mid-episode)."""
         view = numbered(current) if self.line_numbers else current.rstrip()
-        ask = self.render("edit.j2", script=self.script, code=view, lines=len(current.splitlines()),
-                          feedback=feedback, **self._common())
+        ask = self.render("edit.j2", code=view, lines=len(current.splitlines()), feedback=feedback,
+                          **self._common())
+        # A worked example as an earlier exchange: with the format described by placeholders, the embedded model
+        # copied the placeholder lines as its blocks. Fixed text, so it stays in the cached prefix.
         self._opening = [Message(role="system", content=self.render("edit_system.j2")),
+                         Message(role="user", content=self.render("edit_example.j2", **self._common())),
+                         Message(role="assistant", content=self.render("edit_example_reply.j2")),
                          Message(role="user", content=f"{task if task is not None else self._task}\n{ask}")]
         self._turn = []
         self._shown = current
@@ -324,18 +333,34 @@ class EditAgent(RewriteAgent):
             failed.append((as_shown if isinstance(as_shown, Failed) else outcome).message)
         return texts, applied, failed
 
-    def _syntax_error(self, texts: dict[str, str]) -> str | None:
-        """The syntax error, with the lines around it, of an edited Python file that would not parse."""
+    def _check(self, texts: dict[str, str]) -> str | None:
+        """What an edited Python file would fail on before it ran, with the lines concerned: a syntax error, or a
+        name the edits left in use after removing everything that bound it (a replaced import whose old name is
+        still called: the embedded model changed `from sklearn.tree import DecisionTreeClassifier` alone)."""
         for path, text in texts.items():
             if not path.endswith(".py"):
                 continue
             try:
-                ast.parse(text, filename=path)
+                tree = ast.parse(text, filename=path)
             except SyntaxError as error:
                 line = error.lineno or 1
                 around = numbered(text, line - EXCERPT_CONTEXT, line + EXCERPT_CONTEXT)
                 return (f"With these edits {path} would not parse: {error.msg} (line {line}). The edited file around "
                         f"it:\n```\n{around}\n```\nNothing was written.")
+            try:
+                before = ast.parse(self._existing(path) or "")
+            except SyntaxError:
+                continue  # the file did not parse before either: nothing to compare with
+            lost = _bound_names(before) - _bound_names(tree)
+            uses = sorted({(node.lineno, node.id) for node in ast.walk(tree)
+                           if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in lost})
+            if uses and not _star_import(tree):
+                lines = text.splitlines()
+                shown = "\n".join(f"{n:>5}| {lines[n - 1]}" for n, _ in uses[:6])
+                names = ", ".join(f"`{name}`" for name in sorted({name for _, name in uses}))
+                return (f"With these edits {path} would still use {names}, which they no longer import or define:\n"
+                        f"```\n{shown}\n```\nChange these lines too (or keep what defined the name). Nothing was "
+                        "written.")
         return None
 
     def _whole_file(self, completion: Any) -> str | None:
@@ -389,6 +414,29 @@ class EditAgent(RewriteAgent):
 
     def _record(self, step: int, action: dict[str, Any] | None, observation: dict[str, Any], completion: Any) -> None:
         trace_step(self.trace, self.step_counter, step, action, observation, completion, strategy="edit")
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name `tree` binds anywhere (imports, definitions, assignments, arguments, handlers), scopes ignored."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return names
+
+
+def _star_import(tree: ast.AST) -> bool:
+    return any(isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) for node in ast.walk(tree))
 
 
 def _prose(reply: str) -> str:
