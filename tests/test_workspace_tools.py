@@ -232,6 +232,11 @@ def test_profiling_retries_with_the_error_then_falls_back_to_the_builtin_profile
     findings = analyse_data(good, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py")
     assert findings.ok and findings.source == "model" and findings.findings.strip() == "(4, 2)"
 
+    none = scripted([])  # no model reply may be asked for: the budget has no time left for one
+    findings = analyse_data(none, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py",
+                            can_ask=lambda: False)
+    assert findings.ok and findings.source == "builtin" and not none.backend.requests
+
 
 def test_wide_lines_are_cut_with_a_note(ws):
     (ws.root / "wide.csv").write_text(",".join(f"pixel_{i}" for i in range(200)) + "\nshort\n")

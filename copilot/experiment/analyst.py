@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +51,22 @@ def clean_code(code: str) -> str:
 
 
 def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_description: str, script_path: Path,
-                 *, max_tries: int = 2, timeout_s: float = 120, max_chars: int = 3000) -> DataFindings:
+                 *, max_tries: int = 2, timeout_s: float = 120, max_chars: int = 3000,
+                 can_ask: Callable[[], bool] = lambda: True) -> DataFindings:
     """Have the model write a profiling script, run it in the workspace (the script lives in the run directory, so the
     workspace diff stays clean), and return the findings. A failing script (an error, or no output) is shown to the
     model with its error for another try; when every try fails, copilot's own profiler runs instead, so the agent
-    still starts from measured facts about the data.
+    still starts from measured facts about the data, and so it does when `can_ask()` says the run's budget leaves no
+    time for another model call.
     """
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"), undefined=StrictUndefined)
     error: str | None = None
     code = ""
     sandbox.expose([script_path, BUILTIN_PROFILER])  # both run by their paths, which are outside the workspace
     for attempt in range(1, max_tries + 1):
+        if not can_ask():
+            log.info("no time for the model's profiling script (try %d): copilot's own profiler runs", attempt)
+            break
         prompt = templates.get_template("profile.j2").render(workspace=workspace_description, error=error,
                                                              previous=code.strip())
         reply = llm.complete([Message(role="user", content=prompt)], purpose="experiment.profile", max_tokens=1024)

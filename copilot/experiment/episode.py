@@ -111,7 +111,8 @@ def data_findings(ctx: RunContext, workspace: Workspace) -> str:
         root = Path(workspace.root)
         return analyse_data(ctx.llm, ctx.sandbox, root, describe_workspace(root, ctx.task.spec.run),
                             ctx.run.path("experiment", "profile_data.py"),
-                            timeout_s=ctx.task.spec.budgets.run_timeout_s)
+                            timeout_s=ctx.task.spec.budgets.run_timeout_s,
+                            can_ask=lambda: ctx.budget.can_start(ctx.llm.expected_call_s()))
 
     return ctx.run.experiment.findings.get_or_make(analyse).findings
 
