@@ -272,7 +272,7 @@ def test_an_exact_edit_is_written_run_and_recorded(workspace, tmp_path):
     assert (example.role, answer.role) == ("user", "assistant")
     assert "## Current report.py (9 lines; the numbers" in example.content
     assert "    3| def mean(values):" in example.content
-    assert answer.content.startswith("report.py\n<<<<<<< SEARCH\nimport json\n=======\nimport json\nimport statis")
+    assert answer.content.startswith("report.py\n<<<<<<< SEARCH\ndef mean(values):\n    total = 0\n")
 
 
 @pytest.mark.parametrize(("search", "kind"), [

@@ -118,6 +118,7 @@ class EditAgent(RewriteAgent):
         self.error: str | None = None  # the last failing run's output, restated until a run succeeds
         self.last_key: list[tuple[str | None, str, str]] | None = None  # the last reply's blocks
         self.unchanged = False  # the last reply changed nothing: ask at a higher temperature
+        self.last_problems: str | None = None  # why the last reply's blocks did not apply, restated on a repeat
         self.repairs: list[str] = []
 
     def run(self, task_message: str, instruction: str = "") -> EpisodeResult:
@@ -127,7 +128,7 @@ class EditAgent(RewriteAgent):
         self.earlier = [self.current, *self.earlier_versions]
         self.toolbox.earlier_versions = self.earlier  # what the coach may quote back when a run fails
         self._open(self.current)
-        self.error, self.last_key, self.unchanged, self.repairs = None, None, False, []
+        self.error, self.last_key, self.unchanged, self.repairs, self.last_problems = None, None, False, [], None
         steps = 0
         summary = ""
         try:
@@ -169,23 +170,26 @@ class EditAgent(RewriteAgent):
         self.unchanged = bool(blocks) and key == self.last_key
         self.last_key = key
         if self.unchanged:
-            raise _Refused("repeated", action=action)
+            raise _Refused("repeated", action=action, problems=self.last_problems)
         self._refuse_protected(blocks, steps, completion)
         texts, applied, failed = ({self.script: whole}, [], []) if whole is not None else self._apply(blocks)
         failed += problems
         changed = {path: text for path, text in texts.items() if text != self._existing(path)}
         if not changed and failed:
-            raise _Refused("not_applied", problems="\n".join(failed), action=action)
+            self.last_problems = "\n".join(failed)
+            raise _Refused("not_applied", problems=self.last_problems, action=action)
         if not changed:
             self.unchanged = True
-            raise _Refused("no_change", action=action)
-        syntax = self._check(changed)
-        if syntax is not None:
-            raise _Refused("not_applied", problems="\n".join([*failed, syntax]), action=action)
+            raise _Refused("no_change", action=action, problems=self.last_problems)
+        problem = self._check(changed)
+        if problem is not None:
+            self.last_problems = "\n".join([*failed, problem])
+            raise _Refused("not_applied", problems=self.last_problems, action=action)
         self._write(changed, applied, steps, completion, whole is not None)
         self.current = changed.get(self.script, self.current)
+        self.last_problems = "\n".join(failed) or None
         if failed:
-            return self._feedback("partly_applied", problems="\n".join(failed), applied=[a.index for a in applied],
+            return self._feedback("partly_applied", problems=self.last_problems, applied=[a.index for a in applied],
                                   excerpt=self._excerpt(""))
         self._check_budgets(steps)
         trial = self._run(steps)
