@@ -20,20 +20,23 @@ def hypothesis(title: str, method: str) -> Hypothesis:
 CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
 
 
+REVIEWED = ("validity", "novelty", "feasibility", "significance")
+
+
 def review(*totals: float) -> dict:
-    """A comparative review reply (one criterion at a time): hypothesis i gets five scores, not all equal, whose
-    mean is totals[i] (a multiple of 0.2 between 2 and 4), and the ranking orders them by it."""
+    """A comparative review reply (one criterion at a time, clarity is measured, not asked): hypothesis i gets four
+    scores, not all equal, whose mean is totals[i] (a multiple of 0.25 between 2 and 4), ranked by it."""
     def vector(total: float) -> list[int]:
         assert 2 <= total <= 4
-        base, extra = int(total), round((total - int(total)) * 5)
+        base, extra = int(total), round((total - int(total)) * 4)
         if extra == 0:
-            return [base - 1, base, base, base, base + 1]
-        return [base + 1] * extra + [base] * (5 - extra)
+            return [base - 1, base, base, base + 1]
+        return [base + 1] * extra + [base] * (4 - extra)
 
     vectors = [vector(t) for t in totals]
     reply: dict = {c: {"reason": f"what separates them on {c}",
                        "scores": [{"hypothesis": i, "score": v[k]} for i, v in enumerate(vectors, 1)]}
-                   for k, c in enumerate(CRITERIA)}
+                   for k, c in enumerate(REVIEWED)}
     return {**reply, "ranking": sorted(range(1, len(totals) + 1), key=lambda i: -totals[i - 1])}
 
 
@@ -49,7 +52,7 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
                       packages=["numpy", "pandas", "sklearn"])
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly, lags], related=[])
     assert [r.hypothesis.title for r in ranked] == ["Seasonal naive", "Day-of-week regression", "Third yearly harmonic"]
-    assert [r.total for r in ranked] == [3.0, 2.0, 4.0]
+    assert [r.total for r in ranked] == [2.6, 1.8, 3.8], "clarity measured: 1, 1, 3"
     assert [r.schema_name for r in llm.backend.requests][-1] == "ComparativeReviewOf3", "one review for all three"
     assert [r.missing_packages for r in ranked] == [[], [], ["prophet"]]
 
@@ -129,7 +132,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
                                                                                   in_prompt=8)
     assert [r.hypothesis.title for r in ranked] == ["Reproduce the paper: calendar regression",
                                                     "Day-of-week regression", "Third yearly harmonic"]
-    assert [r.reproduces_paper for r in ranked] == [True, False, False] and ranked[0].total == 2.0
+    assert [r.reproduces_paper for r in ranked] == [True, False, False] and ranked[0].total == 2.2
     requests = llm.backend.requests
     assert requests[0].schema_name == "Hypothesis" and METHOD in requests[0].messages[-1].content
     assert "reports as best (the abstract says which), not a\nbaseline" in requests[0].messages[-1].content
@@ -144,7 +147,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
                           metric="rmse", metric_direction="minimize", steps=["Fit the calendar regression."],
                           expected_outcome="Lower RMSE.", compute_budget="seconds", workspace_files=["train.py"])
     markdown = render_idea_md("Sales", None, analysis, [], ranked, reproduce, plan)
-    assert "| 0 | Reproduce the paper: calendar regression (reproduces the paper) | 1 |" in markdown
+    assert "| 0 | Reproduce the paper: calendar regression (reproduces the paper) | 3 |" in markdown
 
 
 def test_without_a_paper_method_nothing_extra_is_asked(scripted):

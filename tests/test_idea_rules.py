@@ -15,6 +15,7 @@ from copilot.idea.render import hypothesis_row, render_idea_md
 from copilot.paper.model import Paper
 
 CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
+REVIEWED = CRITERIA[1:]
 PROBLEM_RULES = extract_constraints("Make bilateral_filter faster, using only the numpy library. Never read the "
                                     "files in the reference folder directly.")
 NOVEL = {"novel": True, "closest_work_ids": [], "explanation": "Not in the retrieved works."}
@@ -27,10 +28,11 @@ def hypothesis(title: str, method: str) -> dict:
 
 
 def reviewed(*vectors: list[int], ranking: list[int] | None = None) -> dict:
-    """A comparative review reply, one criterion at a time; vectors[i] holds hypothesis i+1's five scores."""
+    """A comparative review reply, one criterion at a time; vectors[i] holds hypothesis i+1's scores for validity,
+    novelty, feasibility and significance (clarity is measured, not asked)."""
     reply: dict = {c: {"reason": f"reason {c}", "scores": [{"hypothesis": i, "score": v[k]}
                                                           for i, v in enumerate(vectors, 1)]}
-                   for k, c in enumerate(CRITERIA)}
+                   for k, c in enumerate(REVIEWED)}
     return {**reply, "ranking": ranking or list(range(1, len(vectors) + 1))}
 
 
@@ -50,7 +52,7 @@ STRIDED = hypothesis("Sliding windows", "Use numpy.lib.stride_tricks.sliding_win
 
 def test_hypotheses_that_break_a_rule_are_rejected_listed_and_asked_for_once_more(scripted, caplog):
     llm = scripted([{"hypotheses": [TORCH, VECTOR, PEEK]}, {"hypotheses": [LUT, SCIPY]},
-                    NOVEL, NOVEL, reviewed([4, 4, 3, 5, 4], [3, 4, 2, 5, 3])])
+                    NOVEL, NOVEL, reviewed([4, 3, 5, 4], [4, 2, 5, 3])])
     agent = IdeaAgent(llm, facts(constraints=PROBLEM_RULES), num_hypotheses=3, has_paper=False)
     ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
     assert [r.hypothesis.title for r in ranked] == ["Vectorise the window loops", "Precompute spatial weights"]
@@ -90,7 +92,7 @@ def test_fewer_hypotheses_than_asked_for_are_sent_back(scripted):
 
 def test_every_prompt_of_the_chain_shows_the_rules(scripted):
     llm = scripted([ANALYSIS.model_dump(), {"hypotheses": [VECTOR, LUT]}, NOVEL, NOVEL,
-                    reviewed([4, 4, 3, 5, 4], [3, 4, 2, 5, 3]),
+                    reviewed([4, 3, 5, 4], [4, 2, 5, 3]),
                     {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
                      "minimize", "steps": ["In smooth.py, pad the image.", "Build the 7x7 kernel.",
                                              "Sum the 49 shifted images."],
@@ -108,38 +110,42 @@ def test_every_prompt_of_the_chain_shows_the_rules(scripted):
 
 
 def test_scores_come_from_one_comparative_review_in_the_numbers_order(scripted):
-    reply = reviewed([2, 3, 3, 4, 2], [4, 4, 3, 5, 4], [3, 3, 4, 4, 3], ranking=[2, 3, 1])
-    for criterion in CRITERIA:
+    reply = reviewed([3, 3, 4, 2], [4, 3, 5, 4], [4, 4, 4, 3], ranking=[2, 3, 1])
+    for criterion in REVIEWED:
         reply[criterion]["scores"].reverse()  # given in another order, placed by the hypotheses' numbers
     llm = scripted([NOVEL, NOVEL, NOVEL, reply])
     agent = IdeaAgent(llm, facts())
     ranked = agent.rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], related=[])
-    assert [(r.hypothesis.title, r.total, r.review_rank) for r in ranked] == [
-        ("Precompute spatial weights", 4.0, 1), ("Sliding windows", 3.4, 2), ("Vectorise the window loops", 2.8, 3)]
-    assert ranked[0].scores.clarity.justification == "reason clarity"
+    # clarity is measured: 4 for "In smooth.py ... np.pad ... 49 shifted images", 2 for the other two (no file)
+    assert [(r.hypothesis.title, r.scores.clarity.score, r.total, r.review_rank) for r in ranked] == [
+        ("Precompute spatial weights", 2, 3.6, 1), ("Sliding windows", 2, 3.4, 2),
+        ("Vectorise the window loops", 4, 3.2, 3)]
+    assert ranked[0].scores.validity.justification == "reason validity"
+    assert ranked[2].scores.clarity.justification == "measured: file smooth.py; code np.pad; settings 49"
     prompt = llm.backend.requests[-1].messages[-1].content
     assert "Hypothesis 3: Sliding windows" in prompt and "feasibility: 5 = a small change" in prompt
+    assert "clarity" not in prompt, "clarity is measured, not asked for"
 
 
 def test_a_review_that_does_not_discriminate_is_sent_back_once_naming_the_problem(scripted, caplog):
     caplog.set_level(logging.INFO, logger="copilot.idea")
-    flat = reviewed([5, 5, 5, 5, 5], [5, 5, 5, 5, 5], [3, 3, 3, 3, 3])
-    better = reviewed([4, 5, 3, 5, 4], [3, 4, 3, 4, 3], [2, 3, 2, 4, 2], ranking=[1, 2, 3])
+    flat = reviewed([5, 5, 5, 5], [5, 5, 5, 5], [3, 3, 3, 3])
+    better = reviewed([5, 3, 5, 4], [4, 3, 4, 3], [3, 2, 4, 2], ranking=[1, 2, 3])
     llm = scripted([NOVEL, NOVEL, NOVEL, flat, better])
     ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], [])
-    assert [r.total for r in ranked] == [4.2, 3.4, 2.6]
+    assert [r.total for r in ranked] == [4.2, 3.2, 2.6]
     retry = llm.backend.requests[-1].messages
     assert retry[-2].role == "assistant" and retry[-1].role == "user"
-    assert "hypothesis 1 has 5 on every criterion" in retry[-1].content
-    assert "hypotheses 1 and 2 have the same mean score (5.0)" in retry[-1].content
+    assert "hypothesis 1 has 5 on validity, novelty, feasibility and significance" in retry[-1].content
+    assert "hypothesis 3 has 3 on validity" in retry[-1].content
     assert "does not discriminate" in caplog.text
 
 
 def test_ties_left_after_the_second_review_follow_the_reviewers_ranking(scripted):
-    tied = reviewed([4, 4, 3, 5, 4], [4, 4, 3, 5, 4], ranking=[2, 1])
+    tied = reviewed([4, 3, 5, 4], [4, 3, 5, 4], ranking=[2, 1])
     llm = scripted([NOVEL, NOVEL, tied, tied])
-    ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**VECTOR), Hypothesis(**LUT)], [])
-    assert [r.hypothesis.title for r in ranked] == ["Precompute spatial weights", "Vectorise the window loops"]
+    ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**LUT), Hypothesis(**STRIDED)], [])  # clarity 2 both
+    assert [r.hypothesis.title for r in ranked] == ["Sliding windows", "Precompute spatial weights"]
     assert not llm.backend.script and len(llm.backend.requests) == 4, "asked once more, not twice"
 
 
@@ -156,12 +162,12 @@ def test_plan_steps_are_stored_unnumbered_and_numbered_once_in_idea_md(scripted)
     assert (plan.metric, plan.metric_direction) == ("seconds", "minimize")
     prompt = " ".join(llm.backend.requests[0].messages[-1].content.split())
     assert "Do not number the steps" in prompt and 'no generic steps such as "load the dataset"' in prompt
-    ranked = IdeaAgent(scripted([NOVEL, reviewed([4, 4, 3, 5, 4])]), facts()).rank([Hypothesis(**VECTOR)], [])
+    ranked = IdeaAgent(scripted([NOVEL, reviewed([4, 3, 5, 4])]), facts()).rank([Hypothesis(**VECTOR)], [])
     markdown = render_idea_md("Filter", None, ANALYSIS, [], ranked, ranked[0].hypothesis, plan)
     assert "1. In smooth.py, pad the image with np.pad.\n2. In bilateral_filter" in markdown
     assert "- Scores: clarity 4, validity 4, novelty 3, feasibility 5, significance 4 (hypothesis 1 in the review)" in (
         markdown)
-    assert "- clarity: reason clarity\n- validity: reason validity" in markdown
+    assert "- clarity: measured: file smooth.py; code np.pad; settings 49\n- validity: reason validity" in markdown
     assert "1. 1." not in markdown
 
 
@@ -190,7 +196,7 @@ def test_idea_md_shows_what_could_not_be_read_at_the_top_and_marks_the_hypothese
     notices = paper_notices(cut)
     assert notices == ["notes.pdf has 90 pages; only the first 60 were read (idea.max_pages)"]
     assert paper_notices(paper()) == [] and paper_notices(None) == []
-    llm = scripted([NOVEL, reviewed([4, 4, 3, 5, 4])])
+    llm = scripted([NOVEL, reviewed([4, 3, 5, 4])])
     agent = IdeaAgent(llm, facts(), partial_input=bool(notices))
     ranked = agent.rank([Hypothesis(**VECTOR)], [])
     assert ranked[0].partial_input and hypothesis_row(ranked[0])["partial_input"] is True

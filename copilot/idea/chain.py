@@ -21,8 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
 from copilot.constraints import Constraint, prompt_lines, text_violations
+from copilot.idea.clarity import measured_clarity
 from copilot.idea.models import (
-    CRITERIA,
+    REVIEWED,
     ComparativeReview,
     ExperimentPlan,
     Hypothesis,
@@ -36,6 +37,7 @@ from copilot.idea.models import (
     review_schema,
 )
 from copilot.llm import LLM, Message
+from copilot.llm.base import MalformedReplyError
 from copilot.sandbox.packages import missing_packages_named
 
 T = TypeVar("T", bound=BaseModel)
@@ -80,25 +82,25 @@ class _Candidate:
     reproduces_paper: bool = False
 
 
-def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float, int]:
+def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float, int, int]:
     """Sort key of ranked hypotheses: one that names a package the sandbox cannot import (Prophet, XGBoost, ...)
     comes after all the others whatever its scores (nothing can be installed offline, so its attempt would only fail
-    on the import); then the reproduction of the paper's method; then the best review total; then the reviewer's
-    ranking."""
-    return (bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total,
+    on the import); then the reproduction of the paper's method; then the best review total; then the clearer
+    (measured); then the reviewer's ranking (the embedded model's was often just the order shown)."""
+    return (bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total, -ranked.scores.clarity.score,
             ranked.review_rank if ranked.review_rank is not None else 99)
 
 
 def review_problems(scores: list[Scores]) -> list[str]:
-    """What makes a comparative review fail to discriminate: a hypothesis scored the same on all five criteria
-    (the embedded model gave 5/5/5/5/5, 3/3/3/3/3 and 1/1/1/1/1 when scoring one hypothesis at a time), and
-    hypotheses with the same total."""
+    """What makes a comparative review fail to discriminate: a hypothesis the model scored the same on all four
+    criteria it reviews (the embedded model gave 5/5/5/5/5, 3/3/3/3/3 and 1/1/1/1/1 when scoring one hypothesis at a
+    time), and hypotheses with the same total."""
     problems = []
     for number, s in enumerate(scores, 1):
-        values = {getattr(s, c).score for c in CRITERIA}
+        values = {getattr(s, c).score for c in REVIEWED}
         if len(values) == 1 and len(scores) > 1:
-            problems.append(f"hypothesis {number} has {values.pop()} on every criterion: score each criterion by "
-                            "its own anchor")
+            problems.append(f"hypothesis {number} has {values.pop()} on {', '.join(REVIEWED[:-1])} and "
+                            f"{REVIEWED[-1]}: score each criterion by its own anchor")
     totals: dict[float, list[int]] = {}
     for number, s in enumerate(scores, 1):
         totals.setdefault(s.total(), []).append(number)
@@ -260,19 +262,22 @@ class IdeaAgent:
 
     def review(self, items: list[dict[str, Any]]) -> tuple[list[Scores], list[int]]:
         """The five 1-5 scores of every hypothesis and the reviewer's ranking (1-based numbers, best first), from one
-        comparative request with anchored criteria, laid out one criterion at a time across all hypotheses. Scored
-        one hypothesis at a time, the embedded model gave whole hypotheses 5/5/5/5/5 or 1/1/1/1/1; one hypothesis
-        after another in one request, it copied 5/5/3/5/5 to all three; asked to order them per criterion, it gave
-        1, 2, 3 every time; criterion by criterion, it told them apart (5/3/1 on clarity, the hypothesis that sped up
-        the wrong function lowest everywhere). A review with a flat hypothesis or tied totals is sent back once,
+        comparative request with anchored criteria, laid out one criterion at a time across all hypotheses, and
+        short: titles, methods and novelty checks, not the workspace. Clarity is measured (`copilot.idea.clarity`).
+        Scored one hypothesis at a time, the embedded model gave whole hypotheses 5/5/5/5/5 or 1/1/1/1/1; one
+        hypothesis after another in one request, it copied 5/5/3/5/5 to all three; asked to order them per
+        criterion, it gave 1, 2, 3 every time; criterion by criterion with the workspace's code in the prompt, 3 to
+        everything; criterion by criterion in a short prompt, it told them apart (5 for vectorising the filter's
+        loops, 3 for "a more efficient Gaussian"). A review with a flat hypothesis or tied totals is sent back once,
         naming them. `items` holds each `hypothesis` and its `novelty`."""
         n = len(items)
+        clarity = [measured_clarity(item["hypothesis"], self.facts.workspace) for item in items]
         schema = review_schema(n)
-        messages = self._messages("score.j2", hypotheses=items, workspace=self.facts.workspace,
-                                  metric=self.facts.metric, direction=self.facts.direction)
+        messages = self._messages("score.j2", hypotheses=items, metric=self.facts.metric,
+                                  direction=self.facts.direction)
         completion = self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens, purpose="idea.score")
         reply: ComparativeReview = completion.parsed
-        scores = reply.scores(n)
+        scores = reply.scores(clarity)
         problems = review_problems(scores)
         if problems and self.has_time():
             log.info("review does not discriminate (%s); asking once more", "; ".join(problems))
@@ -280,7 +285,7 @@ class IdeaAgent:
                 "Your review does not tell these hypotheses apart: " + "; ".join(problems) + ". Review all "
                 f"{n} again by the anchors, with the reasons first, so that the scores say where they differ."))]
             again = self.llm.complete(retry, schema, max_tokens=self.max_reply_tokens, purpose="idea.score").parsed
-            again_scores = again.scores(n)
+            again_scores = again.scores(clarity)
             if len(review_problems(again_scores)) < len(problems):
                 reply, scores = again, again_scores
         return scores, _ranking(reply.ranking, n)
@@ -314,7 +319,12 @@ class IdeaAgent:
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
                       run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
         schema = plan_schema(3)
-        plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
+        try:
+            plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
+        except MalformedReplyError as error:  # three tries without three distinct steps: take what it can write
+            log.warning("no plan of three distinct steps (%s); asking for any plan", error)
+            schema = plan_schema(1)
+            plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
         broken = self._plan_violations(plan)
         if broken:
             log.warning("the plan breaks a rule of the problem (%s); asking once more", "; ".join(broken))

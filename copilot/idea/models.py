@@ -113,28 +113,33 @@ class CriterionReview(BaseModel):
     scores: list[HypothesisScore] = Field(min_length=1, max_length=8)
 
 
+REVIEWED = ("validity", "novelty", "feasibility", "significance")  # what the model scores; clarity is measured
+
+
 class ComparativeReview(BaseModel):
     """The model's reply when all hypotheses are reviewed side by side, one criterion at a time, then ranked.
-    (`review_schema(n)` fixes every list at n items, so grammar-constrained decoding cannot skip a hypothesis.)"""
+    Clarity is not asked for: copilot measures it (`copilot.idea.clarity`). (`review_schema(n)` fixes every list at
+    n items, so grammar-constrained decoding cannot skip a hypothesis.)"""
 
-    clarity: CriterionReview
     validity: CriterionReview
     novelty: CriterionReview
     feasibility: CriterionReview
     significance: CriterionReview
     ranking: list[int] = Field(min_length=1, max_length=8, description="the hypotheses' numbers, best first")
 
-    def scores(self, n: int) -> list[Scores]:
-        """The `Scores` of hypotheses 1..n: by the numbers the review gives when they name each hypothesis once,
-        else in the order given; each score's justification is its criterion's reason."""
+    def scores(self, clarity: list[Score]) -> list[Scores]:
+        """The `Scores` of hypotheses 1..n (n = len(clarity), their measured clarity): by the numbers the review
+        gives when they name each hypothesis once, else in the order given; each score's justification is its
+        criterion's reason."""
+        n = len(clarity)
         by_criterion = {}
-        for criterion in CRITERIA:
+        for criterion in REVIEWED:
             review: CriterionReview = getattr(self, criterion)
             entries = review.scores
             if sorted(e.hypothesis for e in entries) == list(range(1, n + 1)):
                 entries = sorted(entries, key=lambda e: e.hypothesis)
             by_criterion[criterion] = [Score(score=e.score, justification=review.reason) for e in entries[:n]]
-        return [Scores(**{c: by_criterion[c][i] for c in CRITERIA}) for i in range(n)]
+        return [Scores(clarity=clarity[i], **{c: by_criterion[c][i] for c in REVIEWED}) for i in range(n)]
 
 
 def review_schema(n: int) -> type[ComparativeReview]:
@@ -145,7 +150,7 @@ def review_schema(n: int) -> type[ComparativeReview]:
         f"CriterionReviewOf{n}", __base__=CriterionReview,
         scores=(list[HypothesisScore], Field(min_length=n, max_length=n)))
     return create_model(  # type: ignore[call-overload, no-any-return]
-        f"ComparativeReviewOf{n}", __base__=ComparativeReview, **{c: (criterion, ...) for c in CRITERIA},
+        f"ComparativeReviewOf{n}", __base__=ComparativeReview, **{c: (criterion, ...) for c in REVIEWED},
         ranking=(list[int], Field(min_length=n, max_length=n, description="the hypotheses' numbers, best first")))
 
 
@@ -195,16 +200,15 @@ class ExperimentPlan(BaseModel):
     broken_rules: list[str] = Field(default_factory=list, description=(
         "rules of the problem the plan's steps still break after it was asked once more (shown in idea.md)"))
 
-    @field_validator("steps")
+    @field_validator("steps", mode="before")
     @classmethod
-    def _unnumbered_steps(cls, steps: list[str]) -> list[str]:
+    def _unnumbered_steps(cls, steps: object) -> object:
         """Steps are stored without the numbering a model adds (it wrote "1. 1. Load the dataset"); empty ones and
-        exact repeats are dropped. Whoever shows the steps numbers them."""
-        cleaned = list(dict.fromkeys(strip_item_mark(step) for step in steps))
-        cleaned = [step for step in cleaned if step]
-        if not cleaned:
-            raise ValueError("every step is empty")
-        return cleaned
+        exact repeats are dropped before the length is checked (it wrote one step three times). Whoever shows the
+        steps numbers them."""
+        if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+            return steps
+        return [step for step in dict.fromkeys(strip_item_mark(step) for step in steps) if step]
 
 
 def plan_schema(min_steps: int) -> type[ExperimentPlan]:

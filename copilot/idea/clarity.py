@@ -1,0 +1,56 @@
+"""A hypothesis' clarity, measured rather than asked: does its method name the file, the code and the settings of the
+change, as the review's anchor for clarity says ("5 = names the exact change and every setting, so two people would
+write the same code; 1 = vague")?
+
+Why measured: asked for 1-5 scores, the embedded model (Qwen2.5-Coder-1.5B) gave every hypothesis of a run the same
+clarity, 5/5/5 or 3/3/3, for methods as different as "smooth.py: replace the nested loops with vectorized operations"
+and "Modify bilateral_filter to use a more efficient algorithm or a library". Whether a text names a file of the
+workspace, a function the workspace's code defines or a library call, and values for its settings is something
+copilot can check itself, against exactly what the prompt showed the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+from copilot.constraints.vocabulary import FILE_PATTERN
+from copilot.idea.models import Hypothesis, Score
+
+_FILE_LINE = re.compile(r"^- (\S+) \(", re.M)
+_DEFINED = re.compile(r"^\s*(?:def|class)\s+(\w+)|^(\w+)\s*=", re.M)
+_API = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\s*\(?|\b[A-Z]\w+\(|`[^`\s]+`")
+_SETTING = re.compile(r"\b\w+\s*=\s*[\w.'\"-]+|(?<![\w.])\d+(?:\.\d+)?(?:e-?\d+)?(?!\w|\.\d)")
+_VAGUE = re.compile(r"\b(?:more efficient|different approach|better|improve[sd]?|optimi[sz]e[sd]?|appropriate|suitable|"
+                    r"some|various|etc|a library|an algorithm|a method)\b", re.I)
+
+
+def workspace_vocabulary(workspace: str) -> tuple[set[str], set[str]]:
+    """The files and the names the workspace description shows (its file list; the functions, classes and
+    module-level names of the code it quotes)."""
+    files = set(_FILE_LINE.findall(workspace))
+    files |= {f.rsplit("/", 1)[-1] for f in files}
+    names = {a or b for a, b in _DEFINED.findall(workspace)} - {""}
+    return files, {n for n in names if len(n) > 2}
+
+
+def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
+    """1-5: one point to start, one each for naming a workspace file, naming code (a function, class or name the
+    workspace defines, or a library call such as `np.pad(`), giving a setting's value, and giving two or more; one
+    off for vague wording ("a more efficient implementation", "a different approach"). The justification lists
+    what was found."""
+    text = f"{hypothesis.title}. {hypothesis.method}"
+    files, names = workspace_vocabulary(workspace)
+    named_files = sorted(f for f in files if re.search(rf"(?<![\w/.-]){re.escape(f)}(?![\w-])", text))
+    calls = {m.group(0).strip("`( ") for m in _API.finditer(text)}
+    named_code = sorted({n for n in names if re.search(rf"\b{re.escape(n)}\b", text)}
+                        | {c for c in calls if not FILE_PATTERN.fullmatch(c)} - set(named_files))
+    settings = list(dict.fromkeys(m.group(0).rstrip(".,;") for m in _SETTING.finditer(text)
+                                  if not any(m.group(0) in f for f in named_files)))
+    vague = sorted({m.group(0).lower() for m in _VAGUE.finditer(text)})
+    score = 1 + bool(named_files) + bool(named_code) + bool(settings) + (len(settings) >= 2) - bool(vague)
+    found = [f"file {', '.join(named_files)}" if named_files else "no file",
+             f"code {', '.join(named_code[:4])}" if named_code else "no function or call",
+             f"settings {', '.join(settings[:4])}" if settings else "no setting values"]
+    if vague:
+        found.append(f"vague: {', '.join(vague[:3])}")
+    return Score(score=max(1, min(5, score)), justification=("measured: " + "; ".join(found))[:400])
