@@ -165,9 +165,9 @@ def test_plan_steps_are_stored_unnumbered_and_numbered_once_in_idea_md(scripted)
     ranked = IdeaAgent(scripted([NOVEL, reviewed([4, 3, 5, 4])]), facts()).rank([Hypothesis(**VECTOR)], [])
     markdown = render_idea_md("Filter", None, ANALYSIS, [], ranked, ranked[0].hypothesis, plan)
     assert "1. In smooth.py, pad the image with np.pad.\n2. In bilateral_filter" in markdown
-    assert "- Scores: clarity 4, validity 4, novelty 3, feasibility 5, significance 4 (hypothesis 1 in the review)" in (
-        markdown)
-    assert "- clarity: measured: file smooth.py; code np.pad; settings 49\n- validity: reason validity" in markdown
+    assert ("- Scores: clarity 4 (measured: file smooth.py; code np.pad; settings 49), validity 4, novelty 3, "
+            "feasibility 5, significance 4 (hypothesis 1 in the review)") in markdown
+    assert "one criterion at a time (hypothesis numbers as in the review):\n\n- validity: reason validity" in markdown
     assert "1. 1." not in markdown
 
 

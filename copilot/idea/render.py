@@ -7,7 +7,7 @@ from typing import Any
 
 from copilot.idea.chain import NOT_CHECKED
 from copilot.idea.models import (
-    CRITERIA,
+    REVIEWED,
     ExperimentPlan,
     Hypothesis,
     PaperAnalysis,
@@ -71,12 +71,13 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
                    f"{s.novelty.score} | {s.feasibility.score} | {s.significance.score} | {r.total:.1f} | {novel} |")
     out.append("")
     for i, r in enumerate(ranked):
-        scores = ", ".join(f"{c} {getattr(r.scores, c).score}" for c in CRITERIA)
+        scores = f"clarity {r.scores.clarity.score} ({r.scores.clarity.justification}), " + ", ".join(
+            f"{c} {getattr(r.scores, c).score}" for c in REVIEWED)
         number = f" (hypothesis {r.review_number} in the review)" if r.review_number is not None else ""
         out += [f"**{i}. {r.hypothesis.title}**{_marks(r)}", "", f"- Method: {r.hypothesis.method}",
                 f"- Why: {r.hypothesis.rationale}", f"- Scores: {scores}{number}",
                 f"- Novelty: {r.novelty.explanation}", ""]
-    reasons = [(c, reason) for c in CRITERIA
+    reasons = [(c, reason) for c in REVIEWED
                for reason in dict.fromkeys(getattr(r.scores, c).justification for r in ranked)]
     if reasons:
         out += ["The review's reasons, one criterion at a time (hypothesis numbers as in the review):", ""]
