@@ -3,7 +3,7 @@ wrote in stage-1 runs, which it had scored all alike."""
 
 from __future__ import annotations
 
-from copilot.idea.clarity import measured_clarity, workspace_vocabulary
+from copilot.idea.clarity import generic_step, measured_clarity, workspace_vocabulary
 from copilot.idea.models import Hypothesis
 
 WORKSPACE = """- evaluate.py (899 bytes)
@@ -49,3 +49,16 @@ def test_a_setting_at_the_end_of_a_sentence_counts_and_a_file_name_is_not_a_sett
     assert clarity("Use k = 1, 2.")[1].endswith("settings k = 1, 2")
     assert clarity("Never read reference/expected_a.npy.") == (
         2, "measured: file reference/expected_a.npy; no function or call; no setting values")
+
+
+def test_boilerplate_plan_steps_are_told_from_steps_of_this_experiment():
+    """The embedded model's plan for "use vectorized operations in bilateral_filter", after one real step."""
+    boilerplate = ["Test the new implementation with the same input parameters",
+                   "Compare the results with the original implementation",
+                   "Analyze the time taken by the new implementation",
+                   "If the time taken is less than 1e-6 of the original implementation, the hypothesis is supported",
+                   "Load the dataset"]
+    specific = ["Replace the nested loops in bilateral_filter with vectorized operations",
+                "Pad the image on all sides by the radius", "Run run.py and check output.npy", "Test with radius=5"]
+    assert [generic_step(step, WORKSPACE) for step in boilerplate] == [True] * 5
+    assert [generic_step(step, WORKSPACE) for step in specific] == [False] * 4

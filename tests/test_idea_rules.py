@@ -234,3 +234,13 @@ def test_the_prompts_see_the_experiment_code_beyond_the_run_script(tmp_path):
                                       "evaluate: python evaluate.py\n")
     shown = other_experiment_code(load_task("t", tmp_path / "problems", tmp_path / "workspaces"))
     assert shown == "\nsmooth.py (first 2 lines):\ndef bilateral_filter(image):\n    return image"
+
+
+def test_boilerplate_steps_are_dropped_from_the_plan(scripted):
+    plan_reply = {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
+                  "minimize", "steps": ["Replace the nested loops in smooth.py with np.pad and broadcasting.",
+                                        "Compare the results with the original implementation.",
+                                        "If the time is lower, the hypothesis is supported."],
+                  "expected_outcome": "Faster.", "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
+    plan = IdeaAgent(scripted([plan_reply]), facts()).plan(Hypothesis(**VECTOR))
+    assert plan.steps == ["Replace the nested loops in smooth.py with np.pad and broadcasting."]

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
 from copilot.constraints import Constraint, prompt_lines, text_violations
-from copilot.idea.clarity import measured_clarity
+from copilot.idea.clarity import generic_step, measured_clarity
 from copilot.idea.models import (
     REVIEWED,
     ComparativeReview,
@@ -315,7 +315,8 @@ class IdeaAgent:
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
         """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's. A plan
         whose steps break a rule of the problem is asked for once more, naming the rule; what it still breaks is
-        recorded in `broken_rules`."""
+        recorded in `broken_rules`. Boilerplate steps that name nothing of this experiment ("Compare the results")
+        are dropped (`clarity.generic_step`), unless nothing else is left."""
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
                       run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
         schema = plan_schema(3)
@@ -332,6 +333,11 @@ class IdeaAgent:
             plan.broken_rules = self._plan_violations(plan)
         else:
             plan.broken_rules = []
+        specific = [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
+        if specific and len(specific) < len(plan.steps):
+            log.info("plan: dropped %d generic steps (%s)", len(plan.steps) - len(specific),
+                     "; ".join(step for step in plan.steps if step not in specific))
+            plan.steps = specific
         plan.metric = self.facts.metric
         plan.metric_direction = self.facts.direction  # type: ignore[assignment]
         plan.hypothesis_title = hypothesis.title

@@ -54,3 +54,28 @@ def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
     if vague:
         found.append(f"vague: {', '.join(vague[:3])}")
     return Score(score=max(1, min(5, score)), justification=("measured: " + "; ".join(found))[:400])
+
+
+_GENERIC_START = re.compile(r"^\s*(?:test|compare|analy[sz]e|evaluate|run|re-?run|repeat|measure|check|verify|validate|"
+                            r"report|record|document|observe|monitor|if|otherwise|collect|conclude|ensure|confirm|"
+                            r"review|summari[sz]e|determine|assess|load the (?:data|dataset)|split the|train the model|"
+                            r"execute)\b", re.I)
+
+
+_VERDICT = re.compile(r"\bhypothesis is (?:not )?(?:supported|refuted|confirmed|rejected)\b", re.I)
+
+
+def generic_step(step: str, workspace: str) -> bool:
+    """Whether a plan step is boilerplate rather than a step of this experiment: it starts like "Test the new
+    implementation", "Compare the results", "If the time is less ..., the hypothesis is supported" and names no
+    workspace file, no code and no setting value. (Asked for three distinct steps of a one-line hypothesis, the
+    embedded model wrote one real step and four of these; the task's evaluation does the testing and comparing.)"""
+    if _VERDICT.search(step):
+        return True
+    if not _GENERIC_START.search(step):
+        return False
+    files, names = workspace_vocabulary(workspace)
+    named = any(re.search(rf"(?<![\w/.-]){re.escape(f)}(?![\w-])", step) for f in files) or any(
+        re.search(rf"\b{re.escape(n)}\b", step) for n in names)
+    return not named and not any(not FILE_PATTERN.fullmatch(m.group(0).strip("`( ")) for m in _API.finditer(step)) \
+        and not _SETTING.search(step)
