@@ -56,7 +56,7 @@ from copilot.rundir import JsonlWriter
 
 log = logging.getLogger("copilot.experiment")
 
-EDIT_FROM_LINES = 200  # see choose_strategy
+EDIT_FROM_LINES = 100  # see choose_strategy
 EXCERPT_CONTEXT = 3  # lines shown around each edited region and each line a traceback names
 EXCERPT_MAX_LINES = 60  # beyond this the opening is rebuilt around the current file instead
 
@@ -65,9 +65,12 @@ def choose_strategy(script_lines: int, threshold: int = EDIT_FROM_LINES) -> Lite
     """The implementation strategy for an experiment script of `script_lines` lines: `edit` (search/replace blocks)
     from `threshold` lines on, `rewrite` (the whole file per reply) below it.
 
-    The threshold comes from `benchmarks/bench_edit_formats.py` with the embedded model (docs/benchmarks.md): below
-    it the whole-file strategy succeeds at least as often and is not much slower; above it a whole-file reply takes
-    minutes and is more often cut at the reply's token limit.
+    Why 100 (`benchmarks/bench_edit_formats.py`, embedded model, a small change; preliminary, on a shared machine):
+    both strategies made the change at 48 and 136 lines, but a whole-file reply costs about 10 tokens a line (1,390
+    tokens and minutes of decoding for the 136-line script, against 70-100 for its blocks), and a 500-line script
+    does not fit a whole-file reply at all (5,150 tokens against the 2,048 a reply may have, and with the prompt
+    more than the 8,192-token context). Below about 100 lines a whole file is under 1,000 tokens, and the whole-file
+    strategy keeps what it is better at: a change that restructures most of a short script.
     """
     return "edit" if script_lines >= threshold else "rewrite"
 
@@ -98,7 +101,9 @@ class EditAgent(RewriteAgent):
 
     Shares `RewriteAgent`'s constructor, budgets, trial runs and coach repairs (it is one, with another reply
     format): every model reply counts as a step, at most `max_rounds` per episode. `line_numbers` shows the file
-    with numbered lines (a block that copies the numbers is read without them).
+    with numbered lines (a block that copies the numbers is read without them); off by default: in the benchmark the
+    embedded model made its edits as well without them, the numbers add about 60% to the file's tokens, and a
+    numbered 500-line script no longer fits an 8,192-token context.
     """
 
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
