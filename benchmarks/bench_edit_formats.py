@@ -12,11 +12,12 @@ that run write `predictions.csv` with one row per test row, and (3) still holds 
 non-blank lines (the rest of the script kept).
 
     .venv/bin/python benchmarks/bench_edit_formats.py --n 3
-    .venv/bin/python benchmarks/bench_edit_formats.py --sizes 150 --strategies edit edit-plain --n 5
+    .venv/bin/python benchmarks/bench_edit_formats.py --sizes 150 --strategies edit edit-numbered --n 5
 
-Strategies: `rewrite` (copilot/experiment/rewrite.py), `edit` (copilot/experiment/edit.py, numbered file view) and
-`edit-plain` (the same without line numbers). Every episode starts a fresh model instance with its own seed, so the
-KV cache holds nothing of an earlier episode. Timings depend on the machine's load: publish only quiet-machine runs.
+Strategies: `rewrite` (copilot/experiment/rewrite.py), `edit` (copilot/experiment/edit.py as configured) and
+`edit-numbered` (the same with the file's lines numbered, `line_numbers=True`). Every episode starts a fresh model
+instance with its own seed, so the KV cache holds nothing of an earlier episode. Timings depend on the machine's
+load: publish only quiet-machine runs.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ HIDDEN = ["data/test_labels.csv"]
 INSTRUCTION = ("Replace the decision tree with a random forest of 200 trees (sklearn.ensemble.RandomForestClassifier "
                "with n_estimators=200 and the same random_state), keeping everything else as it is.")
 MAX_LOST_LINES = 10
-STRATEGIES = ("rewrite", "edit", "edit-plain")
+STRATEGIES = ("rewrite", "edit", "edit-numbered")
 
 
 def task_message(workspace: Workspace, episode: int) -> str:
@@ -134,7 +135,7 @@ def episode(strategy: str, size: int, seed: int, index: int, keep: Path | None =
         if strategy == "rewrite":
             agent = RewriteAgent(llm, box, config, **common)
         else:
-            agent = EditAgent(llm, box, config, line_numbers=strategy == "edit", **common)
+            agent = EditAgent(llm, box, config, line_numbers=strategy == "edit-numbered", **common)
         message = task_message(workspace, index)
         started = time.perf_counter()
         result = agent.run(message, INSTRUCTION)
