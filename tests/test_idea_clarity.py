@@ -57,8 +57,9 @@ def test_boilerplate_plan_steps_are_told_from_steps_of_this_experiment():
                    "Compare the results with the original implementation",
                    "Analyze the time taken by the new implementation",
                    "If the time taken is less than 1e-6 of the original implementation, the hypothesis is supported",
+                   "If the time taken is less than 1e-6 seconds, accept the hypothesis, otherwise reject it",
                    "Load the dataset"]
     specific = ["Replace the nested loops in bilateral_filter with vectorized operations",
                 "Pad the image on all sides by the radius", "Run run.py and check output.npy", "Test with radius=5"]
-    assert [generic_step(step, WORKSPACE) for step in boilerplate] == [True] * 5
+    assert [generic_step(step, WORKSPACE) for step in boilerplate] == [True] * 6
     assert [generic_step(step, WORKSPACE) for step in specific] == [False] * 4

@@ -62,7 +62,8 @@ _GENERIC_START = re.compile(r"^\s*(?:test|compare|analy[sz]e|evaluate|run|re-?ru
                             r"execute)\b", re.I)
 
 
-_VERDICT = re.compile(r"\bhypothesis is (?:not )?(?:supported|refuted|confirmed|rejected)\b", re.I)
+_VERDICT = re.compile(r"\bhypothesis (?:is|was) (?:not )?(?:supported|refuted|confirmed|rejected|accepted)\b|"
+                      r"\b(?:accept|reject|support|refute)s? (?:the|this) hypothesis\b", re.I)
 
 
 def generic_step(step: str, workspace: str) -> bool:
