@@ -52,14 +52,18 @@ def test_a_setting_at_the_end_of_a_sentence_counts_and_a_file_name_is_not_a_sett
 
 
 def test_boilerplate_plan_steps_are_told_from_steps_of_this_experiment():
-    """The embedded model's plan for "use vectorized operations in bilateral_filter", after one real step."""
+    """The embedded model's plans for "use vectorized operations in bilateral_filter" (after one real step) and for
+    reproducing ViT (a generic pipeline); "model" is a name of that workspace, but "the model" names no code."""
     boilerplate = ["Test the new implementation with the same input parameters",
                    "Compare the results with the original implementation",
                    "Analyze the time taken by the new implementation",
                    "If the time taken is less than 1e-6 of the original implementation, the hypothesis is supported",
                    "If the time taken is less than 1e-6 seconds, accept the hypothesis, otherwise reject it",
-                   "Load the dataset"]
+                   "Load the dataset", "Read the data files from the workspace",
+                   "Evaluate the model on the test data using the accuracy metric", "Save the predictions to a file",
+                   "Define the model architecture using PyTorch's Sequential module"]
     specific = ["Replace the nested loops in bilateral_filter with vectorized operations",
                 "Pad the image on all sides by the radius", "Run run.py and check output.npy", "Test with radius=5"]
-    assert [generic_step(step, WORKSPACE) for step in boilerplate] == [True] * 6
+    assert [generic_step(step, WORKSPACE + '\nmodel = 1') for step in boilerplate] == [True] * 10
     assert [generic_step(step, WORKSPACE) for step in specific] == [False] * 4
+    assert not generic_step("Save the predictions of `model` with np.save", WORKSPACE + "\nmodel = 1")

@@ -244,3 +244,16 @@ def test_boilerplate_steps_are_dropped_from_the_plan(scripted):
                   "expected_outcome": "Faster.", "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
     plan = IdeaAgent(scripted([plan_reply]), facts()).plan(Hypothesis(**VECTOR))
     assert plan.steps == ["Replace the nested loops in smooth.py with np.pad and broadcasting."]
+
+
+def test_a_looping_hypothesis_keeps_each_sentence_once():
+    """The embedded model's ViT reproduction method, which repeated itself up to the length limit."""
+    looped = ("To reproduce the results of the paper, we need to follow the same steps as the paper. We should use the "
+              "same dataset, the same model architecture. We can reproduce the results of the paper by following the "
+              "same steps. We should use the same dataset, the same model architecture. We can reproduce the results "
+              "of the paper by following the same steps. We should use the same")
+    h = Hypothesis(title="Reproduce the paper: ViT", problem="p.", rationale="r.", method=looped,
+                   supporting_result="s.", refuting_result="f.")
+    assert h.method == ("To reproduce the results of the paper, we need to follow the same steps as the paper. We "
+                        "should use the same dataset, the same model architecture. We can reproduce the results of "
+                        "the paper by following the same steps.")

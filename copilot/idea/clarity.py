@@ -33,6 +33,18 @@ def workspace_vocabulary(workspace: str) -> tuple[set[str], set[str]]:
     return files, {n for n in names if len(n) > 2}
 
 
+def names_in(text: str, names: set[str]) -> set[str]:
+    """The workspace `names` that `text` uses. A name that is a plain word ("model", "optimizer", "loss") counts only
+    as code: in backticks or followed by "(", "." or "=" ("Evaluate the model" names no code)."""
+    found = set()
+    for name in names:
+        plain = name.isalpha() and name.islower()
+        pattern = (rf"`{re.escape(name)}`|\b{re.escape(name)}\s*[(.=]" if plain else rf"\b{re.escape(name)}\b")
+        if re.search(pattern, text):
+            found.add(name)
+    return found
+
+
 def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
     """1-5: one point to start, one each for naming a workspace file, naming code (a function, class or name the
     workspace defines, or a library call such as `np.pad(`), giving a setting's value, and giving two or more; one
@@ -42,8 +54,8 @@ def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
     files, names = workspace_vocabulary(workspace)
     named_files = sorted(f for f in files if re.search(rf"(?<![\w/.-]){re.escape(f)}(?![\w-])", text))
     calls = {m.group(0).strip("`( ") for m in _API.finditer(text)}
-    named_code = sorted({n for n in names if re.search(rf"\b{re.escape(n)}\b", text)}
-                        | {c for c in calls if not FILE_PATTERN.fullmatch(c)} - set(named_files))
+    named_code = sorted(names_in(text, names) | {c for c in calls if not FILE_PATTERN.fullmatch(c)}
+                        - set(named_files))
     settings = list(dict.fromkeys(m.group(0).rstrip(".,;") for m in _SETTING.finditer(text)
                                   if not any(m.group(0) in f for f in named_files)))
     vague = sorted({m.group(0).lower() for m in _VAGUE.finditer(text)})
@@ -58,8 +70,8 @@ def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
 
 _GENERIC_START = re.compile(r"^\s*(?:test|compare|analy[sz]e|evaluate|run|re-?run|repeat|measure|check|verify|validate|"
                             r"report|record|document|observe|monitor|if|otherwise|collect|conclude|ensure|confirm|"
-                            r"review|summari[sz]e|determine|assess|load the (?:data|dataset)|split the|train the model|"
-                            r"execute)\b", re.I)
+                            r"review|summari[sz]e|determine|assess|load the|read the|split the|train the model|"
+                            r"save the|define the model|prepare the|preprocess the|execute)\b", re.I)
 
 
 _VERDICT = re.compile(r"\bhypothesis (?:is|was) (?:not )?(?:supported|refuted|confirmed|rejected|accepted)\b|"
@@ -76,7 +88,7 @@ def generic_step(step: str, workspace: str) -> bool:
     if not _GENERIC_START.search(step):
         return False
     files, names = workspace_vocabulary(workspace)
-    named = any(re.search(rf"(?<![\w/.-]){re.escape(f)}(?![\w-])", step) for f in files) or any(
-        re.search(rf"\b{re.escape(n)}\b", step) for n in names)
+    named = any(re.search(rf"(?<![\w/.-]){re.escape(f)}(?![\w-])", step) for f in files) or bool(
+        names_in(step, names))
     return not named and not any(not FILE_PATTERN.fullmatch(m.group(0).strip("`( ")) for m in _API.finditer(step)) \
         and not _SETTING.search(step)

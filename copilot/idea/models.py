@@ -19,6 +19,25 @@ _ITEM_MARK = re.compile(
 _HYPOTHESIS_MARK = re.compile(r"^\s*(?:hypothesis\s*\d{0,2}\s*[:.)-]\s*|\(?\d{1,2}[.):]\s+)+", re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def without_repeated_sentences(text: str) -> str:
+    """`text` with each sentence once, and without a last fragment that only restarts an earlier sentence: at the
+    length limit the embedded model's reproduction hypothesis said "We can reproduce the results of the paper by
+    following the same steps as the paper ..." two and a half times."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    kept: list[str] = []
+    for sentence in sentences:
+        if sentence in kept:
+            continue
+        if sentence is sentences[-1] and not sentence.endswith((".", "!", "?")) and any(
+                k.startswith(sentence.rstrip(" ,;")) for k in kept):
+            continue
+        kept.append(sentence)
+    return " ".join(kept) or text
+
+
 def strip_item_mark(text: str) -> str:
     """`text` without the numbering or bullet a model put before a list item ("1. 1. Load" -> "Load")."""
     return _ITEM_MARK.sub("", text).strip()
@@ -48,6 +67,11 @@ class Hypothesis(BaseModel):
     @classmethod
     def _unnumbered_title(cls, value: str) -> str:
         return _HYPOTHESIS_MARK.sub("", value).strip() or value
+
+    @field_validator("problem", "rationale", "method", "supporting_result", "refuting_result")
+    @classmethod
+    def _without_repeats(cls, value: str) -> str:
+        return without_repeated_sentences(value)
 
 
 class HypothesisSet(BaseModel):
