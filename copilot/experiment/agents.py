@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from copilot.coach.base import Coach, NoCoach
 from copilot.errors import UserError
 from copilot.experiment.agent import AgentConfig, EpisodeResult
+from copilot.experiment.edit import EDIT_FROM_LINES, choose_strategy
 from copilot.experiment.rewrite import script_for_command
 from copilot.llm import LLM
 from copilot.rundir import JsonlWriter
@@ -86,7 +87,7 @@ def choose_agent(agent: DictConfig, suggested: str | None, run_command: str, wor
         return "tools", f"the LLM preset suggests {choice}, but `{run_command}` runs no single Python script"
     if choice == "rewrite" and script is not None and (AGENT_CONF / "edit.yaml").is_file():
         lines = len((workspace / script).read_text(encoding="utf-8", errors="replace").splitlines())
-        if lines >= int(agent.get("edit_from_lines", 200)):
+        if choose_strategy(lines, int(agent.get("edit_from_lines", EDIT_FROM_LINES))) == "edit":
             return "edit", f"{script} has {lines} lines: search/replace edits instead of whole files"
     return choice, "the LLM preset's suggestion" if suggested else "the default"
 

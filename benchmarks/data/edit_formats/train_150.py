@@ -40,7 +40,7 @@ def load_data(data_dir: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     train = pd.read_csv(Path(data_dir) / "train.csv")
     test = pd.read_csv(Path(data_dir) / "test.csv")
     pixels = [f"pixel_{r}_{c}" for r in range(IMAGE_SIDE) for c in range(IMAGE_SIDE)]
-    missing = [c for c in pixels + ["label"] if c not in train.columns]
+    missing = [c for c in [*pixels, "label"] if c not in train.columns]
     if missing:
         raise ValueError(f"train.csv lacks columns {missing[:5]}")
     return train, test, pixels

@@ -93,8 +93,8 @@ def load_data(data_dir: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     train = pd.read_csv(Path(data_dir) / "train.csv")
     test = pd.read_csv(Path(data_dir) / "test.csv")
     pixels = [f"pixel_{r}_{c}" for r in range(IMAGE_SIDE) for c in range(IMAGE_SIDE)]
-    check_columns(train, pixels + ["label"], "train.csv")
-    check_columns(test, pixels + ["id"], "test.csv")
+    check_columns(train, [*pixels, "label"], "train.csv")
+    check_columns(test, [*pixels, "id"], "test.csv")
     return train, test, pixels
 
 
@@ -215,7 +215,7 @@ def select_features(train: pd.DataFrame, columns: list[str], min_variance: float
     """The columns whose variance on the training rows is above `min_variance`."""
     selector = VarianceThreshold(threshold=min_variance)
     selector.fit(train[columns])
-    kept = [c for c, keep in zip(columns, selector.get_support()) if keep]
+    kept = [c for c, keep in zip(columns, selector.get_support(), strict=True) if keep]
     log.info("kept %d of %d feature columns", len(kept), len(columns))
     return kept
 
