@@ -9,6 +9,7 @@ import logging
 
 from copilot.constraints import extract_constraints
 from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.clarity import plan_misses_method
 from copilot.idea.material import paper_notices
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis
 from copilot.idea.render import hypothesis_row, render_idea_md
@@ -182,7 +183,7 @@ def test_a_plan_breaking_a_rule_is_asked_for_once_more_and_what_remains_is_recor
                     plan("Use torch.nn.functional.unfold for the windows.")])
     result = IdeaAgent(llm, facts(constraints=PROBLEM_RULES)).plan(Hypothesis(**VECTOR))
     second = llm.backend.requests[1].messages[-1].content
-    assert "An earlier version of this plan broke a rule" in second and "uses scipy" in second
+    assert "An earlier version of this plan was sent back" in second and "uses scipy" in second
     assert result.broken_rules and "uses torch" in result.broken_rules[0]
 
 
@@ -257,3 +258,33 @@ def test_a_looping_hypothesis_keeps_each_sentence_once():
     assert h.method == ("To reproduce the results of the paper, we need to follow the same steps as the paper. We "
                         "should use the same dataset, the same model architecture. We can reproduce the results of "
                         "the paper by following the same steps.")
+
+
+def test_a_plan_that_only_describes_the_starter_is_sent_back_naming_the_methods_words(scripted):
+    """Scripted LLM: the first plan restates the starter's decision tree (what the embedded model wrote for "RBF SVM
+    with tuned kernel width" on tabular-digits at e113844), the second does the method."""
+    workspace = ("- train.py (900 bytes)\n```python\nfrom sklearn.tree import DecisionTreeClassifier\n"
+                 "model = DecisionTreeClassifier(max_depth=4, random_state=0)\n```")
+    svm = Hypothesis(**hypothesis("RBF SVM with tuned kernel width",
+                                  "In train.py, fit SVC(kernel='rbf') with gamma chosen by cross-validation."))
+
+    def plan(*steps: str) -> dict:
+        return {"hypothesis_title": "x", "datasets": [], "baselines": ["decision tree"], "metric": "m",
+                "metric_direction": "maximize", "steps": list(steps), "expected_outcome": "Higher.",
+                "compute_budget": "seconds", "workspace_files": ["train.py"]}
+
+    starter = plan("In train.py, create a DecisionTreeClassifier with max_depth=4 and random_state=0",
+                   "Fit the DecisionTreeClassifier on the pixel columns of train.csv",
+                   "Write the predictions of the DecisionTreeClassifier to predictions.csv")
+    method = plan("In train.py, replace the DecisionTreeClassifier by SVC(kernel='rbf')",
+                  "Choose gamma from 0.0005, 0.001, 0.002 by 5-fold cross-validation on train.csv",
+                  "Refit the SVC with the best gamma and write predictions.csv")
+    assert plan_misses_method(starter["steps"], svm, workspace) is not None
+    assert plan_misses_method(method["steps"], svm, workspace) is None
+    llm = scripted([starter, method])
+    task = TaskFacts(workspace=workspace, metric="accuracy", direction="maximize", run="python train.py",
+                     read_only=["evaluate.py"], packages=["scikit-learn"])
+    result = IdeaAgent(llm, task).plan(svm)
+    second = llm.backend.requests[1].messages[-1].content
+    assert "no step does the hypothesis' method" in second and "rbf" in second and "svc" in second
+    assert result.steps == method["steps"] and result.broken_rules == []

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
 from copilot.constraints import Constraint, prompt_lines, text_violations
-from copilot.idea.clarity import generic_step, measured_clarity
+from copilot.idea.clarity import generic_step, measured_clarity, plan_misses_method
 from copilot.idea.models import (
     REVIEWED,
     ComparativeReview,
@@ -314,9 +314,10 @@ class IdeaAgent:
 
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
         """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's. A plan
-        whose steps break a rule of the problem is asked for once more, naming the rule; what it still breaks is
-        recorded in `broken_rules`. Boilerplate steps that name nothing of this experiment ("Compare the results")
-        are dropped (`clarity.generic_step`), unless nothing else is left."""
+        whose steps break a rule of the problem, or do not do the hypothesis' method (`clarity.plan_misses_method`),
+        is asked for once more, naming the reason; what it still breaks is recorded in `broken_rules`. Boilerplate
+        steps that name nothing of this experiment ("Compare the results") are dropped (`clarity.generic_step`),
+        unless nothing else is left."""
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
                       run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
         schema = plan_schema(3)
@@ -327,12 +328,12 @@ class IdeaAgent:
             schema = plan_schema(1)
             plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
         broken = self._plan_violations(plan)
-        if broken:
-            log.warning("the plan breaks a rule of the problem (%s); asking once more", "; ".join(broken))
-            plan = self._ask("plan.j2", schema, "plan", broken=broken, **values)
-            plan.broken_rules = self._plan_violations(plan)
-        else:
-            plan.broken_rules = []
+        off_method = plan_misses_method(plan.steps, hypothesis, self.facts.workspace)
+        if broken or off_method:
+            reasons = [*broken, *([off_method] if off_method else [])]
+            log.warning("the plan was sent back (%s); asking once more", "; ".join(reasons))
+            plan = self._ask("plan.j2", schema, "plan", broken=reasons, **values)
+        plan.broken_rules = self._plan_violations(plan)
         specific = [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
         if specific and len(specific) < len(plan.steps):
             log.info("plan: dropped %d generic steps (%s)", len(plan.steps) - len(specific),

@@ -92,3 +92,38 @@ def generic_step(step: str, workspace: str) -> bool:
         names_in(step, names))
     return not named and not any(not FILE_PATTERN.fullmatch(m.group(0).strip("`( ")) for m in _API.finditer(step)) \
         and not _SETTING.search(step)
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{2,}")
+_COMMON = frozenset("""the and for with from into that this than then use uses using used each its their which when
+where while what will would should could can may must not all any one two three new our are was were has have had
+been being over under same other more most less such only also very per via about after before between both but
+instead keep kept make makes made add adds added replace replaces replaced change changes changed set sets train
+trains trained training model models data dataset feature features value values result results method approach
+apply applies applied step steps run runs compute computes computed code file files function script test
+accuracy score metric performance improve improves better higher lower reduce reduces increase increases fit fits
+fitted predict predicts prediction predictions write writes read reads save saves load loads choose chosen
+create creates print prints compare report difference benchmark workspace paper reproduce requires
+split seed evaluate evaluates evaluation""".split())  # noqa: SIM905 - a word list reads better as text
+
+
+def method_terms(hypothesis: Hypothesis, workspace: str) -> list[str]:
+    """The words of the hypothesis (title first, then method) that the workspace's code and file list do not
+    contain: what the experiment brings that the starter has not (for "RBF SVM with tuned kernel width" over a
+    decision-tree starter: rbf, svm, tuned, kernel, width). Lower case, in order, each once; common words left out."""
+    seen = {w.lower() for w in _WORD.findall(workspace)}
+    words = [w.lower() for w in _WORD.findall(f"{hypothesis.title} {hypothesis.method}")]
+    return [w for w in dict.fromkeys(words) if w not in seen and w not in _COMMON]
+
+
+def plan_misses_method(steps: list[str], hypothesis: Hypothesis, workspace: str) -> str | None:
+    """Why a plan does not test its hypothesis, or None: no step uses any word the hypothesis brings beyond the
+    starter (`method_terms`), so the steps describe the code as it is. (The embedded model, shown the starter,
+    planned "Create a DecisionTreeClassifier with max_depth=4" for "RBF SVM with tuned kernel width", and the
+    episode then kept the decision tree.)"""
+    terms = method_terms(hypothesis, workspace)
+    text = " ".join(steps).lower()
+    if not terms or any(re.search(rf"\b{re.escape(t)}\b", text) for t in terms):
+        return None
+    return (f"no step does the hypothesis' method: none mentions {', '.join(terms[:6])}; the steps must "
+            "change the starter code to do the method, and what the starter does now belongs under baselines")
