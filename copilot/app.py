@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from copilot.budget import Budget
+from copilot.budget import Budget, idea_share_for
 from copilot.coach.base import FiringLog
 from copilot.context import RunContext
 from copilot.errors import UserError
@@ -82,7 +82,7 @@ def _run(cfg: DictConfig, task: Any, stages: list[str], rundir: RunRecords, cons
     spec = task.spec.budgets
     budget = Budget(wall_clock_s=spec.wall_clock_s, tokens=spec.tokens, cost_usd=spec.cost_usd,
                     attempts=int(cfg.execution.max_attempts or spec.attempts),
-                    idea_share=float(cfg.execution.get("idea_share", 0.25)),
+                    idea_share=idea_share_for(stages, float(cfg.execution.get("idea_share", 0.25))),
                     usage=lambda: (llm.total_usage.prompt_tokens + llm.total_usage.completion_tokens,
                                    llm.total_cost_usd))
     progress.budget_left = budget.remaining_s

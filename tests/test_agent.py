@@ -213,6 +213,15 @@ def test_work_ends_early_enough_to_measure_the_last_attempt_and_re_execute_the_b
     assert budget.idea_deadline() == 1000.0 + 0.25 * 900
 
 
+def test_stage_one_alone_may_use_the_whole_wall_clock():
+    """With experiments to follow, stage 1 keeps to its share; run alone (stages=[idea]) nothing else needs the time."""
+    from copilot.budget import idea_share_for
+
+    assert idea_share_for(["idea", "experiment", "execution"], 0.25) == 0.25
+    assert idea_share_for(["idea"], 0.25) == 1.0
+    assert idea_share_for(["idea", "experiment"], 0.4) == 1.0
+
+
 def test_a_token_or_cost_limit_stops_new_work():
     from copilot.budget import Budget
 
