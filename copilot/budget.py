@@ -56,12 +56,6 @@ class Budget:
         """When stage 1 must stop asking the model for more."""
         return self.started + self.idea_share * self.wall_clock_s
 
-
-def idea_share_for(stages: list[str], configured: float) -> float:
-    """Stage 1's share of the wall clock: the configured share when experiments follow it in the same run, all of it
-    when they do not (`stages=[idea]`: nothing else needs the time, so cutting stage 1 short would only lose ideas)."""
-    return configured if "execution" in stages else 1.0
-
     def note_attempt(self, duration_s: float) -> None:
         """Record a measured attempt's duration (the closing re-execution is expected to take as long)."""
         self.longest_attempt_s = max(self.longest_attempt_s, duration_s)
@@ -88,3 +82,9 @@ def idea_share_for(stages: list[str], configured: float) -> float:
     def attempts_left(self, made: int) -> int:
         """Attempts that may still be made after `made` of them (a large number when attempts are unlimited)."""
         return (self.attempts - made) if self.attempts is not None else 1 << 30
+
+
+def idea_share_for(stages: list[str], configured: float) -> float:
+    """Stage 1's share of the wall clock: the configured share when experiments follow it in the same run, all of it
+    when they do not (`stages=[idea]`: nothing else needs the time, so cutting stage 1 short would only lose ideas)."""
+    return configured if "execution" in stages else 1.0
