@@ -20,6 +20,7 @@ from copilot.execution.journal import Candidate
 from copilot.experiment.agent import AgentConfig, EpisodeResult
 from copilot.experiment.agents import EpisodeSetup, build_agent, choose_agent
 from copilot.experiment.analyst import DataFindings, analyse_data
+from copilot.experiment.outputs import expected_outputs
 from copilot.experiment.rewrite import script_for_command
 from copilot.idea.models import ExperimentPlan
 from copilot.sandbox.packages import available_packages
@@ -181,7 +182,9 @@ class Episodes:
         toolbox = ToolBox(self.workspace, sandbox=ctx.sandbox, llm=ctx.llm,
                           resources=resource_manager(ctx, Path(self.workspace.root)),
                           observation_max_chars=int(cfg.observation_max_chars),
-                          run_timeout_s=spec.budgets.run_timeout_s, coach=ctx.coach, earlier_versions=earlier)
+                          run_timeout_s=spec.budgets.run_timeout_s, coach=ctx.coach, earlier_versions=earlier,
+                          experiment=spec.run, evaluate=spec.evaluate,
+                          outputs=expected_outputs(ctx.task, script_for_command(spec.evaluate, ctx.task.workspace)))
         config = AgentConfig(max_steps=int(cfg.max_steps or spec.budgets.steps), max_tokens=spec.budgets.tokens,
                              max_cost_usd=spec.budgets.cost_usd, deadline=ctx.budget.work_deadline(),
                              context_tokens=ctx.llm.context_tokens or int(cfg.get("context_tokens") or 100_000),

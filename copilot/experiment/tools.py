@@ -6,6 +6,7 @@ What the agent causes (a bad path, a missing search text, a failing command, unk
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from copilot.coach.base import Coach, NoCoach
+from copilot.experiment.outputs import unwritten, unwritten_message
 from copilot.experiment.workspace import Workspace, WorkspaceError
 from copilot.llm import Message, ToolSpec
 
@@ -140,8 +142,12 @@ class ToolBox:
 
     def __init__(self, workspace: Workspace, *, sandbox: Any, llm: Any = None, resources: Any = None,
                  observation_max_chars: int = 6000, run_timeout_s: float = 300, coach: Coach | None = None,
-                 earlier_versions: list[str] | None = None) -> None:
+                 earlier_versions: list[str] | None = None, experiment: str | None = None,
+                 outputs: list[str] | None = None, evaluate: str = "the evaluation") -> None:
         self.workspace = workspace
+        self.experiment = experiment  # the task's experiment command: a run of it must write `outputs`
+        self.outputs = outputs or []
+        self.evaluate = evaluate
         self.coach: Coach = coach or NoCoach()
         self.earlier_versions = earlier_versions or []  # working versions of the experiment script, for the coach
         self.sandbox = sandbox
@@ -196,6 +202,7 @@ class ToolBox:
 
     def _execute(self, a: Execute) -> Observation:
         timeout = min(a.timeout_s or self.run_timeout_s, self.run_timeout_s)
+        started = time.time()
         result = self.sandbox.run(a.command, Path(self.workspace.root), timeout_s=timeout)
         text = (f"exit code {result.exit_code} ({result.reason}) after {result.duration_s:.1f}s\n"
                 f"--- stdout ---\n{result.stdout_tail.strip()}\n--- stderr ---\n{result.stderr_tail.strip()}")
@@ -203,8 +210,14 @@ class ToolBox:
             text += f"\n(note: {result.notice})"
         if not result.ok:
             text += self.coach.run_failed(result.stderr_tail, self.earlier_versions)
-        return Observation(tool="execute", ok=result.ok, text=text,
-                           data={"exit_code": result.exit_code, "reason": result.reason})
+            return Observation(tool="execute", ok=False, text=text,
+                               data={"exit_code": result.exit_code, "reason": result.reason})
+        missing = unwritten(Path(self.workspace.root), self.outputs, started) \
+            if a.command.strip() == (self.experiment or "").strip() else []
+        if missing:
+            text += "\n" + unwritten_message(missing, self.evaluate)
+        return Observation(tool="execute", ok=not missing, text=text,
+                           data={"exit_code": result.exit_code, "reason": result.reason, "unwritten": missing})
 
     def _understand_file(self, a: UnderstandFile) -> Observation:
         if self.llm is None:
