@@ -1,5 +1,6 @@
 """The files an experiment must write (copilot/experiment/outputs.py): found from each shipped task's own code, and a
-run of the experiment command that exits 0 without writing them is a failed run the agent is told about."""
+run of the experiment command that exits 0 without writing them is a failed run the agent is told about; and a
+notice the sandbox puts on every run is told to the agent once an episode."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from copilot.experiment.outputs import expected_outputs, quoted_files, unwritten
 from copilot.experiment.rewrite import script_for_command
 from copilot.experiment.tools import ToolBox
 from copilot.experiment.workspace import Workspace
+from copilot.sandbox.base import RunResult
 from copilot.sandbox.local import LocalSandbox
 from copilot.task import load_task
 
@@ -74,3 +76,24 @@ def test_an_experiment_that_writes_the_file_and_other_commands_are_not_checked(b
     box.experiment = "python train.py --full"  # another command than the experiment's: no output is expected of it
     time.sleep(0.1)
     assert box.call("execute", {"command": "python -c 'print(1)'"}).ok
+
+
+class NoticeSandbox:
+    """A sandbox stand-in whose every run carries the same standing notice, as the fallback isolation's do."""
+
+    def __init__(self, notice: str) -> None:
+        self.notice = notice
+
+    def run(self, command, cwd, *, timeout_s=None, extra_env=None):
+        return RunResult(command=command, exit_code=0, duration_s=0.1, stdout_tail="done", notice=self.notice)
+
+
+def test_a_notice_that_every_run_carries_is_shown_once_an_episode(tmp_path):
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "train.py").write_text("print('done')\n")
+    ws = Workspace.create(tmp_path / "source", tmp_path / "run" / "workspace", [], tmp_path / "run" / "traces")
+    box = ToolBox(ws, sandbox=NoticeSandbox("network not isolated"), run_timeout_s=20)
+    first, second = (box.call("execute", {"command": "python train.py"}) for _ in range(2))
+    assert "(note: network not isolated)" in first.text and "note:" not in second.text
+    box.sandbox = NoticeSandbox("network not isolated; 1 background process(es) still running at the end were killed")
+    assert "background process" in box.call("execute", {"command": "python train.py"}).text

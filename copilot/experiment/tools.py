@@ -151,6 +151,7 @@ class ToolBox:
         self.coach: Coach = coach or NoCoach()
         self.earlier_versions = earlier_versions or []  # working versions of the experiment script, for the coach
         self.sandbox = sandbox
+        self._notices_shown: set[str] = set()
         self.llm = llm
         self.resources = resources
         self.observation_max_chars = observation_max_chars
@@ -206,7 +207,10 @@ class ToolBox:
         result = self.sandbox.run(a.command, Path(self.workspace.root), timeout_s=timeout)
         text = (f"exit code {result.exit_code} ({result.reason}) after {result.duration_s:.1f}s\n"
                 f"--- stdout ---\n{result.stdout_tail.strip()}\n--- stderr ---\n{result.stderr_tail.strip()}")
-        if result.notice:
+        if result.notice and result.notice not in self._notices_shown:
+            # The same notice on every run (the fallback isolation's) is told once an episode: the model needs it
+            # at most once, and repeated it cost each later observation some 50 tokens.
+            self._notices_shown.add(result.notice)
             text += f"\n(note: {result.notice})"
         if not result.ok:
             text += self.coach.run_failed(result.stderr_tail, self.earlier_versions)
