@@ -200,3 +200,26 @@ def test_past_its_deadline_stage_one_goes_on_with_what_it_has(scripted):
     assert ranked[0].novelty == NOT_CHECKED and hypothesis_row(ranked[0])["novel"] is None
     purposes = [r.messages[-1].content.split("\n")[0] for r in llm.backend.requests]
     assert len(purposes) == 2, purposes
+
+
+def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never_written_is_left_out(scripted, caplog):
+    """Scripted LLM (canned replies): the embedded model's ViT reproduction, under the JSON grammar, had
+    `"method": ", "` and `"rationale": ", and "`. Such a reply does not validate and is asked for again, with the
+    reason; when no try gives one, stage 1 goes on with the other hypotheses and says so."""
+    import pydantic
+    import pytest
+
+    empty = {"title": "Reproduce the paper: ViT", "problem": "Reproduce ViT on digits.", "rationale": ", and ",
+             "method": ", ", "supporting_result": ", ", "refuting_result": ", "}
+    with pytest.raises(pydantic.ValidationError, match="says nothing"):
+        Hypothesis(**empty)
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    llm = scripted([empty, empty, empty, {"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
+    ranked = IdeaAgent(llm, facts, num_hypotheses=1, paper_method=METHOD).propose("paper", analysis, related=[],
+                                                                                  in_prompt=8)
+    assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
+    retry = llm.backend.requests[1].messages[-1].content
+    assert "not a valid Hypothesis" in retry and "says nothing" in retry
+    assert "no hypothesis reproducing the paper" in caplog.text

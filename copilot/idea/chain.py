@@ -219,8 +219,12 @@ class IdeaAgent:
         packages (the embedded model built all three forecast-sales hypotheses on Prophet, which is not installed).
         Everything kept is reviewed together."""
         shown = related[:in_prompt]
-        candidates = [_Candidate(self.reproduction(), reproduces_paper=True)] \
-            if self.paper_method and self.has_time() else []
+        candidates: list[_Candidate] = []
+        if self.paper_method and self.has_time():
+            try:
+                candidates = [_Candidate(self.reproduction(), reproduces_paper=True)]
+            except MalformedReplyError as error:
+                log.warning("no hypothesis reproducing the paper: %s; going on with the others", error)
         if not candidates or self.has_time():
             candidates += [_Candidate(h) for h in self.hypothesize(material, analysis, shown, comment=comment,
                                                                    n=None if self.has_time() else 1)]

@@ -20,6 +20,8 @@ _HYPOTHESIS_MARK = re.compile(r"^\s*(?:hypothesis\s*\d{0,2}\s*[:.)-]\s*|\(?\d{1,
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"[^\W\d_]+")
+_FUNCTION_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"})
 
 
 def without_repeated_sentences(text: str) -> str:
@@ -72,6 +74,15 @@ class Hypothesis(BaseModel):
     @classmethod
     def _without_repeats(cls, value: str) -> str:
         return without_repeated_sentences(value)
+
+    @field_validator("problem", "rationale", "method", "supporting_result", "refuting_result")
+    @classmethod
+    def _in_words(cls, value: str) -> str:
+        # Under the JSON grammar the embedded model can fill fields with punctuation: its ViT reproduction had
+        # `"rationale": ", and "` and `"method": ", "`, which validated and became an empty plan.
+        if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(value)):
+            raise ValueError(f"{value.strip()!r} says nothing: write it out in words")
+        return value
 
 
 class HypothesisSet(BaseModel):
