@@ -187,6 +187,21 @@ def test_a_plan_breaking_a_rule_is_asked_for_once_more_and_what_remains_is_recor
     assert result.broken_rules and "uses torch" in result.broken_rules[0]
 
 
+
+def test_a_plan_sent_back_that_comes_back_malformed_keeps_the_first_plan(scripted, caplog):
+    """Scripted LLM (canned replies): on sat-heuristic the embedded model's plan was sent back and the three replies
+    that followed had one step each, which ended stage 1 with MalformedReplyError; the first plan now stands."""
+    first = {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction": "minimize",
+             "steps": ["In smooth.py, pad the image.", "Build the 7x7 kernel.",
+                       "Replace the loops with scipy.ndimage.generic_filter."],
+             "expected_outcome": "Faster.", "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
+    short = {**first, "steps": ["Improve it."]}
+    llm = scripted([first, short, short, short])
+    result = IdeaAgent(llm, facts(constraints=PROBLEM_RULES)).plan(Hypothesis(**VECTOR))
+    assert result.steps == first["steps"] and "uses scipy" in result.broken_rules[0]
+    assert "no valid plan when asked again" in caplog.text and not llm.backend.script
+
+
 def paper(**fields) -> Paper:
     return Paper(title="Notes", abstract="A.", **fields)
 

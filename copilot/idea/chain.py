@@ -336,7 +336,10 @@ class IdeaAgent:
         if broken or off_method:
             reasons = [*broken, *([off_method] if off_method else [])]
             log.warning("the plan was sent back (%s); asking once more", "; ".join(reasons))
-            plan = self._ask("plan.j2", schema, "plan", broken=reasons, **values)
+            try:
+                plan = self._ask("plan.j2", schema, "plan", broken=reasons, **values)
+            except MalformedReplyError as error:  # the first plan is still a plan; what it breaks is recorded below
+                log.warning("no valid plan when asked again (%s); keeping the first one", error)
         plan.broken_rules = self._plan_violations(plan)
         specific = [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
         if specific and len(specific) < len(plan.steps):
