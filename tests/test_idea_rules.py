@@ -196,10 +196,27 @@ def test_a_plan_sent_back_that_comes_back_malformed_keeps_the_first_plan(scripte
                        "Replace the loops with scipy.ndimage.generic_filter."],
              "expected_outcome": "Faster.", "compute_budget": "seconds", "workspace_files": ["smooth.py"]}
     short = {**first, "steps": ["Improve it."]}
-    llm = scripted([first, short, short, short])
+    llm = scripted([first, short, short, short, short])
     result = IdeaAgent(llm, facts(constraints=PROBLEM_RULES)).plan(Hypothesis(**VECTOR))
     assert result.steps == first["steps"] and "uses scipy" in result.broken_rules[0]
-    assert "no valid plan when asked again" in caplog.text and not llm.backend.script
+    assert "no valid plan when asked again" in caplog.text and "keeping the first one" in caplog.text
+    assert not llm.backend.script, "the re-ask, its two format retries and one request for any plan"
+
+
+def test_a_plan_of_placeholder_steps_is_sent_back(scripted):
+    """Scripted LLM (canned replies): the embedded model's first sat-heuristic plan was "description of the first
+    step", "description of the second step", ...; such steps are boilerplate, and a plan of nothing else is asked
+    for again."""
+    placeholders = {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m",
+                    "metric_direction": "minimize", "expected_outcome": "Faster.", "compute_budget": "seconds",
+                    "workspace_files": ["smooth.py"],
+                    "steps": [f"description of the {n} step" for n in ("first", "second", "third")]}
+    real = {**placeholders, "steps": ["In smooth.py, pad the image with np.pad.", "Build the 7x7 kernel.",
+                                      "Replace the four loops with broadcasting."]}
+    llm = scripted([placeholders, real])
+    result = IdeaAgent(llm, facts()).plan(Hypothesis(**VECTOR))
+    assert result.steps == real["steps"]
+    assert "every step is boilerplate or a placeholder" in llm.backend.requests[1].messages[-1].content
 
 
 def paper(**fields) -> Paper:

@@ -333,15 +333,15 @@ class IdeaAgent:
             plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
         broken = self._plan_violations(plan)
         off_method = plan_misses_method(plan.steps, hypothesis, self.facts.workspace)
-        if broken or off_method:
-            reasons = [*broken, *([off_method] if off_method else [])]
+        boilerplate = [] if self._specific_steps(plan) else [
+            "every step is boilerplate or a placeholder; write the steps of this experiment, each naming the code it "
+            "changes"]
+        if broken or off_method or boilerplate:
+            reasons = [*broken, *([off_method] if off_method else []), *boilerplate]
             log.warning("the plan was sent back (%s); asking once more", "; ".join(reasons))
-            try:
-                plan = self._ask("plan.j2", schema, "plan", broken=reasons, **values)
-            except MalformedReplyError as error:  # the first plan is still a plan; what it breaks is recorded below
-                log.warning("no valid plan when asked again (%s); keeping the first one", error)
+            plan = self._ask_again(plan, schema, reasons, values)
         plan.broken_rules = self._plan_violations(plan)
-        specific = [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
+        specific = self._specific_steps(plan)
         if specific and len(specific) < len(plan.steps):
             log.info("plan: dropped %d generic steps (%s)", len(plan.steps) - len(specific),
                      "; ".join(step for step in plan.steps if step not in specific))
@@ -351,6 +351,28 @@ class IdeaAgent:
         plan.hypothesis_title = hypothesis.title
         plan.workspace_files = [f for f in plan.workspace_files if f not in self.facts.read_only]
         return plan
+
+    def _specific_steps(self, plan: ExperimentPlan) -> list[str]:
+        return [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
+
+    def _ask_again(self, first: ExperimentPlan, schema: type[ExperimentPlan], reasons: list[str],
+                   values: dict[str, Any]) -> ExperimentPlan:
+        """The plan asked for once more, naming `reasons`; when no valid reply of `schema` comes, any plan; of that
+        and `first`, the one with more steps of this experiment (the new one on a tie). On sat-heuristic the embedded
+        model answered the re-ask with one step three times, which had ended stage 1."""
+        try:
+            again = self._ask("plan.j2", schema, "plan", broken=reasons, **values)
+        except MalformedReplyError as error:
+            log.warning("no valid plan when asked again (%s); asking for any plan", error)
+            try:
+                again = self._ask("plan.j2", plan_schema(1), "plan", broken=reasons, **values)
+            except MalformedReplyError as error:
+                log.warning("no valid plan (%s); keeping the first one", error)
+                return first
+        if len(self._specific_steps(first)) > len(self._specific_steps(again)):
+            log.warning("the plan asked for again has fewer steps of this experiment; keeping the first one")
+            return first
+        return again
 
     def _plan_violations(self, plan: ExperimentPlan) -> list[str]:
         return list(dict.fromkeys(

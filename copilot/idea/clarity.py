@@ -77,13 +77,19 @@ _GENERIC_START = re.compile(r"^\s*(?:test|compare|analy[sz]e|evaluate|run|re-?ru
 _VERDICT = re.compile(r"\bhypothesis (?:is|was) (?:not )?(?:supported|refuted|confirmed|rejected|accepted)\b|"
                       r"\b(?:accept|reject|support|refute)s? (?:the|this) hypothesis\b", re.I)
 
+# A placeholder copied for a step: on sat-heuristic the embedded model's plan was six steps "description of the
+# first step", "description of the second step", ...
+_PLACEHOLDER = re.compile(r"^\W*(?:(?:a|the|short|brief)\s+)*description of (?:the|a|an|this)\b.{0,20}\bstep\W*$|"
+                          r"^\W*(?:step(?:\s+\w+)?|todo|tbd|\.\.\.|…|<[^>]*>)\W*$", re.I)
+
 
 def generic_step(step: str, workspace: str) -> bool:
-    """Whether a plan step is boilerplate rather than a step of this experiment: it starts like "Test the new
-    implementation", "Compare the results", "If the time is less ..., the hypothesis is supported" and names no
-    workspace file, no code and no setting value. (Asked for three distinct steps of a one-line hypothesis, the
-    embedded model wrote one real step and four of these; the task's evaluation does the testing and comparing.)"""
-    if _VERDICT.search(step):
+    """Whether a plan step is boilerplate rather than a step of this experiment: a placeholder ("description of the
+    first step"), or it starts like "Test the new implementation", "Compare the results", "If the time is less ...,
+    the hypothesis is supported" and names no workspace file, no code and no setting value. (Asked for three
+    distinct steps of a one-line hypothesis, the embedded model wrote one real step and four of these; the task's
+    evaluation does the testing and comparing.)"""
+    if _VERDICT.search(step) or _PLACEHOLDER.search(step):
         return True
     if not _GENERIC_START.search(step):
         return False
