@@ -213,6 +213,9 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
              "method": ", ", "supporting_result": ", ", "refuting_result": ", "}
     with pytest.raises(pydantic.ValidationError, match="says nothing"):
         Hypothesis(**empty)
+    file_only = {**hypothesis("Heuristic Function Improvement", "x y").model_dump(), "method": "heuristic.py"}
+    with pytest.raises(pydantic.ValidationError, match="names a file only"):  # sat-heuristic's three hypotheses
+        Hypothesis(**file_only)
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
     llm = scripted([empty, empty, empty, {"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])

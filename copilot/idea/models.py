@@ -21,6 +21,7 @@ _HYPOTHESIS_MARK = re.compile(r"^\s*(?:hypothesis\s*\d{0,2}\s*[:.)-]\s*|\(?\d{1,
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[^\W\d_]+")
+_FILE_NAME = re.compile(r"[\w./-]+\.[A-Za-z]\w{0,4}\b")
 _FUNCTION_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"})
 
 
@@ -82,6 +83,14 @@ class Hypothesis(BaseModel):
         # `"rationale": ", and "` and `"method": ", "`, which validated and became an empty plan.
         if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(value)):
             raise ValueError(f"{value.strip()!r} says nothing: write it out in words")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _more_than_a_file_name(cls, value: str) -> str:
+        # On sat-heuristic (no paper) the embedded model's method was "heuristic.py" for all three hypotheses.
+        if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(_FILE_NAME.sub(" ", value))):
+            raise ValueError(f"{value.strip()!r} names a file only: say what to change in it, with the settings")
         return value
 
 
