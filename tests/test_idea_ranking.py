@@ -8,7 +8,7 @@ from pathlib import Path
 
 from copilot.feedback.base import editable_fields
 from copilot.idea.chain import IdeaAgent, TaskFacts
-from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis
+from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, ReproductionHypothesis
 from copilot.idea.render import hypothesis_row, render_idea_md
 
 
@@ -134,7 +134,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
                                                     "Day-of-week regression", "Third yearly harmonic"]
     assert [r.reproduces_paper for r in ranked] == [True, False, False] and ranked[0].total == 2.2
     requests = llm.backend.requests
-    assert requests[0].schema_name == "Hypothesis" and METHOD in requests[0].messages[-1].content
+    assert requests[0].schema_name == "ReproductionHypothesis" and METHOD in requests[0].messages[-1].content
     assert "reports as best (the abstract says which), not a\nbaseline" in requests[0].messages[-1].content
     ask = " ".join(next(r for r in requests if r.schema_name == "HypothesisSet").messages[-1].content.split())
     assert "A separate hypothesis already reproduces the method the paper proposes" in ask
@@ -212,10 +212,11 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
     empty = {"title": "Reproduce the paper: ViT", "problem": "Reproduce ViT on digits.", "rationale": ", and ",
              "method": ", ", "supporting_result": ", ", "refuting_result": ", "}
     with pytest.raises(pydantic.ValidationError, match="says nothing"):
-        Hypothesis(**empty)
+        ReproductionHypothesis(**empty)
+    Hypothesis(**empty)  # the hypotheses asked for together are not held to it: there they are all stage 1 has
     file_only = {**hypothesis("Heuristic Function Improvement", "x y").model_dump(), "method": "heuristic.py"}
     with pytest.raises(pydantic.ValidationError, match="names a file only"):  # sat-heuristic's three hypotheses
-        Hypothesis(**file_only)
+        ReproductionHypothesis(**file_only)
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
     llm = scripted([empty, empty, empty, {"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
@@ -224,5 +225,5 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
                                                                                   in_prompt=8)
     assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
     retry = llm.backend.requests[1].messages[-1].content
-    assert "not a valid Hypothesis" in retry and "says nothing" in retry
+    assert "not a valid ReproductionHypothesis" in retry and "says nothing" in retry
     assert "no hypothesis reproducing the paper" in caplog.text

@@ -31,6 +31,7 @@ from copilot.idea.models import (
     PaperAnalysis,
     RankedHypothesis,
     RejectedHypothesis,
+    ReproductionHypothesis,
     Scores,
     hypothesis_set_schema,
     plan_schema,
@@ -184,8 +185,9 @@ class IdeaAgent:
         """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats
         the starter code. Asked for separately because a small model, asked for N hypotheses at once, varies the
         paper's details (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
-        return self._ask("reproduce.j2", Hypothesis, "reproduce", method=self.paper_method,
-                         workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction)
+        reply = self._ask("reproduce.j2", ReproductionHypothesis, "reproduce", method=self.paper_method,
+                          workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction)
+        return Hypothesis.model_validate(reply.model_dump())
 
     def broken_rules(self, hypothesis: Hypothesis) -> list[str]:
         """Why `hypothesis` breaks a rule of the problem, checked on its title and method ([] when it breaks none

@@ -76,11 +76,17 @@ class Hypothesis(BaseModel):
     def _without_repeats(cls, value: str) -> str:
         return without_repeated_sentences(value)
 
+
+class ReproductionHypothesis(Hypothesis):
+    """The hypothesis reproducing the paper's method, asked for alone. Its fields must say something: under the JSON
+    grammar the embedded model's ViT reproduction had `"rationale": ", and "` and `"method": ", "`, which became an
+    empty plan. Such a reply is asked for again with the reason, and one that never validates is left out
+    (`IdeaAgent.propose`). The hypotheses asked for together are not held to this: on sat-heuristic the model
+    answered "heuristic.py" as every method three times running, and the set is all stage 1 has there."""
+
     @field_validator("problem", "rationale", "method", "supporting_result", "refuting_result")
     @classmethod
     def _in_words(cls, value: str) -> str:
-        # Under the JSON grammar the embedded model can fill fields with punctuation: its ViT reproduction had
-        # `"rationale": ", and "` and `"method": ", "`, which validated and became an empty plan.
         if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(value)):
             raise ValueError(f"{value.strip()!r} says nothing: write it out in words")
         return value
@@ -88,7 +94,6 @@ class Hypothesis(BaseModel):
     @field_validator("method")
     @classmethod
     def _more_than_a_file_name(cls, value: str) -> str:
-        # On sat-heuristic (no paper) the embedded model's method was "heuristic.py" for all three hypotheses.
         if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(_FILE_NAME.sub(" ", value))):
             raise ValueError(f"{value.strip()!r} names a file only: say what to change in it, with the settings")
         return value
