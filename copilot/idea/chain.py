@@ -320,8 +320,9 @@ class IdeaAgent:
 
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
         """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's. A plan
-        whose steps break a rule of the problem, or do not do the hypothesis' method (`clarity.plan_misses_method`),
-        is asked for once more, naming the reason; what it still breaks is recorded in `broken_rules`. Boilerplate
+        whose steps break a rule of the problem, do not do the hypothesis' method (`clarity.plan_misses_method`) or
+        are all boilerplate, is asked for once more, naming the reason (`_ask_again`); what it still breaks is
+        recorded in `broken_rules`. Boilerplate
         steps that name nothing of this experiment ("Compare the results") are dropped (`clarity.generic_step`),
         unless nothing else is left."""
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
