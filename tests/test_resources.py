@@ -19,15 +19,15 @@ from copilot.experiment.resources import ResourceManager, describe_resource, loa
 def bare_repo(tmp_path) -> tuple[Path, str]:
     """A bare repository with two commits, as a lab's GitHub repository would be, but on disk."""
     work = tmp_path / "calendar_regression-src"
-    repo = git.Repo.init(work)
-    (work / "model.py").write_text("def fit(x):\n    return x\n")
-    repo.index.add(["model.py"])
-    repo.index.commit("first")
-    (work / "README.md").write_text("calendar regression\n")
-    repo.index.add(["README.md"])
-    head = repo.index.commit("second").hexsha
+    with git.Repo.init(work) as repo:  # closed: GitPython's `git cat-file` helpers must not outlive the test
+        (work / "model.py").write_text("def fit(x):\n    return x\n")
+        repo.index.add(["model.py"])
+        repo.index.commit("first")
+        (work / "README.md").write_text("calendar regression\n")
+        repo.index.add(["README.md"])
+        head = repo.index.commit("second").hexsha
     bare = tmp_path / "calendar_regression.git"
-    git.Repo.clone_from(work, bare, bare=True)
+    git.Repo.clone_from(work, bare, bare=True).close()
     return bare, head
 
 
@@ -38,7 +38,8 @@ def test_a_local_bare_repository_is_shallow_cloned_with_its_commit_recorded(tmp_
     target = tmp_path / "ws" / "prototype" / "calendar_regression"
     assert resource is not None and resource.local_path == str(target) and resource.revision == head
     assert (target / "model.py").read_text().startswith("def fit")
-    assert len(list(git.Repo(target).iter_commits())) == 1, "shallow: only the latest commit"
+    with git.Repo(target) as clone:
+        assert len(list(clone.iter_commits())) == 1, "shallow: only the latest commit"
     assert manager.clone_repo(str(bare)).revision == head, "a plain path works too, and a second call reuses it"
     manager.save(tmp_path / "resources.json")
     saved = json.loads((tmp_path / "resources.json").read_text())["resources"]

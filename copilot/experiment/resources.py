@@ -134,7 +134,9 @@ class ResourceManager:
             message = lines[-1] if lines else type(error).__name__
             log.warning("prototype code %s could not be cloned (%s); continuing without it", url_or_path, message)
             return None
-        return self._add(Resource(kind="code", source="git", id=url_or_path, revision=repo.head.commit.hexsha,
+        with repo:  # GitPython keeps `git cat-file` processes open until the repository is closed
+            revision = repo.head.commit.hexsha
+        return self._add(Resource(kind="code", source="git", id=url_or_path, revision=revision,
                                   local_path=str(target), size_bytes=_size(target)))
 
     # -- models --------------------------------------------------------------------------------------------------
