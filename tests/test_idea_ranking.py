@@ -227,3 +227,27 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
     retry = llm.backend.requests[1].messages[-1].content
     assert "not a valid ReproductionHypothesis" in retry and "says nothing" in retry
     assert "no hypothesis reproducing the paper" in caplog.text
+
+
+def test_a_method_that_names_only_a_file_is_asked_for_once_more_in_the_same_conversation(scripted, caplog):
+    """Scripted LLM (canned replies): on sat-heuristic the embedded model wrote "heuristic.py" as every method, and
+    the review then scored all three hypotheses 1. Each such method is asked for once more, as the next turn after
+    the hypotheses (the cached prompt is reused); a reply that still names only a file leaves the hypothesis as it
+    was."""
+    file_only = [hypothesis(title, "heuristic.py") for title in ("Variable Selection Improvement", "Conflict First")]
+    written = "In heuristic_fn of heuristic.py, pick the variable that occurs most often in the shortest clauses."
+    llm = scripted([{"hypotheses": [h.model_dump() for h in file_only]}, {"method": written},
+                    {"method": "heuristic.py"}, {"method": "heuristic.py."}, {"method": "heuristic.py, "},
+                    NOVEL, NOVEL, review(3, 2)])
+    facts = TaskFacts(workspace="heuristic.py", metric="time_s", direction="minimize", run="python solver.py",
+                      read_only=[])
+    analysis = PaperAnalysis(research_tasks=["3-SAT"], gaps=["branching"], keywords=["DPLL"])
+    ranked = IdeaAgent(llm, facts, num_hypotheses=2, has_paper=False).propose("problem", analysis, [], 5)
+    methods = {r.hypothesis.title: r.hypothesis.method for r in ranked}
+    assert methods == {"Variable Selection Improvement": written, "Conflict First": "heuristic.py"}
+    ask = llm.backend.requests[1]
+    assert ask.schema_name == "MethodReply" and ask.messages[-2].role == "assistant"
+    assert ask.messages[:2] == llm.backend.requests[0].messages, "the same conversation, so its prefix is cached"
+    assert '"Variable Selection Improvement" gives as its method only "heuristic.py"' in \
+        " ".join(ask.messages[-1].content.split())
+    assert "names only a file as its method" in caplog.text

@@ -252,3 +252,17 @@ def test_data_files_show_at_most_ten_short_rows_per_view(ws):
     rows = [line for line in text.splitlines() if line[:5].strip().isdigit()]
     assert [int(r[:5]) for r in rows] == list(range(5, 15)) and all(len(r) < 220 for r in rows)
     assert "at most 10 rows per view" in text
+
+
+def test_profiling_output_keeps_a_long_run_of_same_shaped_lines_short():
+    """The embedded model's profiling script printed `value_counts()` of 60 unique dates, one line each."""
+    from copilot.experiment.analyst import compact_output
+
+    dates = "".join(f"2023-11-{day:02d}    1\n" for day in range(1, 31))
+    text = "Distribution of date: date\n" + dates + "Name: count, Length: 30, dtype: int64\n"
+    short = compact_output(text)
+    assert short.splitlines() == ["Distribution of date: date", "2023-11-01    1", "2023-11-02    1",
+                                  "2023-11-03    1", "... (26 more lines like these)", "2023-11-30    1",
+                                  "Name: count, Length: 30, dtype: int64"]
+    table = "mean    305.1\nstd     100.0\nmin     110.9\nmax     645.9\n\n\n\n\n\n"
+    assert compact_output(table) == table, "lines that differ in words, and blank lines, all stay"

@@ -22,6 +22,30 @@ log = logging.getLogger("copilot.experiment")
 BUILTIN_PROFILER = Path(__file__).parent / "scripts" / "profile_data.py"
 FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL | re.IGNORECASE)
 
+SHAPE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def compact_output(text: str, keep: int = 3) -> str:
+    """`text` with each run of more than `keep` + 1 consecutive lines of the same shape (the same text once numbers
+    are blanked: a pandas `value_counts()` of dates, one line per date) cut to its first `keep` lines and its last,
+    and a line saying how many were left out. The findings go into every implementation prompt; a profiling script
+    of the embedded model printed 60 such lines for 60 unique dates."""
+    lines = text.splitlines()
+    out: list[str] = []
+    start = 0
+    while start < len(lines):
+        shape = SHAPE.sub("0", lines[start]).strip()
+        end = start + 1
+        while end < len(lines) and shape and SHAPE.sub("0", lines[end]).strip() == shape:
+            end += 1
+        run = lines[start:end]
+        if len(run) > keep + 2:
+            out += [*run[:keep], f"... ({len(run) - keep - 1} more lines like these)", run[-1]]
+        else:
+            out += run
+        start = end
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
 
 class DataFindings(BaseModel):
     """What the profiling produced. `source` says whose script printed the findings: the model's, or copilot's own
@@ -76,15 +100,16 @@ def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_descrip
         command = f"python {shlex.quote(str(script_path))}"
         result = sandbox.run(command, workspace_root, timeout_s=timeout_s)
         if result.ok and result.stdout_tail.strip():
-            return DataFindings(ok=True, findings=result.stdout_tail[-max_chars:], script=code, tries=attempt)
+            return DataFindings(ok=True, findings=compact_output(result.stdout_tail)[-max_chars:], script=code,
+                                tries=attempt)
         error = (result.stderr_tail or result.stdout_tail
                  or f"it exited with code {result.exit_code} and printed nothing")[-1500:]
         log.warning("profiling script try %d failed: %s", attempt, error.strip().splitlines()[-1:] or error)
     result = sandbox.run(f"python {shlex.quote(str(BUILTIN_PROFILER))}", workspace_root, timeout_s=timeout_s)
     if result.ok and result.stdout_tail.strip():
         log.warning("the model's profiling scripts failed %d times; copilot's own profiler ran instead", max_tries)
-        return DataFindings(ok=True, findings=result.stdout_tail[-max_chars:], script=code, tries=max_tries,
-                            source="builtin")
+        return DataFindings(ok=True, findings=compact_output(result.stdout_tail)[-max_chars:], script=code,
+                            tries=max_tries, source="builtin")
     why = (result.stderr_tail or result.stdout_tail).strip()[-300:]
     return DataFindings(ok=False, findings=f"(data profiling failed: {(error or '').strip()[-500:]}; copilot's own "
                         f"profiler failed too: {why})", script=code, tries=max_tries)

@@ -27,6 +27,8 @@ from copilot.idea.models import (
     ComparativeReview,
     ExperimentPlan,
     Hypothesis,
+    HypothesisSet,
+    MethodReply,
     NoveltyJudgement,
     PaperAnalysis,
     RankedHypothesis,
@@ -34,6 +36,7 @@ from copilot.idea.models import (
     ReproductionHypothesis,
     Scores,
     hypothesis_set_schema,
+    names_only_a_file,
     plan_schema,
     review_schema,
 )
@@ -172,14 +175,35 @@ class IdeaAgent:
         regenerating, `avoid` the packages earlier hypotheses needed and the sandbox lacks, `rejected` the earlier
         hypotheses that broke a rule, with the reasons."""
         count = n or self.num_hypotheses
-        reply = self._ask(
-            "hypotheses.j2", hypothesis_set_schema(count), "hypotheses",
-            material=material, analysis=analysis, related=related, n=count,
+        messages = self._messages(
+            "hypotheses.j2", material=material, analysis=analysis, related=related, n=count,
             workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction, comment=comment,
             avoid=", ".join(avoid or []), reproduced=bool(self.paper_method), paper=self.has_paper,
             rejected=rejected or [],
         )
-        return reply.hypotheses[:count]
+        completion = self.llm.complete(messages, hypothesis_set_schema(count), max_tokens=self.max_reply_tokens,
+                                       purpose="idea.hypotheses")
+        reply: HypothesisSet = completion.parsed
+        conversation = [*messages, Message(role="assistant", content=completion.text)]
+        return [self.sharpen(h, conversation) if names_only_a_file(h.method) and self.has_time() else h
+                for h in reply.hypotheses[:count]]
+
+    def sharpen(self, hypothesis: Hypothesis, conversation: list[Message]) -> Hypothesis:
+        """`hypothesis` with its method written out, asked for as the next turn of `conversation` (the request for
+        hypotheses and the reply, so the cached prompt is reused), when the reply gave only a file name as the method:
+        on sat-heuristic the embedded model wrote "heuristic.py" as every method, and the review scored all three 1.
+        A reply that still names only a file leaves the hypothesis as it was."""
+        request = [*conversation, Message(role="user", content=self.templates.get_template("method.j2").render(
+            hypothesis=hypothesis))]
+        try:
+            reply: MethodReply = self.llm.complete(request, MethodReply, max_tokens=min(512, self.max_reply_tokens),
+                                                   purpose="idea.method").parsed
+        except MalformedReplyError as error:
+            log.warning("hypothesis %r names only a file as its method, and asked again too (%s)", hypothesis.title,
+                        error)
+            return hypothesis
+        log.info("hypothesis %r: its method %r written out as %r", hypothesis.title, hypothesis.method, reply.method)
+        return hypothesis.model_copy(update={"method": reply.method})
 
     def reproduction(self) -> Hypothesis:
         """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats

@@ -41,6 +41,16 @@ def without_repeated_sentences(text: str) -> str:
     return " ".join(kept) or text
 
 
+def says_nothing(text: str) -> bool:
+    """True when `text` has no content word (", and ", "1.")."""
+    return not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(text))
+
+
+def names_only_a_file(text: str) -> bool:
+    """True when `text` says nothing once file names are taken out ("heuristic.py", "Change train.py.")."""
+    return says_nothing(_FILE_NAME.sub(" ", text))
+
+
 def strip_item_mark(text: str) -> str:
     """`text` without the numbering or bullet a model put before a list item ("1. 1. Load" -> "Load")."""
     return _ITEM_MARK.sub("", text).strip()
@@ -87,14 +97,28 @@ class ReproductionHypothesis(Hypothesis):
     @field_validator("problem", "rationale", "method", "supporting_result", "refuting_result")
     @classmethod
     def _in_words(cls, value: str) -> str:
-        if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(value)):
+        if says_nothing(value):
             raise ValueError(f"{value.strip()!r} says nothing: write it out in words")
         return value
 
     @field_validator("method")
     @classmethod
     def _more_than_a_file_name(cls, value: str) -> str:
-        if not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(_FILE_NAME.sub(" ", value))):
+        if names_only_a_file(value):
+            raise ValueError(f"{value.strip()!r} names a file only: say what to change in it, with the settings")
+        return value
+
+
+class MethodReply(BaseModel):
+    """A hypothesis' method written out again, when the first reply gave only a file name or punctuation
+    (`IdeaAgent.sharpen`)."""
+
+    method: Paragraph = Field(description="what to change in the workspace's code, concretely, with every setting")
+
+    @field_validator("method")
+    @classmethod
+    def _a_change_in_words(cls, value: str) -> str:
+        if names_only_a_file(value):
             raise ValueError(f"{value.strip()!r} names a file only: say what to change in it, with the settings")
         return value
 
