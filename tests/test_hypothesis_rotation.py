@@ -93,7 +93,9 @@ def test_a_reproduction_falls_short_when_none_of_its_attempts_beats_the_baseline
     base = attempt("a000", "baseline", metric=0.5)
     title = "Reproduce the paper: SVM"
     assert not fell_short([base], title, accuracy)  # not tested yet
-    assert fell_short([base, attempt("a001", "draft", title)], title, accuracy)  # failed
+    crashed = attempt("a001", "draft", title)
+    assert not fell_short([base, crashed], title, accuracy), "a crash is fixed first"
+    assert fell_short([base, crashed, attempt("a002", "debug", title, "a001")], title, accuracy)  # and its fix
     assert fell_short([base, attempt("a001", "draft", title, metric=0.5)], title, accuracy)  # no better
     assert not fell_short([base, attempt("a001", "draft", title), attempt("a002", "debug", title, "a001", 0.9)],
                           title, accuracy)

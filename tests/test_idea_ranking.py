@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from copilot.feedback.base import editable_fields
-from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.chain import IdeaAgent, TaskFacts, written_method
 from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, ReproductionHypothesis
 from copilot.idea.render import hypothesis_row, render_idea_md
 
@@ -231,14 +231,13 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
 
 def test_a_method_that_names_only_a_file_is_asked_for_once_more_in_the_same_conversation(scripted, caplog):
     """Scripted LLM (canned replies): on sat-heuristic the embedded model wrote "heuristic.py" as every method, and
-    the review then scored all three hypotheses 1. Each such method is asked for once more, as the next turn after
-    the hypotheses (the cached prompt is reused); a reply that still names only a file leaves the hypothesis as it
-    was."""
+    the review then scored all three hypotheses 1. Each such method is asked for once more, in free text (under the
+    JSON grammar it wrote "heuristic.py" again), as the next turn after the hypotheses (the cached prompt is reused);
+    an answer that still names only a file leaves the hypothesis as it was."""
     file_only = [hypothesis(title, "heuristic.py") for title in ("Variable Selection Improvement", "Conflict First")]
     written = "In heuristic_fn of heuristic.py, pick the variable that occurs most often in the shortest clauses."
-    llm = scripted([{"hypotheses": [h.model_dump() for h in file_only]}, {"method": written},
-                    {"method": "heuristic.py"}, {"method": "heuristic.py."}, {"method": "heuristic.py, "},
-                    NOVEL, NOVEL, review(3, 2)])
+    llm = scripted([{"hypotheses": [h.model_dump() for h in file_only]}, f"**Method:** ```{written}```",
+                    "heuristic.py", NOVEL, NOVEL, review(3, 2)])
     facts = TaskFacts(workspace="heuristic.py", metric="time_s", direction="minimize", run="python solver.py",
                       read_only=[])
     analysis = PaperAnalysis(research_tasks=["3-SAT"], gaps=["branching"], keywords=["DPLL"])
@@ -246,8 +245,9 @@ def test_a_method_that_names_only_a_file_is_asked_for_once_more_in_the_same_conv
     methods = {r.hypothesis.title: r.hypothesis.method for r in ranked}
     assert methods == {"Variable Selection Improvement": written, "Conflict First": "heuristic.py"}
     ask = llm.backend.requests[1]
-    assert ask.schema_name == "MethodReply" and ask.messages[-2].role == "assistant"
+    assert ask.schema_name is None and ask.messages[-2].role == "assistant"
     assert ask.messages[:2] == llm.backend.requests[0].messages, "the same conversation, so its prefix is cached"
     assert '"Variable Selection Improvement" gives as its method only "heuristic.py"' in \
         " ".join(ask.messages[-1].content.split())
-    assert "names only a file as its method" in caplog.text
+    assert "names only a file as its method, and asked again too" in caplog.text
+    assert written_method("x. " * 400).endswith("x.") and len(written_method("x. " * 400)) <= 800

@@ -60,11 +60,16 @@ class MethodParts(BaseModel):
 
 
 def fell_short(attempts: list[Attempt], title: str, metric: MetricSpec) -> bool:
-    """True when some attempt tested the hypothesis `title` and none of them measured better than the baseline."""
+    """True when the attempts that tested the hypothesis `title` measured nothing better than the baseline, and
+    either one of them ran or two failed (the reproduction and a fix of it): a script that crashed once says nothing
+    about the method, and its fix keeps the method whole (forecast-sales' reproduction died on a duplicated column
+    and its parts were each tested alone, where the log target and the features only help together)."""
     tested = [a for a in attempts if a.hypothesis == title]
     baseline = attempts[0].metric if attempts else None
-    return bool(tested) and not any(
-        a.metric is not None and (baseline is None or metric.better(a.metric, baseline)) for a in tested)
+    if not tested or any(a.metric is not None and (baseline is None or metric.better(a.metric, baseline))
+                         for a in tested):
+        return False
+    return any(a.metric is not None for a in tested) or len(tested) >= 2
 
 
 def part_candidates(parts: list[str], reproduction_title: str) -> list[Candidate]:

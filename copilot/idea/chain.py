@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from copilot.constraints import Constraint, prompt_lines, text_violations
 from copilot.idea.clarity import generic_step, measured_clarity, plan_misses_method
@@ -41,7 +41,7 @@ from copilot.idea.models import (
     review_schema,
 )
 from copilot.llm import LLM, Message
-from copilot.llm.base import MalformedReplyError
+from copilot.llm.base import LLMError, MalformedReplyError
 from copilot.sandbox.packages import missing_packages_named
 
 T = TypeVar("T", bound=BaseModel)
@@ -113,6 +113,19 @@ def review_problems(scores: list[Scores]) -> list[str]:
             problems.append(f"hypotheses {' and '.join(map(str, numbers))} have the same mean score ({total:.1f}): "
                             "decide where one is stronger than the other")
     return problems
+
+
+def written_method(text: str, limit: int = 800) -> str:
+    """A free-text answer as a method field: code fences and a leading "Method:" label dropped, whitespace joined,
+    and cut at the last sentence end within `limit` characters."""
+    text = re.sub(r"```(?:python3?|py)?", " ", text)
+    text = re.sub(r"^\s*(?:\*\*)?method\s*(?::\s*(?:\*\*)?|(?:\*\*)\s*:)\s*", "", text, flags=re.IGNORECASE)
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > 0 else cut
 
 
 def _ranking(order: list[int], n: int) -> list[int]:
@@ -192,18 +205,24 @@ class IdeaAgent:
         """`hypothesis` with its method written out, asked for as the next turn of `conversation` (the request for
         hypotheses and the reply, so the cached prompt is reused), when the reply gave only a file name as the method:
         on sat-heuristic the embedded model wrote "heuristic.py" as every method, and the review scored all three 1.
-        A reply that still names only a file leaves the hypothesis as it was."""
+        The answer is free text: under the JSON grammar the model wrote "heuristic.py" again, nine times out of nine.
+        An answer that still names only a file leaves the hypothesis as it was."""
         request = [*conversation, Message(role="user", content=self.templates.get_template("method.j2").render(
             hypothesis=hypothesis))]
         try:
-            reply: MethodReply = self.llm.complete(request, MethodReply, max_tokens=min(512, self.max_reply_tokens),
-                                                   purpose="idea.method").parsed
-        except MalformedReplyError as error:
-            log.warning("hypothesis %r names only a file as its method, and asked again too (%s)", hypothesis.title,
+            text = self.llm.complete(request, max_tokens=min(320, self.max_reply_tokens), purpose="idea.method").text
+        except LLMError as error:
+            log.warning("hypothesis %r names only a file as its method; asking again failed (%s)", hypothesis.title,
                         error)
             return hypothesis
-        log.info("hypothesis %r: its method %r written out as %r", hypothesis.title, hypothesis.method, reply.method)
-        return hypothesis.model_copy(update={"method": reply.method})
+        try:
+            method = MethodReply(method=written_method(text)).method
+        except ValidationError as error:
+            log.warning("hypothesis %r names only a file as its method, and asked again too (%s)", hypothesis.title,
+                        error.errors()[0]["msg"])
+            return hypothesis
+        log.info("hypothesis %r: its method %r written out as %r", hypothesis.title, hypothesis.method, method)
+        return hypothesis.model_copy(update={"method": method})
 
     def reproduction(self) -> Hypothesis:
         """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats
