@@ -219,6 +219,27 @@ def test_a_plan_of_placeholder_steps_is_sent_back(scripted):
     assert "every step is boilerplate or a placeholder" in llm.backend.requests[1].messages[-1].content
 
 
+def test_a_plan_that_stays_boilerplate_gets_its_steps_in_plain_text(scripted):
+    """Scripted LLM (canned replies): under the JSON grammar the embedded model's sat-heuristic plans had the steps
+    "description of the first step" x 6, then "]}\\n```json\\n{", "step_name", "file_name" (fragments, dropped, so
+    that reply did not validate). Then the steps are asked for in plain text, one per line, after the plan request."""
+    placeholders = {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m",
+                    "metric_direction": "minimize", "expected_outcome": "Faster.", "compute_budget": "seconds",
+                    "workspace_files": ["smooth.py"],
+                    "steps": [f"description of the {n} step" for n in ("first", "second", "third")]}
+    fragments = {**placeholders, "steps": ["]}\n```json\n{", "step_name", "file_name", "function_name"]}
+    text = ("Here are the steps:\n1. In smooth.py, pad the image with np.pad (mode='reflect').\n"
+            "2. **Build the 7x7 Gaussian kernel once, outside the loops.**\n```\n3. Compare the results\n")
+    llm = scripted([placeholders, fragments, fragments, fragments, fragments, fragments, fragments, text])
+    result = IdeaAgent(llm, facts()).plan(Hypothesis(**VECTOR))
+    assert result.steps == ["In smooth.py, pad the image with np.pad (mode='reflect').",
+                            "Build the 7x7 Gaussian kernel once, outside the loops."]
+    last = llm.backend.requests[-1]
+    assert last.schema_name is None and last.messages[-2].role == "assistant"
+    assert "as plain text: 3 to 6 lines, one step per line" in " ".join(last.messages[-1].content.split())
+    assert not llm.backend.script
+
+
 def paper(**fields) -> Paper:
     return Paper(title="Notes", abstract="A.", **fields)
 

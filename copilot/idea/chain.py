@@ -37,8 +37,10 @@ from copilot.idea.models import (
     Scores,
     hypothesis_set_schema,
     names_only_a_file,
+    not_a_step,
     plan_schema,
     review_schema,
+    strip_item_mark,
 )
 from copilot.llm import LLM, Message
 from copilot.llm.base import LLMError, MalformedReplyError
@@ -386,6 +388,8 @@ class IdeaAgent:
             reasons = [*broken, *([off_method] if off_method else []), *boilerplate]
             log.warning("the plan was sent back (%s); asking once more", "; ".join(reasons))
             plan = self._ask_again(plan, schema, reasons, values)
+        if not self._specific_steps(plan) and self.has_time():
+            plan = self._steps_in_text(plan, values)
         plan.broken_rules = self._plan_violations(plan)
         specific = self._specific_steps(plan)
         if specific and len(specific) < len(plan.steps):
@@ -419,6 +423,29 @@ class IdeaAgent:
             log.warning("the plan asked for again has fewer steps of this experiment; keeping the first one")
             return first
         return again
+
+    def _steps_in_text(self, plan: ExperimentPlan, values: dict[str, Any]) -> ExperimentPlan:
+        """`plan` with its steps asked for once more in plain text, one per line, as the next turn after the plan
+        request (its prompt is cached), when every step it has is boilerplate: under the JSON grammar the embedded
+        model's sat-heuristic plans were "description of the first step" six times, then "step_name", "file_name".
+        Lines that are boilerplate too are left out; with none left, `plan` stays as it was."""
+        request = [*self._messages("plan.j2", broken=[], **values),
+                   Message(role="assistant", content=plan.model_dump_json(include={"steps"})),
+                   Message(role="user", content=self.templates.get_template("plan_steps.j2").render(
+                       hypothesis=values["hypothesis"]))]
+        try:
+            text = self.llm.complete(request, max_tokens=min(512, self.max_reply_tokens), purpose="idea.plan").text
+        except LLMError as error:
+            log.warning("the plan's steps asked for in text: %s; keeping the plan as it is", error)
+            return plan
+        lines = [strip_item_mark(line.strip(" *#`")).strip(" *#`") for line in text.splitlines()]
+        steps = [line[:400] for line in dict.fromkeys(lines) if not not_a_step(line) and not line.endswith(":")
+                 and not generic_step(line, self.facts.workspace)][:6]
+        if not steps:
+            log.warning("the plan's steps asked for in text were boilerplate too; keeping the plan as it is")
+            return plan
+        log.info("plan: %d steps written in text replace %d boilerplate ones", len(steps), len(plan.steps))
+        return plan.model_copy(update={"steps": steps})
 
     def _plan_violations(self, plan: ExperimentPlan) -> list[str]:
         return list(dict.fromkeys(

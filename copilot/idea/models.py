@@ -51,6 +51,13 @@ def names_only_a_file(text: str) -> bool:
     return says_nothing(_FILE_NAME.sub(" ", text))
 
 
+def not_a_step(text: str) -> bool:
+    """True for a list item that is no step at all: empty, one bare token, or JSON or a code fence. Under the JSON
+    grammar the embedded model's sat-heuristic plan had the steps "]}\\n```json\\n{", "step_name", "file_name"."""
+    text = text.strip()
+    return not text or len(text.split()) < 2 or "```" in text or not _WORD.search(text)
+
+
 def strip_item_mark(text: str) -> str:
     """`text` without the numbering or bullet a model put before a list item ("1. 1. Load" -> "Load")."""
     return _ITEM_MARK.sub("", text).strip()
@@ -276,12 +283,12 @@ class ExperimentPlan(BaseModel):
     @field_validator("steps", mode="before")
     @classmethod
     def _unnumbered_steps(cls, steps: object) -> object:
-        """Steps are stored without the numbering a model adds (it wrote "1. 1. Load the dataset"); empty ones and
-        exact repeats are dropped before the length is checked (it wrote one step three times). Whoever shows the
-        steps numbers them."""
+        """Steps are stored without the numbering a model adds (it wrote "1. 1. Load the dataset"); empty ones,
+        fragments (`not_a_step`) and exact repeats are dropped before the length is checked (it wrote one step three
+        times). Whoever shows the steps numbers them."""
         if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
             return steps
-        return [step for step in dict.fromkeys(strip_item_mark(step) for step in steps) if step]
+        return [step for step in dict.fromkeys(strip_item_mark(step) for step in steps) if not not_a_step(step)]
 
 
 def plan_schema(min_steps: int) -> type[ExperimentPlan]:
