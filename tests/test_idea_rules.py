@@ -240,6 +240,25 @@ def test_a_plan_that_stays_boilerplate_gets_its_steps_in_plain_text(scripted):
     assert not llm.backend.script
 
 
+def test_a_plan_lists_the_workspace_data_not_the_papers(scripted):
+    """Scripted LLM (canned replies): on the MGP-RNN paper with the sales workspace, the embedded model's plan listed
+    the paper's hospital records as its dataset. The plan prompt names the workspace's data files, and the plan's
+    datasets are those files: an entry naming none of them is left out."""
+    reply = {"hypothesis_title": "x", "datasets": ["Duke University Health System EHR", "data/history.csv (sales)"],
+             "baselines": [], "metric": "m", "metric_direction": "minimize", "expected_outcome": "Lower RMSE.",
+             "compute_budget": "seconds", "workspace_files": ["train.py"],
+             "steps": ["In smooth.py, pad the image with np.pad.", "Build the 7x7 kernel.",
+                       "Replace the four loops with broadcasting."]}
+    here = facts()
+    here.starter_reads = ["data/history.csv", "data/horizon.csv", "helpers.py"]
+    llm = scripted([reply])
+    plan = IdeaAgent(llm, here).plan(Hypothesis(**VECTOR))
+    assert plan.datasets == ["data/history.csv (sales)", "data/horizon.csv"]
+    prompt = " ".join(llm.backend.requests[0].messages[-1].content.split())
+    assert ("The experiment's data are the workspace's files data/history.csv, data/horizon.csv, whatever data the "
+            "material used") in prompt
+
+
 def paper(**fields) -> Paper:
     return Paper(title="Notes", abstract="A.", **fields)
 

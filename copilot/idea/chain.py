@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -47,6 +47,7 @@ from copilot.llm.base import LLMError, MalformedReplyError
 from copilot.sandbox.packages import missing_packages_named
 
 T = TypeVar("T", bound=BaseModel)
+CODE_SUFFIXES = frozenset({".py", ".ipynb", ".sh", ".md", ".yaml", ".yml", ".toml", ".cfg", ".ini"})
 log = logging.getLogger("copilot.idea")
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -78,6 +79,10 @@ class TaskFacts:
     constraints: list[Constraint] = field(default_factory=list)  # the problem's hard rules
     starter_reads: list[str] = field(default_factory=list)  # files the starter code reads: allowed by the task itself
     starter_imports: list[str] = field(default_factory=list)  # modules the starter code imports: likewise
+
+    def data_files(self) -> list[str]:
+        """The data files the starter code reads (its reads that are not code)."""
+        return [f for f in self.starter_reads if PurePosixPath(f).suffix.lower() not in CODE_SUFFIXES]
 
 
 @dataclass
@@ -371,7 +376,8 @@ class IdeaAgent:
         steps that name nothing of this experiment ("Compare the results") are dropped (`clarity.generic_step`),
         unless nothing else is left."""
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
-                      run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
+                      run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only,
+                      data_files=self.facts.data_files())
         schema = plan_schema(3)
         try:
             plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
@@ -400,7 +406,22 @@ class IdeaAgent:
         plan.metric_direction = self.facts.direction  # type: ignore[assignment]
         plan.hypothesis_title = hypothesis.title
         plan.workspace_files = [f for f in plan.workspace_files if f not in self.facts.read_only]
+        plan.datasets = self._workspace_datasets(plan.datasets)
         return plan
+
+    def _workspace_datasets(self, named: list[str]) -> list[str]:
+        """The plan's datasets as the workspace has them: an entry that names none of the data files the starter
+        code reads is left out, and those files are listed (the embedded model's plan for the MGP-RNN paper on the
+        sales workspace listed the paper's hospital records, which are not there). Without such files, as named."""
+        data = self.facts.data_files()
+        if not data:
+            return named
+        ours = [entry for entry in named if any(PurePosixPath(f).name.lower() in entry.lower() for f in data)]
+        if len(ours) < len(named):
+            log.info("plan: datasets not in the workspace left out (%s); the experiment reads %s",
+                     "; ".join(entry for entry in named if entry not in ours), ", ".join(data))
+        unnamed = [f for f in data if not any(PurePosixPath(f).name.lower() in entry.lower() for entry in ours)]
+        return [*ours, *unnamed][:5]
 
     def _specific_steps(self, plan: ExperimentPlan) -> list[str]:
         return [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
