@@ -259,6 +259,30 @@ def test_a_plan_lists_the_workspace_data_not_the_papers(scripted):
             "material used") in prompt
 
 
+def test_a_plan_step_loading_the_papers_own_data_is_sent_back_and_then_dropped(scripted):
+    """Scripted LLM (canned replies): the MGP-RNN plan on the sales workspace loaded "the dataset of 18 months of
+    inpatient stays from the Duke University Health System". Such a step is a reason to send the plan back; left in
+    the plan asked again, it is dropped while steps of the experiment remain."""
+    from copilot.idea.clarity import loads_foreign_data
+
+    data = ["data/history.csv", "data/horizon.csv"]
+    duke = "Load the dataset of 18 months of inpatient stays from the Duke University Health System with pandas."
+    assert loads_foreign_data(duke, data) and not loads_foreign_data("Read data/history.csv with pandas.", data)
+    assert not loads_foreign_data("Load the pretrained all-MiniLM-L6-v2 encoder.", data)
+    assert not loads_foreign_data(duke, []), "a workspace without data files: nothing to compare with"
+    reply = {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction": "minimize",
+             "expected_outcome": "Lower RMSE.", "compute_budget": "seconds", "workspace_files": ["smooth.py"],
+             "steps": [duke, "In smooth.py, pad the image with np.pad.", "Build the 7x7 kernel.",
+                       "Replace the four loops with broadcasting."]}
+    here = facts()
+    here.starter_reads = data
+    llm = scripted([reply, reply])
+    plan = IdeaAgent(llm, here).plan(Hypothesis(**VECTOR))
+    assert plan.steps == reply["steps"][1:]
+    again = " ".join(llm.backend.requests[1].messages[-1].content.split())
+    assert "loads data the workspace does not have; the experiment's data are data/history.csv" in again
+
+
 def paper(**fields) -> Paper:
     return Paper(title="Notes", abstract="A.", **fields)
 

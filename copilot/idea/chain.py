@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ValidationError
 
 from copilot.constraints import Constraint, prompt_lines, text_violations
-from copilot.idea.clarity import generic_step, measured_clarity, plan_misses_method
+from copilot.idea.clarity import generic_step, loads_foreign_data, measured_clarity, plan_misses_method
 from copilot.idea.models import (
     REVIEWED,
     ComparativeReview,
@@ -236,7 +236,8 @@ class IdeaAgent:
         the starter code. Asked for separately because a small model, asked for N hypotheses at once, varies the
         paper's details (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
         reply = self._ask("reproduce.j2", ReproductionHypothesis, "reproduce", method=self.paper_method,
-                          workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction)
+                          workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction,
+                          data_files=self.facts.data_files())
         return Hypothesis.model_validate(reply.model_dump())
 
     def broken_rules(self, hypothesis: Hypothesis) -> list[str]:
@@ -387,16 +388,21 @@ class IdeaAgent:
             plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
         broken = self._plan_violations(plan)
         off_method = plan_misses_method(plan.steps, hypothesis, self.facts.workspace)
+        foreign = self._foreign_data_steps(plan)
         boilerplate = [] if self._specific_steps(plan) else [
             "every step is boilerplate or a placeholder; write the steps of this experiment, each naming the code it "
             "changes"]
-        if broken or off_method or boilerplate:
-            reasons = [*broken, *([off_method] if off_method else []), *boilerplate]
+        if broken or off_method or boilerplate or foreign:
+            reasons = [*broken, *([off_method] if off_method else []), *boilerplate, *foreign]
             log.warning("the plan was sent back (%s); asking once more", "; ".join(reasons))
             plan = self._ask_again(plan, schema, reasons, values)
         if not self._specific_steps(plan) and self.has_time():
             plan = self._steps_in_text(plan, values)
         plan.broken_rules = self._plan_violations(plan)
+        own_data = [step for step in plan.steps if not loads_foreign_data(step, self.facts.data_files())]
+        if len(own_data) < len(plan.steps) and self._specific_steps(plan.model_copy(update={"steps": own_data})):
+            log.info("plan: dropped %d steps loading data the workspace does not have", len(plan.steps) - len(own_data))
+            plan.steps = own_data
         specific = self._specific_steps(plan)
         if specific and len(specific) < len(plan.steps):
             log.info("plan: dropped %d generic steps (%s)", len(plan.steps) - len(specific),
@@ -408,6 +414,12 @@ class IdeaAgent:
         plan.workspace_files = [f for f in plan.workspace_files if f not in self.facts.read_only]
         plan.datasets = self._workspace_datasets(plan.datasets)
         return plan
+
+    def _foreign_data_steps(self, plan: ExperimentPlan) -> list[str]:
+        """Why each step of `plan` that loads data the workspace does not have must change (`loads_foreign_data`)."""
+        data = self.facts.data_files()
+        return [f"step \"{step[:80]}\" loads data the workspace does not have; the experiment's data are "
+                f"{', '.join(data)}" for step in self._specific_steps(plan) if loads_foreign_data(step, data)]
 
     def _workspace_datasets(self, named: list[str]) -> list[str]:
         """The plan's datasets as the workspace has them: an entry that names none of the data files the starter

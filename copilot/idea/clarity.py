@@ -133,3 +133,19 @@ def plan_misses_method(steps: list[str], hypothesis: Hypothesis, workspace: str)
         return None
     return (f"no step does the hypothesis' method: none mentions {', '.join(terms[:6])}; the steps must "
             "change the starter code to do the method, and what the starter does now belongs under baselines")
+
+
+_LOADS_DATA = re.compile(r"\b(?:load|read|download|fetch|import|obtain|collect)\w*\b.{0,100}?"
+                         r"\b(?:data(?:set)?s?|records|corpus|benchmark|stays|patients|images|documents|recordings)\b",
+                         re.IGNORECASE)
+
+
+def loads_foreign_data(step: str, data_files: list[str]) -> bool:
+    """Whether a plan step loads data and names none of the workspace's data files `data_files`: the material's own
+    data, which the workspace does not have (the MGP-RNN paper's plan on the sales workspace: "Load the dataset of 18
+    months of inpatient stays from the Duke University Health System"). False when the workspace has no data files."""
+    if not data_files or not _LOADS_DATA.search(step):
+        return False
+    text = step.lower()
+    return not any(f.rsplit("/", 1)[-1].lower() in text for f in data_files)
+
