@@ -226,7 +226,8 @@ def test_a_plan_that_stays_boilerplate_gets_its_steps_in_plain_text(scripted):
     placeholders = {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m",
                     "metric_direction": "minimize", "expected_outcome": "Faster.", "compute_budget": "seconds",
                     "workspace_files": ["smooth.py"],
-                    "steps": [f"description of the {n} step" for n in ("first", "second", "third")]}
+                    "steps": [f"description of the {n} step" for n in ("first", "second", "third")]
+                    + ["description of the steps to change the starter code to implement the hypothesis's method"]}
     fragments = {**placeholders, "steps": ["]}\n```json\n{", "step_name", "file_name", "function_name"]}
     text = ("Here are the steps:\n1. In smooth.py, pad the image with np.pad (mode='reflect').\n"
             "2. **Build the 7x7 Gaussian kernel once, outside the loops.**\n```\n3. Compare the results\n")

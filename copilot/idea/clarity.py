@@ -78,8 +78,9 @@ _VERDICT = re.compile(r"\bhypothesis (?:is|was) (?:not )?(?:supported|refuted|co
                       r"\b(?:accept|reject|support|refute)s? (?:the|this) hypothesis\b", re.I)
 
 # A placeholder copied for a step: on sat-heuristic the embedded model's plan was six steps "description of the
-# first step", "description of the second step", ...
-_PLACEHOLDER = re.compile(r"^\W*(?:(?:a|the|short|brief)\s+)*description of (?:the|a|an|this)\b.{0,20}\bstep\W*$|"
+# first step", "description of the second step", ..., and later "description of the steps to change the starter code
+# to implement the hypothesis's method": no real step starts with "description of".
+_PLACEHOLDER = re.compile(r"^\W*(?:(?:a|the|short|brief)\s+)*description of\b|"
                           r"^\W*(?:step(?:\s+\w+)?|todo|tbd|\.\.\.|…|<[^>]*>)\W*$", re.I)
 
 
