@@ -71,7 +71,7 @@ def test_split_reply_takes_the_longest_block_and_keeps_the_prose():
 
 
 def test_an_episode_repairs_a_failing_script_and_ends_when_it_runs(workspace, tmp_path):
-    crashing = "import pandas_does_not_exist\n"
+    crashing = "import pandas_does_not_exist\npandas_does_not_exist.run()\n"  # used: no repair can drop it
     working = "open('out.txt', 'w').write('0.9')\nprint('done')\n"
     agent, backend = agent_for(workspace, [fenced(crashing), fenced(working, "Wrote 0.9 instead.")], tmp_path)
     result = agent.run("# Task\nRaise the number.")

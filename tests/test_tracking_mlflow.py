@@ -77,7 +77,7 @@ def real_run(tmp_path_factory) -> Path:
     """A whole run with the rule-based test LLM (canned replies): baseline, a failed draft, a working improvement."""
     tmp = tmp_path_factory.mktemp("tracked")
     run = tmp / "run"
-    done = rules_run(tmp, run, "idea.num_hypotheses=1", backend="PartsBackend")
+    done = rules_run(tmp, run, "idea.num_hypotheses=1", "execution.max_attempts=3", backend="PartsBackend")
     assert done.returncode == 0, done.stderr[-3000:]
     return run
 
@@ -156,7 +156,7 @@ def test_a_run_and_each_attempt_are_logged_to_a_tracking_server(server, real_run
     assert (params["task"], params["llm"], params["model"], params["seed"]) == (
         "tabular-digits", info["llm"], info["model"], str(info["config"]["seed"]))
     assert params["hypothesis"] == json.loads((run / "idea" / "chosen.json").read_text())["title"]
-    assert params["config.execution.max_attempts"] == "2"
+    assert params["config.execution.max_attempts"] == "3"
     summary = json.loads((run / "summary.json").read_text())
     metrics = parent.data.metrics
     for key in ("baseline", "best", "improvement_abs", "improvement_rel", "prompt_tokens", "completion_tokens",

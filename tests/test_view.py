@@ -122,10 +122,10 @@ def unrecorded_numbers(text: str, run: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory) -> Path:
     """A whole run of tabular-digits with the rule-based test LLM (canned replies): the baseline, a draft whose
-    script fails, and an improvement that works, then verification and the report."""
+    script fails, its fix that fails too, and an improvement that works, then verification and the report."""
     tmp = tmp_path_factory.mktemp("view")
     run = tmp / "run"
-    done = rules_run(tmp, run, "idea.num_hypotheses=1", backend="PartsBackend")
+    done = rules_run(tmp, run, "idea.num_hypotheses=1", "execution.max_attempts=3", backend="PartsBackend")
     assert done.returncode == 0, done.stderr[-3000:]
     return run
 

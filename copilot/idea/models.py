@@ -52,10 +52,12 @@ def names_only_a_file(text: str) -> bool:
 
 
 def not_a_step(text: str) -> bool:
-    """True for a list item that is no step at all: empty, one bare token, or JSON or a code fence. Under the JSON
-    grammar the embedded model's sat-heuristic plan had the steps "]}\\n```json\\n{", "step_name", "file_name"."""
+    """True for a list item that is no step at all: empty, one identifier or file name, or JSON or a code fence. Under
+    the JSON grammar the embedded model's sat-heuristic plan had the steps "]}\\n```json\\n{", "step_name",
+    "file_name". One plain word ("improve") is a step, if a terse one."""
     text = text.strip()
-    return not text or len(text.split()) < 2 or "```" in text or not _WORD.search(text)
+    return (not text or "```" in text or not _WORD.search(text)
+            or (len(text.split()) < 2 and not text.rstrip(".").isalpha()))
 
 
 def strip_item_mark(text: str) -> str:
