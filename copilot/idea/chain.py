@@ -377,8 +377,7 @@ class IdeaAgent:
         steps that name nothing of this experiment ("Compare the results") are dropped (`clarity.generic_step`),
         unless nothing else is left."""
         values = dict(hypothesis=hypothesis, metric=self.facts.metric, direction=self.facts.direction,
-                      run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only,
-                      data_files=self.facts.data_files())
+                      run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
         schema = plan_schema(3)
         try:
             plan = self._ask("plan.j2", schema, "plan", broken=[], **values)

@@ -51,6 +51,11 @@ def names_only_a_file(text: str) -> bool:
     return says_nothing(_FILE_NAME.sub(" ", text))
 
 
+# The template label a model puts before a real step: "description of step 4: Train the RBF SVM ..." (tabular-digits).
+_STEP_LABEL = re.compile(
+    r"^\s*(?:a\s+|the\s+)?description of (?:the\s+)?(?:step\s*\d{1,2}|\w+\s+step)\s*[:.\-\u2013]\s+", re.IGNORECASE)
+
+
 def not_a_step(text: str) -> bool:
     """True for a list item that is no step at all: empty, one identifier or file name, or JSON or a code fence. Under
     the JSON grammar the embedded model's sat-heuristic plan had the steps "]}\\n```json\\n{", "step_name",
@@ -290,7 +295,8 @@ class ExperimentPlan(BaseModel):
         times). Whoever shows the steps numbers them."""
         if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
             return steps
-        return [step for step in dict.fromkeys(strip_item_mark(step) for step in steps) if not not_a_step(step)]
+        return [step for step in dict.fromkeys(_STEP_LABEL.sub("", strip_item_mark(step)) for step in steps)
+                if not not_a_step(step)]
 
 
 def plan_schema(min_steps: int) -> type[ExperimentPlan]:
