@@ -44,7 +44,7 @@ def first_measured(run: Path, started: float) -> tuple[str, float] | None:
     `started` (the moment the command was typed, so the set-up check of run_demo.sh counts too)."""
     for path in sorted(run.glob("attempts/a*/attempt.json")):
         attempt = json.loads(path.read_text())
-        if attempt.get("kind") != "baseline" and attempt.get("metric") is not None:
+        if attempt.get("kind") != "baseline" and (attempt.get("measurement") or {}).get("value") is not None:
             return attempt["id"], path.stat().st_mtime - started
     return None
 
