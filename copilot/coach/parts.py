@@ -62,8 +62,8 @@ class MethodParts(BaseModel):
 def fell_short(attempts: list[Attempt], title: str, metric: MetricSpec) -> bool:
     """True when the attempts that tested the hypothesis `title` measured nothing better than the baseline, and
     either one of them ran or two failed (the reproduction and a fix of it): a script that crashed once says nothing
-    about the method, and its fix keeps the method whole (forecast-sales' reproduction died on a duplicated column
-    and its parts were each tested alone, where the log target and the features only help together)."""
+    about the method, and its fix keeps the method whole (parts tested one at a time lose what only works together,
+    such as a transformed target and the features fitted on it)."""
     tested = [a for a in attempts if a.hypothesis == title]
     baseline = attempts[0].metric if attempts else None
     if not tested or any(a.metric is not None and (baseline is None or metric.better(a.metric, baseline))

@@ -18,17 +18,22 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from copilot.constraints import Constraint, prompt_lines, text_violations
-from copilot.idea.clarity import generic_step, loads_foreign_data, measured_clarity, plan_misses_method
+from copilot.idea.clarity import (
+    generic_step,
+    loads_foreign_data,
+    measured_clarity,
+    names_a_file,
+    plan_misses_method,
+)
 from copilot.idea.models import (
     REVIEWED,
     ComparativeReview,
     ExperimentPlan,
     Hypothesis,
     HypothesisSet,
-    MethodReply,
     NoveltyJudgement,
     PaperAnalysis,
     RankedHypothesis,
@@ -222,11 +227,10 @@ class IdeaAgent:
             log.warning("hypothesis %r names only a file as its method; asking again failed (%s)", hypothesis.title,
                         error)
             return hypothesis
-        try:
-            method = MethodReply(method=written_method(text)).method
-        except ValidationError as error:
-            log.warning("hypothesis %r names only a file as its method, and asked again too (%s)", hypothesis.title,
-                        error.errors()[0]["msg"])
+        method = written_method(text)
+        if names_only_a_file(method):
+            log.warning("hypothesis %r names only a file as its method, and asked again too (%r)", hypothesis.title,
+                        method[:80])
             return hypothesis
         log.info("hypothesis %r: its method %r written out as %r", hypothesis.title, hypothesis.method, method)
         return hypothesis.model_copy(update={"method": method})
@@ -427,11 +431,11 @@ class IdeaAgent:
         data = self.facts.data_files()
         if not data:
             return named
-        ours = [entry for entry in named if any(PurePosixPath(f).name.lower() in entry.lower() for f in data)]
+        ours = [entry for entry in named if names_a_file(entry, data)]
         if len(ours) < len(named):
             log.info("plan: datasets not in the workspace left out (%s); the experiment reads %s",
                      "; ".join(entry for entry in named if entry not in ours), ", ".join(data))
-        unnamed = [f for f in data if not any(PurePosixPath(f).name.lower() in entry.lower() for entry in ours)]
+        unnamed = [f for f in data if not any(names_a_file(entry, [f]) for entry in ours)]
         return [*ours, *unnamed][:5]
 
     def _specific_steps(self, plan: ExperimentPlan) -> list[str]:

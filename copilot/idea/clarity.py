@@ -141,12 +141,14 @@ _LOADS_DATA = re.compile(r"\b(?:load|read|download|fetch|import|obtain|collect)\
                          re.IGNORECASE)
 
 
+def names_a_file(text: str, files: list[str]) -> bool:
+    """Whether `text` names one of `files` by its file name (any case)."""
+    lowered = text.lower()
+    return any(f.rsplit("/", 1)[-1].lower() in lowered for f in files)
+
+
 def loads_foreign_data(step: str, data_files: list[str]) -> bool:
     """Whether a plan step loads data and names none of the workspace's data files `data_files`: the material's own
     data, which the workspace does not have (the MGP-RNN paper's plan on the sales workspace: "Load the dataset of 18
     months of inpatient stays from the Duke University Health System"). False when the workspace has no data files."""
-    if not data_files or not _LOADS_DATA.search(step):
-        return False
-    text = step.lower()
-    return not any(f.rsplit("/", 1)[-1].lower() in text for f in data_files)
-
+    return bool(data_files) and bool(_LOADS_DATA.search(step)) and not names_a_file(step, data_files)

@@ -51,7 +51,7 @@ def names_only_a_file(text: str) -> bool:
     return says_nothing(_FILE_NAME.sub(" ", text))
 
 
-# The template label a model puts before a real step: "description of step 4: Train the RBF SVM ..." (tabular-digits).
+# The template label a model puts before a real step: "description of step 4: Train the RBF SVM ...".
 _STEP_LABEL = re.compile(
     r"^\s*(?:a\s+|the\s+)?description of (?:the\s+)?(?:step\s*\d{1,2}|\w+\s+step)\s*[:.\-\u2013]\s+", re.IGNORECASE)
 
@@ -118,20 +118,6 @@ class ReproductionHypothesis(Hypothesis):
     @field_validator("method")
     @classmethod
     def _more_than_a_file_name(cls, value: str) -> str:
-        if names_only_a_file(value):
-            raise ValueError(f"{value.strip()!r} names a file only: say what to change in it, with the settings")
-        return value
-
-
-class MethodReply(BaseModel):
-    """A hypothesis' method written out again, when the first reply gave only a file name or punctuation
-    (`IdeaAgent.sharpen`)."""
-
-    method: Paragraph = Field(description="what to change in the workspace's code, concretely, with every setting")
-
-    @field_validator("method")
-    @classmethod
-    def _a_change_in_words(cls, value: str) -> str:
         if names_only_a_file(value):
             raise ValueError(f"{value.strip()!r} names a file only: say what to change in it, with the settings")
         return value
