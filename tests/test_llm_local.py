@@ -37,8 +37,25 @@ def test_a_shared_prefix_is_reported_as_cached_prompt_tokens(tiny_backend):
     assert first.usage.prompt_tokens > 200
     # Everything up to the differing user turn is served from llama.cpp's KV cache.
     assert second.usage.cached_prompt_tokens >= second.usage.prompt_tokens - 20
-    unrelated = llm.complete([Message(role="user", content="Completely different start.")], max_tokens=8)
+    # Its own system message: a prompt without one gets the chat template's default, which an earlier test's saved
+    # state (copilot/llm/prompt_cache.py) shares.
+    unrelated = llm.complete([Message(role="system", content="Completely different start."),
+                              Message(role="user", content="Name one colour.")], max_tokens=8)
     assert unrelated.usage.cached_prompt_tokens < 10
+
+
+@pytest.mark.llm
+def test_a_conversation_taken_up_after_another_one_reuses_its_saved_prefix(tiny_backend):
+    """The prompt cache (copilot/llm/prompt_cache.py): llama.cpp's own KV cache holds only the last call's tokens."""
+    llm = LLM(tiny_backend)
+    episode = [Message(role="system", content="You implement experiment plans as Python scripts. " * 30),
+               Message(role="user", content="Write a script that prints 1.")]
+    first = llm.complete(episode, max_tokens=8)
+    llm.complete([Message(role="user", content="An unrelated request about profiling data files.")], max_tokens=8)
+    again = llm.complete([*episode, Message(role="assistant", content=first.text),
+                          Message(role="user", content="Now print 2.")], max_tokens=8)
+    assert first.usage.prompt_tokens > 200
+    assert again.usage.cached_prompt_tokens >= first.usage.prompt_tokens - 5
 
 
 @pytest.mark.llm
@@ -112,7 +129,8 @@ def test_tokens_stream_to_progress_as_they_are_decoded_and_the_reply_is_unchange
     """Grammar-constrained output, KV-cache accounting and the repetition stop work as without progress."""
     recorder = TokenRecorder()
     llm = LLM(tiny_backend, progress=recorder)
-    system = Message(role="system", content="You are a careful research assistant. " * 40)
+    # A system message no other test sends: the backend's saved states (prompt_cache.py) outlive a test.
+    system = Message(role="system", content="You are a patient reviewer of experiments. " * 40)
     first = llm.complete([system, Message(role="user", content="Describe the city of Paris.")], City,
                          purpose="idea.analyse")
     assert isinstance(first.parsed, City)

@@ -2,7 +2,9 @@
 
 One `llama_cpp.Llama` object lives as long as the backend, so llama.cpp keeps the KV cache of the previous prompt and
 re-evaluates only the tokens after the common prefix: an append-only agent conversation costs little per step. The
-number of reused tokens is measured on every call and reported as `Usage.cached_prompt_tokens`.
+states of earlier prompts are kept too (`prompt_cache_mb`, copilot/llm/prompt_cache.py), so a conversation taken up
+again after another one restores its prefix instead of evaluating it again. The number of reused tokens is measured
+on every call and reported as `Usage.cached_prompt_tokens`.
 
 Structured output is grammar-constrained: the JSON schema is compiled to a llama.cpp grammar, so the model cannot
 produce anything but schema-shaped JSON. Tool calls are the same mechanism: the reply is constrained to
@@ -148,6 +150,7 @@ class LocalBackend:
         chat_format: str | None = None,
         verbose: bool = False,
         stop_loops: bool = True,
+        prompt_cache_mb: int = 1024,
         progress: Progress | None = None,
     ) -> None:
         self.spec = model
@@ -163,6 +166,7 @@ class LocalBackend:
         self.chat_format = chat_format
         self.verbose = verbose
         self.stop_loops = stop_loops  # end a free-text reply that repeats itself (copilot/llm/repetition.py)
+        self.prompt_cache_mb = prompt_cache_mb  # earlier prompts' KV states (llm/prompt_cache.py)
         self._llama: Any = None
         self._eval_sizes: list[int] = []
         self._listener: TokenProgress | None = None
@@ -191,6 +195,10 @@ class LocalBackend:
                 chat_format=self.chat_format,
                 verbose=self.verbose,
             )
+            if self.prompt_cache_mb > 0:
+                from copilot.llm.prompt_cache import PromptStateCache
+
+                llama.set_cache(PromptStateCache(capacity_bytes=self.prompt_cache_mb << 20))
             original_eval = llama.eval
 
             def counting_eval(tokens: Any) -> None:
