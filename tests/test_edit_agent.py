@@ -343,6 +343,16 @@ def test_blocks_that_change_nothing_are_dropped_and_a_block_sent_again_is_skippe
     assert [e["kind"] for e in edits] == ["already_applied", "already_applied", "exact"]
 
 
+def test_blocks_that_only_add_comments_are_not_run_and_are_sent_back(workspace, tmp_path):
+    comments = reply(block("        return total / len(values)\n",
+                           "        # Add only this part of the method\n        return total / len(values)\n"))
+    change = reply(block("        return total / len(values)\n", "        return total * 2\n"))
+    agent, backend = agent_for(workspace, [comments, change], tmp_path)
+    assert agent.run("task").status == "final" and out(workspace) == "12"
+    assert "change only comments, and a comment does nothing" in backend.requests[1].messages[-1].content
+    assert trace_of(tmp_path) == [("edit_file", False), ("write_file", True), ("execute", True)]
+
+
 def test_a_block_sent_once_per_place_it_matches_replaces_each(workspace, tmp_path):
     (workspace.root / "train.py").write_text("x = 1\nprint(x)\nx = 1\nopen('out.txt', 'w').write(str(x))\n")
     twice = reply(block("x = 1\n", "x = 5\n"), block("x = 1\n", "x = 5\n"))
@@ -364,7 +374,7 @@ def test_an_ambiguous_block_names_every_place_it_matches(workspace, tmp_path):
 
 def test_a_syntax_error_is_shown_back_before_anything_runs(workspace, tmp_path):
     broken = reply(block("        return total / len(values)\n", "        return (total / len(values)\n"))
-    fixed = reply(block("        return total / len(values)\n", "        return (total / len(values))\n"))
+    fixed = reply(block("        return total / len(values)\n", "        return (total / len(values)) * 2\n"))
     agent, backend = agent_for(workspace, [broken, fixed], tmp_path)
     assert agent.run("task").status == "final"
     assert trace_of(tmp_path) == [("edit_file", False), ("write_file", True), ("execute", True)]

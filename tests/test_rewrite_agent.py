@@ -104,6 +104,21 @@ def test_a_reply_without_code_or_with_the_same_file_is_sent_back(workspace, tmp_
     assert (workspace.root / "train.py").read_text() == working
 
 
+def test_a_reply_that_only_adds_comments_is_sent_back_as_no_change(workspace, tmp_path):
+    commented = ('"""Reproduce the paper."""\n# Add only this part of the method, and change nothing else\n'
+                 + STARTER + "# Write the predictions\n")
+    working = "open('out.txt', 'w').write('0.7')\n"
+    agent, backend = agent_for(workspace, [fenced(commented), fenced(working)], tmp_path)
+    result = agent.run("task")
+    assert (result.status, result.steps) == ("final", 2)
+    second = backend.requests[1].messages[-1].content
+    assert "changed only comments of this file" in second and "repeated this file unchanged" not in second
+    assert [r.temperature for r in backend.requests] == [None, 0.8]
+    trace = list(read_jsonl(tmp_path / "trace.jsonl"))
+    assert trace[0]["observation"] == {"ok": False, "text": "the reply repeats the current code with other comments"}
+    assert (workspace.root / "train.py").read_text() == working
+
+
 def test_a_fix_round_asks_for_the_fix_and_keeps_the_error_when_the_file_comes_back_unchanged(workspace, tmp_path):
     """Scripted replies: the embedded model answered a NameError with the same file twice, because the prompt then
     ended on the original instruction and, after the repeat, no longer showed the error."""

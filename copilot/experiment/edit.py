@@ -48,6 +48,7 @@ from copilot.experiment.edit_blocks import (
     apply_block,
     parse_blocks,
 )
+from copilot.experiment.program import same_program
 from copilot.experiment.rewrite import RETRY_TEMPERATURE, RewriteAgent, _one_paragraph, split_reply
 from copilot.experiment.workspace import WorkspaceError
 from copilot.llm import LLM, Message
@@ -179,13 +180,14 @@ class EditAgent(RewriteAgent):
         self._refuse_protected(blocks, steps, completion)
         texts, applied, failed = ({self.script: whole}, [], []) if whole is not None else self._apply(blocks)
         failed += problems
-        changed = {path: text for path, text in texts.items() if text != self._existing(path)}
+        edited = {path: text for path, text in texts.items() if text != self._existing(path)}
+        changed = {path: text for path, text in edited.items() if not self._only_comments(path, text)}
         if not changed and failed:
             self.last_problems = "\n".join(failed)
             raise _Refused("not_applied", problems=self.last_problems, action=action)
         if not changed:
             self.unchanged = True
-            raise _Refused("no_change", action=action, problems=self.last_problems)
+            raise _Refused("comments_only" if edited else "no_change", action=action, problems=self.last_problems)
         problem = self._check(changed)
         if problem is not None:
             self.last_problems = "\n".join([*failed, problem])
@@ -269,6 +271,11 @@ class EditAgent(RewriteAgent):
     # -- applying a reply ----------------------------------------------------------------------------------------
     def _read(self, rel: str) -> str:
         return self.toolbox.workspace.resolve(rel).read_text(encoding="utf-8", errors="replace")
+
+    def _only_comments(self, rel: str, text: str) -> bool:
+        """Whether `text` is the Python file `rel` as it is, with other comments (copilot/experiment/program.py)."""
+        existing = self._existing(rel)
+        return rel.endswith(".py") and existing is not None and same_program(existing, text)
 
     def _existing(self, rel: str) -> str | None:
         """The text of `rel`, or None when there is no such file in the workspace (a new or hidden file)."""

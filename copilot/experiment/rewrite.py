@@ -29,6 +29,7 @@ from copilot.experiment.agent import (
     trace_step,
 )
 from copilot.experiment.analyst import FENCE, clean_code
+from copilot.experiment.program import same_program
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
 from copilot.rundir import JsonlWriter
@@ -106,7 +107,7 @@ class RewriteAgent:
         earlier = [current, *self.earlier_versions]
         self.toolbox.earlier_versions = earlier  # what the coach may quote back when a run fails
         error: str | None = None
-        unchanged = False
+        unchanged = ""  # "file": the last reply repeated the file; "comments": only its comments differed
         steps = written = 0
         summary = ""
         repairs: list[str] = []
@@ -129,12 +130,15 @@ class RewriteAgent:
                              "```python block.")
                     self._record(steps, None, {"ok": False, "text": error}, completion)
                     continue
-                if code.strip() == current.strip():
-                    unchanged = True  # the error, if any, still stands: the fix round asks for it again
+                if code.strip() == current.strip() or same_program(current, code):
+                    # the error, if any, still stands: the fix round asks for it again
+                    unchanged = "file" if code.strip() == current.strip() else "comments"
+                    what = ("the current file unchanged" if unchanged == "file"
+                            else "the current code with other comments")
                     self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
-                                 {"ok": False, "text": "the reply repeats the current file unchanged"}, completion)
+                                 {"ok": False, "text": f"the reply repeats {what}"}, completion)
                     continue
-                unchanged = False
+                unchanged = ""
                 observation = self._act("write_file", {"path": self.script, "content": code})
                 self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
                              observation.model_dump(), completion)
