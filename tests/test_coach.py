@@ -67,6 +67,38 @@ def test_known_library_misuse_gets_what_to_do_instead():
     assert misuse("KeyError: 'sales'") == "" and misuse("") == ""
 
 
+def test_a_pandas_key_error_on_a_column_gets_the_columns_the_tables_have(tmp_path):
+    """Real pandas errors, on a workspace whose held-out answers file is never read."""
+    import traceback
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "series.csv").write_text("date,passengers\n1949-01,112\n")
+    (tmp_path / "data" / "wide.csv").write_text(",".join(["id", "label", *(f"t{i:03}" for i in range(150))]) + "\n")
+    (tmp_path / "answers.csv").write_text("id,secret_label\n1,0\n")
+    missing = RuleCoach().bind(SimpleNamespace(task=SimpleNamespace(
+        workspace=tmp_path, spec=SimpleNamespace(hidden=["answers.csv"]))))
+
+    def pandas_error(index) -> str:
+        try:
+            index(pd.read_csv(tmp_path / "data" / "series.csv"))
+        except KeyError:
+            return traceback.format_exc()
+        raise AssertionError("pandas raised no KeyError")
+
+    single = missing.run_failed(pandas_error(lambda frame: frame["value"]), [])
+    assert "No table of the workspace has a column 'value'" in single
+    assert "data/series.csv: date, passengers" in single
+    assert "data/wide.csv: id, label, t000, " in single and ", ..., t149 (152 columns)" in single
+    assert "answers.csv" not in single and "secret_label" not in single
+    several = missing.run_failed(pandas_error(lambda frame: frame[["date", "label"]]), [])
+    assert "'label' is a column of data/wide.csv only, not of the table the code indexed" in several
+    assert missing.run_failed("KeyError: 'value'", []) == ""  # a dict's KeyError: no pandas in the traceback
+    assert advice(pandas_error(lambda frame: frame["value"])) == ""  # not bound to a run: no tables to read
+
+
 def test_removed_and_missing_numeric_apis_get_their_replacement():
     """Real errors from `llm=local` forecast attempts: `mean_squared_error(..., squared=False)` (gone in scikit-learn
     1.6; two attempts of one run failed on it) and `pd.sin(...)`."""

@@ -6,11 +6,13 @@ Each kind reads its data from its rule file (`copilot/coach/rules/*.yaml`): patt
 from __future__ import annotations
 
 import ast
+import csv
 import functools
 import itertools
 import re
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
 
@@ -46,6 +48,65 @@ class MissingModule:
         """The advice naming the missing module, or None."""
         match = self.pattern.search(output)
         return f"\n({self.advice.format(module=match.group(1))})" if match else None
+
+
+class MissingColumn:
+    """For a pandas KeyError on a column: the columns the workspace's tables really have (their header lines), so the
+    fix uses a name that exists instead of guessing another one. Held-out files are never read."""
+
+    event = "run_failed"
+    pattern = re.compile(r"KeyError: (?:'([^'\n]+)'|\"\[?'([^'\n]+)'[^\n]*not in index)")
+    table_suffixes: ClassVar[dict[str, str]] = {".csv": ",", ".tsv": "\t"}
+
+    def __init__(self, name: str, max_tables: int = 6, max_columns: int = 12) -> None:
+        self.name = name
+        self.max_tables = max_tables
+        self.max_columns = max_columns
+        self.workspace: Path | None = None
+        self.hidden: set[str] = set()
+
+    def bind(self, context: Any) -> None:
+        """Receive the run's context: the task's starter folder and its held-out files (none without a task)."""
+        task = getattr(context, "task", None)
+        if task is not None:
+            self.workspace, self.hidden = Path(task.workspace), set(task.spec.hidden)
+
+    def tables(self) -> dict[str, list[str]]:
+        """Header columns of the workspace's csv and tsv files, by path relative to the workspace."""
+        if self.workspace is None or not self.workspace.is_dir():
+            return {}
+        found: dict[str, list[str]] = {}
+        for path in sorted(self.workspace.rglob("*")):
+            relative = path.relative_to(self.workspace).as_posix()
+            if (path.suffix.lower() not in self.table_suffixes or not path.is_file() or relative in self.hidden
+                    or any(relative.startswith(h.rstrip("/") + "/") for h in self.hidden)):
+                continue
+            with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+                header = next(csv.reader(handle, delimiter=self.table_suffixes[path.suffix.lower()]), [])
+            found[relative] = header
+            if len(found) == self.max_tables:
+                break
+        return found
+
+    def _columns(self, header: list[str]) -> str:
+        if len(header) <= self.max_columns:
+            return ", ".join(header)
+        return f"{', '.join(header[:self.max_columns - 2])}, ..., {header[-1]} ({len(header)} columns)"
+
+    def __call__(self, output: str, earlier: list[str]) -> str | None:
+        """The advice listing the real columns, or None when the KeyError is not pandas' or no table is there."""
+        match = self.pattern.search(output)
+        if match is None or "pandas" not in output:
+            return None
+        column = match.group(1) or match.group(2)
+        tables = self.tables()
+        if not tables:
+            return None
+        having = [path for path, header in tables.items() if column in header]
+        listed = "; ".join(f"{path}: {self._columns(header)}" for path, header in tables.items())
+        where = (f"'{column}' is a column of {', '.join(having)} only, not of the table the code indexed"
+                 if having else f"No table of the workspace has a column '{column}'")
+        return f"\n({where}. The columns are: {listed}. Use these names exactly.)"
 
 
 @functools.cache
