@@ -3,7 +3,7 @@ wrote in stage-1 runs, which it had scored all alike."""
 
 from __future__ import annotations
 
-from copilot.idea.clarity import generic_step, measured_clarity, workspace_vocabulary
+from copilot.idea.clarity import generic_step, measured_clarity, unspecific, workspace_vocabulary
 from copilot.idea.models import Hypothesis
 
 WORKSPACE = """- evaluate.py (899 bytes)
@@ -67,3 +67,17 @@ def test_boilerplate_plan_steps_are_told_from_steps_of_this_experiment():
     assert [generic_step(step, WORKSPACE + '\nmodel = 1') for step in boilerplate] == [True] * 10
     assert [generic_step(step, WORKSPACE) for step in specific] == [False] * 4
     assert not generic_step("Save the predictions of `model` with np.save", WORKSPACE + "\nmodel = 1")
+
+
+def test_a_kind_of_change_is_unspecific_and_a_named_technique_or_setting_is_not():
+    """Titles and methods the embedded model wrote on real tasks of the suite."""
+    def h(title: str, method: str) -> Hypothesis:
+        return Hypothesis(title=title, problem="p.", rationale="r.", method=method, supporting_result="s.",
+                          refuting_result="f.")
+
+    assert unspecific(h("Use a different loss function",
+                        "Modify the loss function in train.py to use a different loss function."), "- train.py")
+    assert unspecific(h("Use a more efficient training procedure", "Use the Adam optimizer in the training procedure."),
+                      "- train.py")
+    assert not unspecific(h("Increase the learning rate", "Modify the `LEARNING_RATE` variable to 0.1."), "- train.py")
+    assert not unspecific(h("Huber loss", "Fit HuberRegressor(epsilon=1.35) in train.py."), "- train.py")

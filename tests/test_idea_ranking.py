@@ -68,7 +68,7 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
 
 def test_with_the_sandbox_packages_unknown_only_the_scores_rank(scripted):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
-    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
     llm = scripted([NOVEL, NOVEL, review(4, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly], related=[])
@@ -79,8 +79,8 @@ def test_with_the_sandbox_packages_unknown_only_the_scores_rank(scripted):
 def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_more(scripted, caplog):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     trend = hypothesis("Piecewise trend", "Replace the model with Prophet(growth='linear').")
-    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
-    lags = hypothesis("Seasonal naive", "Repeat the last observed week with numpy.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
+    lags = hypothesis("Seasonal naive", "Repeat the last observed week with np.tile(week, 2).")
     script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]},
               {"hypotheses": [weekly.model_dump(), lags.model_dump()]},
               NOVEL, NOVEL, NOVEL, NOVEL, review(4, 3.4, 3, 2.6)]
@@ -101,7 +101,7 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
 
 def test_one_feasible_hypothesis_is_enough_and_nothing_is_asked_again(scripted):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
-    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
     llm = scripted([{"hypotheses": [prophet.model_dump(), weekly.model_dump()]}, NOVEL, NOVEL, review(4, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
@@ -121,7 +121,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
     reproduce = hypothesis("Reproduce the paper: calendar regression",
                            "Replace the model with LinearRegression on log(sales) with days since start, six "
                            "day-of-week indicators and sin/cos of the day of year for k = 1, 2.")
-    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     llm = scripted([reproduce.model_dump(), {"hypotheses": [weekly.model_dump(), prophet.model_dump()]},
                     NOVEL, NOVEL, NOVEL, review(2, 3, 4)])
@@ -151,7 +151,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
 
 
 def test_without_a_paper_method_nothing_extra_is_asked(scripted):
-    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
     llm = scripted([{"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
@@ -217,7 +217,7 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
     file_only = {**hypothesis("Heuristic Function Improvement", "x y").model_dump(), "method": "heuristic.py"}
     with pytest.raises(pydantic.ValidationError, match="names a file only"):  # sat-heuristic's three hypotheses
         ReproductionHypothesis(**file_only)
-    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression on day-of-week indicators.")
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
     llm = scripted([empty, empty, empty, {"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
@@ -251,3 +251,34 @@ def test_a_method_that_names_only_a_file_is_asked_for_once_more_in_the_same_conv
         " ".join(ask.messages[-1].content.split())
     assert "names only a file as its method, and asked again too" in caplog.text
     assert written_method("x. " * 400).endswith("x.") and len(written_method("x. " * 400)) <= 800
+
+
+def test_a_kind_of_change_instead_of_a_change_is_asked_for_once_more_and_kept_when_the_answer_is_vaguer(scripted,
+                                                                                                       caplog):
+    """Scripted LLM (canned replies, worded after the embedded model's on three real tasks): a method that names
+    neither code nor a setting ("Modify the loss function in train.py to use a different loss function") is asked
+    for in free text as the next turn; an answer less specific than the method it replaces is not taken. The paper's
+    reproduction is asked in its own conversation the same way."""
+    loss = hypothesis("Use a different loss function",
+                      "Modify the loss function in train.py to use a different loss function.")
+    depth = hypothesis("Add a more complex model", "Modify the model in train.py to make it more complex.")
+    reproduce = hypothesis("Reproduce the paper: FCN", "Fully Convolutional Network (FCN) with ResNet structure.")
+    written = "In train.py, replace the squared error with HuberRegressor(epsilon=1.35) and keep alpha=0.0001."
+    fcn = ("In train.py, build three Conv1d blocks with 128, 256 and 128 filters of widths 8, 5, 3, batch "
+           "normalisation and ReLU, then global average pooling and softmax; train with Adam(lr=0.001) for 120 epochs.")
+    llm = scripted([reproduce.model_dump(), fcn, {"hypotheses": [loss.model_dump(), depth.model_dump()]}, written,
+                    "Make it better.", NOVEL, NOVEL, NOVEL, review(3, 2.5, 2)])
+    facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["robustness"], keywords=["loss"])
+    agent = IdeaAgent(llm, facts, num_hypotheses=2, paper_method="## Method\nAn FCN.")
+    ranked = agent.propose("paper", analysis, [], 5)
+    methods = {r.hypothesis.title: r.hypothesis.method for r in ranked}
+    assert methods == {"Reproduce the paper: FCN": fcn, "Use a different loss function": written,
+                       "Add a more complex model": depth.method}
+    requests = llm.backend.requests
+    assert requests[1].schema_name is None and requests[1].messages[:-2] == requests[0].messages
+    assert '"Use a different loss function" gives as its method only' in " ".join(
+        requests[3].messages[-1].content.split())
+    assert "choose the one technique of that kind" in " ".join(requests[3].messages[-1].content.split())
+    assert "came back less specific" in caplog.text
+    assert not llm.backend.script, "every scripted reply was used"

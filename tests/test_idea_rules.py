@@ -44,7 +44,8 @@ def facts(**extra) -> TaskFacts:
 
 TORCH = hypothesis("Replace the current model with PyTorch's Conv2D layer", "Use torch.nn.Conv2d for the window sum.")
 SCIPY = hypothesis("scipy generic filter", "Replace the loops with scipy.ndimage.generic_filter.")
-PEEK = hypothesis("Cache the reference", "Load reference/expected_a.npy and return it when the input matches.")
+PEEK = hypothesis("Cache the reference",
+                  "Load reference/expected_a.npy with np.load() and return it when the input matches.")
 VECTOR = hypothesis("Vectorise the window loops", "In smooth.py, compute the 49 shifted images with np.pad and "
                                                   "accumulate weights with numpy broadcasting instead of loops.")
 LUT = hypothesis("Precompute spatial weights", "In bilateral_filter, build the 7x7 spatial kernel once with np.exp.")

@@ -27,6 +27,7 @@ from copilot.idea.clarity import (
     measured_clarity,
     names_a_file,
     plan_misses_method,
+    unspecific,
 )
 from copilot.idea.models import (
     REVIEWED,
@@ -210,39 +211,56 @@ class IdeaAgent:
                                        purpose="idea.hypotheses")
         reply: HypothesisSet = completion.parsed
         conversation = [*messages, Message(role="assistant", content=completion.text)]
-        return [self.sharpen(h, conversation) if names_only_a_file(h.method) and self.has_time() else h
+        return [self.sharpen(h, conversation) if self.needs_sharpening(h) and self.has_time() else h
                 for h in reply.hypotheses[:count]]
+
+    def needs_sharpening(self, hypothesis: Hypothesis) -> bool:
+        """Whether the method does not say what to change: it names only a file, or neither code nor a setting."""
+        return names_only_a_file(hypothesis.method) or unspecific(hypothesis, self.facts.workspace)
 
     def sharpen(self, hypothesis: Hypothesis, conversation: list[Message]) -> Hypothesis:
         """`hypothesis` with its method written out, asked for as the next turn of `conversation` (the request for
         hypotheses and the reply, so the cached prompt is reused), when the reply gave only a file name as the method:
         on sat-heuristic the embedded model wrote "heuristic.py" as every method, and the review scored all three 1.
         The answer is free text: under the JSON grammar the model wrote "heuristic.py" again, nine times out of nine.
-        An answer that still names only a file leaves the hypothesis as it was."""
+        Also asked when the method names neither code nor a setting (`clarity.unspecific`). An answer that still names
+        only a file, or is less specific by measured clarity (or as specific and shorter), leaves the hypothesis as it
+        was."""
         request = [*conversation, Message(role="user", content=self.templates.get_template("method.j2").render(
             hypothesis=hypothesis))]
         try:
             text = self.llm.complete(request, max_tokens=min(320, self.max_reply_tokens), purpose="idea.method").text
         except LLMError as error:
-            log.warning("hypothesis %r names only a file as its method; asking again failed (%s)", hypothesis.title,
-                        error)
+            log.warning("hypothesis %r: asking for its method again failed (%s)", hypothesis.title, error)
             return hypothesis
         method = written_method(text)
         if names_only_a_file(method):
             log.warning("hypothesis %r names only a file as its method, and asked again too (%r)", hypothesis.title,
                         method[:80])
             return hypothesis
+        sharpened = hypothesis.model_copy(update={"method": method})
+        workspace = self.facts.workspace
+        before, after = (measured_clarity(h, workspace).score for h in (hypothesis, sharpened))
+        if after < before or (after == before and len(method.split()) < len(hypothesis.method.split())):
+            log.warning("hypothesis %r: its method asked again came back less specific (%r); kept as it was",
+                        hypothesis.title, method[:80])
+            return hypothesis
         log.info("hypothesis %r: its method %r written out as %r", hypothesis.title, hypothesis.method, method)
-        return hypothesis.model_copy(update={"method": method})
+        return sharpened
 
     def reproduction(self) -> Hypothesis:
         """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats
         the starter code. Asked for separately because a small model, asked for N hypotheses at once, varies the
         paper's details (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
-        reply = self._ask("reproduce.j2", ReproductionHypothesis, "reproduce", method=self.paper_method,
-                          workspace=self.facts.workspace, metric=self.facts.metric, direction=self.facts.direction,
-                          data_files=self.facts.data_files())
-        return Hypothesis.model_validate(reply.model_dump())
+        messages = self._messages("reproduce.j2", method=self.paper_method, workspace=self.facts.workspace,
+                                  metric=self.facts.metric, direction=self.facts.direction,
+                                  data_files=self.facts.data_files())
+        completion = self.llm.complete(messages, ReproductionHypothesis, max_tokens=self.max_reply_tokens,
+                                       purpose="idea.reproduce")
+        hypothesis = Hypothesis.model_validate(completion.parsed.model_dump())
+        if self.needs_sharpening(hypothesis) and self.has_time():
+            return self.sharpen(hypothesis, [*messages, Message(role="assistant", content=completion.text)])
+        return hypothesis
 
     def broken_rules(self, hypothesis: Hypothesis) -> list[str]:
         """Why `hypothesis` breaks a rule of the problem, checked on its title and method ([] when it breaks none

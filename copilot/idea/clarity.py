@@ -45,11 +45,9 @@ def names_in(text: str, names: set[str]) -> set[str]:
     return found
 
 
-def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
-    """1-5: one point to start, one each for naming a workspace file, naming code (a function, class or name the
-    workspace defines, or a library call such as `np.pad(`), giving a setting's value, and giving two or more; one
-    off for vague wording ("a more efficient implementation", "a different approach"). The justification lists
-    what was found."""
+def _specifics(hypothesis: Hypothesis, workspace: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """What the title and method name: workspace files, code (names the workspace defines, library calls), setting
+    values, and vague wording."""
     text = f"{hypothesis.title}. {hypothesis.method}"
     files, names = workspace_vocabulary(workspace)
     named_files = sorted(f for f in files if re.search(rf"(?<![\w/.-]){re.escape(f)}(?![\w-])", text))
@@ -59,6 +57,23 @@ def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
     settings = list(dict.fromkeys(m.group(0).rstrip(".,;") for m in _SETTING.finditer(text)
                                   if not any(m.group(0) in f for f in named_files)))
     vague = sorted({m.group(0).lower() for m in _VAGUE.finditer(text)})
+    return named_files, named_code, settings, vague
+
+
+def unspecific(hypothesis: Hypothesis, workspace: str) -> bool:
+    """Whether the hypothesis names neither code nor a setting value: a kind of change rather than a change ("Use a
+    different loss function: modify the loss function in train.py to use a different loss function", as the
+    embedded model wrote on three real tasks of four, one of them a nearest-neighbour classifier with no loss)."""
+    _, named_code, settings, _ = _specifics(hypothesis, workspace)
+    return not named_code and not settings
+
+
+def measured_clarity(hypothesis: Hypothesis, workspace: str) -> Score:
+    """1-5: one point to start, one each for naming a workspace file, naming code (a function, class or name the
+    workspace defines, or a library call such as `np.pad(`), giving a setting's value, and giving two or more; one
+    off for vague wording ("a more efficient implementation", "a different approach"). The justification lists
+    what was found."""
+    named_files, named_code, settings, vague = _specifics(hypothesis, workspace)
     score = 1 + bool(named_files) + bool(named_code) + bool(settings) + (len(settings) >= 2) - bool(vague)
     found = [f"file {', '.join(named_files)}" if named_files else "no file",
              f"code {', '.join(named_code[:4])}" if named_code else "no function or call",
