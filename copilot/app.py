@@ -64,10 +64,17 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
         choose_agent(cfg.agent, cfg.llm.get("agent"), task.spec.run, task.workspace)  # refuses a misfit agent now
     rundir = RunRecords(run_root)
     _setup_logging(rundir)
-    console = Console(stderr=True)
+    console = run_console()
     progress = Progress(console)
     with progress, progress.capture_logging():
         return _run(cfg, task, stages, rundir, console, progress)
+
+
+def run_console(file: Any = None) -> Console:
+    """The run's terminal output (stderr by default). Soft-wrapped: a line longer than the width is left for the
+    terminal to wrap, never broken by rich; when stderr is not a terminal (CI, a log file, a pipe) rich's width is 80
+    columns and lines such as "agent: edit (train.py has 167 lines: ...)" were cut in two."""
+    return Console(file=file, stderr=file is None, soft_wrap=True)
 
 
 def _run(cfg: DictConfig, task: Any, stages: list[str], rundir: RunRecords, console: Console,

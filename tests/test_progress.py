@@ -174,6 +174,15 @@ def test_a_long_path_stays_on_the_line_of_its_label():
     assert out.getvalue() == f"plan written: {path}\n"
 
 
+def test_the_run_console_never_breaks_a_long_line_when_output_is_not_a_terminal():
+    from copilot.app import run_console
+
+    out = io.StringIO()
+    line = "agent: edit (train.py has 167 lines: search/replace edits instead of whole files) " + "x" * 60
+    run_console(out).print(line)
+    assert out.getvalue() == line + "\n"
+
+
 def test_captured_logging_shows_warnings_once_keeps_log_only_records_in_the_file(tmp_path):
     """The root logger set up as Hydra does (a stdout handler and cli.log): while captured, the terminal shows each
     warning as one line, nothing below warnings and nothing marked LOG_ONLY; the file keeps everything."""
