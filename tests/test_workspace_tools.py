@@ -232,6 +232,20 @@ def test_profiling_retries_with_the_error_then_falls_back_to_the_builtin_profile
     findings = analyse_data(good, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py")
     assert findings.ok and findings.source == "model" and findings.findings.strip() == "(4, 2)"
 
+    # A failed script's error goes back with the coach's advice (here: the columns the table really has).
+    from types import SimpleNamespace
+
+    from copilot.coach.small import RuleCoach
+
+    coach = RuleCoach().bind(SimpleNamespace(task=SimpleNamespace(workspace=tmp_path / "ws",
+                                                                  spec=SimpleNamespace(hidden=[]))))
+    guess = "```python\nimport pandas as pd\nprint(pd.read_csv('data/train.csv')['Outcome'].mean())\n```"
+    advised = scripted([guess, "```python\nimport pandas as pd\nprint(pd.read_csv('data/train.csv')['x'].mean())\n```"])
+    findings = analyse_data(advised, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py",
+                            advise=lambda output: coach.run_failed(output, []))
+    assert findings.ok and findings.tries == 2 and findings.findings.strip() == "2.0"
+    assert "data/train.csv: x, label" in advised.backend.requests[1].messages[-1].content
+
     none = scripted([])  # no model reply may be asked for: the budget has no time left for one
     findings = analyse_data(none, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py",
                             can_ask=lambda: False)

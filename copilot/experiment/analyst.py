@@ -76,12 +76,14 @@ def clean_code(code: str) -> str:
 
 def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_description: str, script_path: Path,
                  *, max_tries: int = 2, timeout_s: float = 120, max_chars: int = 3000,
-                 can_ask: Callable[[], bool] = lambda: True) -> DataFindings:
+                 can_ask: Callable[[], bool] = lambda: True,
+                 advise: Callable[[str], str] = lambda output: "") -> DataFindings:
     """Have the model write a profiling script, run it in the workspace (the script lives in the run directory, so the
     workspace diff stays clean), and return the findings. A failing script (an error, or no output) is shown to the
     model with its error for another try; when every try fails, copilot's own profiler runs instead, so the agent
     still starts from measured facts about the data, and so it does when `can_ask()` says the run's budget leaves no
-    time for another model call.
+    time for another model call. `advise(error)` is what the coach adds to a failed script's error (the columns the
+    tables really have, for a KeyError on a column).
     """
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"), undefined=StrictUndefined)
     error: str | None = None
@@ -105,6 +107,7 @@ def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_descrip
         error = (result.stderr_tail or result.stdout_tail
                  or f"it exited with code {result.exit_code} and printed nothing")[-1500:]
         log.warning("profiling script try %d failed: %s", attempt, error.strip().splitlines()[-1:] or error)
+        error += advise(error)
     result = sandbox.run(f"python {shlex.quote(str(BUILTIN_PROFILER))}", workspace_root, timeout_s=timeout_s)
     if result.ok and result.stdout_tail.strip():
         log.warning("the model's profiling scripts failed %d times; copilot's own profiler ran instead", max_tries)

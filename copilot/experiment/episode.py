@@ -113,7 +113,8 @@ def data_findings(ctx: RunContext, workspace: Workspace) -> str:
         return analyse_data(ctx.llm, ctx.sandbox, root, describe_workspace(root, ctx.task.spec.run),
                             ctx.run.path("experiment", "profile_data.py"),
                             timeout_s=ctx.task.spec.budgets.run_timeout_s,
-                            can_ask=lambda: ctx.budget.can_start(ctx.llm.expected_call_s()))
+                            can_ask=lambda: ctx.budget.can_start(ctx.llm.expected_call_s()),
+                            advise=lambda output: ctx.coach.run_failed(output, []))
 
     return ctx.run.experiment.findings.get_or_make(analyse).findings
 
