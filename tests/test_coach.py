@@ -131,6 +131,21 @@ def test_an_undefined_name_gets_its_import_line():
     assert hint("import_line", "KeyError: 'label'") == ""
 
 
+def test_a_known_name_looked_up_in_the_wrong_module_gets_the_module_it_is_in():
+    """Real errors: the embedded model's `ensemble.HuberRegressor(...)` on a real suite task, and its import form."""
+    import sklearn.ensemble
+
+    with pytest.raises(AttributeError) as attribute:
+        sklearn.ensemble.HuberRegressor  # noqa: B018 - the attribute lookup is the error under test
+    with pytest.raises(ImportError) as imported:
+        exec("from sklearn.ensemble import HuberRegressor")
+    for error in (attribute.value, imported.value):
+        assert ("`HuberRegressor` is not in `sklearn.ensemble`: import it with "
+                "`from sklearn.linear_model import HuberRegressor`") in hint("import_line", f"{error}")
+    assert hint("import_line", "module 'pandas' has no attribute 'sin'") == ""  # no known import line for it
+    assert hint("import_line", "module 'numpy' has no attribute 'np'") == ""
+
+
 def test_a_name_the_new_version_dropped_is_shown_from_the_earlier_version():
     """The embedded model's text-embeddings rewrite lost `train = pd.read_csv(...)` and `test = ...`."""
     starter = ('import pandas as pd\nfrom sklearn.svm import SVC as Classifier\n\n'

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
+WRONG_MODULE = re.compile(r"module '(?P<module>[\w.]+)' has no attribute '(?P<name>\w+)'|"
+                          r"cannot import name '(?P<imported>\w+)' from '(?P<source>[\w.]+)'")
 
 
 class RegexAdvice:
@@ -127,7 +129,9 @@ def scikit_learn_imports() -> dict[str, str]:
 
 class ImportLine:
     """For a `NameError`: the import line of a well-known name (`imports`, and every scikit-learn estimator when
-    `scikit_learn` is on), or a reminder to define the name before its use."""
+    `scikit_learn` is on), or a reminder to define the name before its use. For a well-known name looked up in the
+    wrong module (`module 'sklearn.ensemble' has no attribute 'HuberRegressor'`, or the same as an ImportError): the
+    module it is in."""
 
     event = "run_failed"
 
@@ -136,13 +140,23 @@ class ImportLine:
         self.imports = imports
         self.scikit_learn = scikit_learn
 
+    def _line(self, name: str) -> str | None:
+        return self.imports.get(name) or (scikit_learn_imports().get(name) if self.scikit_learn else None)
+
     def __call__(self, output: str, earlier: list[str]) -> str | None:
-        """The import line or the reminder, or None without a NameError."""
+        """The import line or the reminder, or None without a NameError or a known name in the wrong module."""
         match = UNDEFINED_NAME.search(output)
         if not match:
-            return None
+            wrong = WRONG_MODULE.search(output)
+            if wrong is None:
+                return None
+            name, module = wrong["name"] or wrong["imported"], wrong["module"] or wrong["source"]
+            line = self._line(name)
+            if line is None or re.search(rf"\b{re.escape(module)}\b", line):
+                return None
+            return f"\n(`{name}` is not in `{module}`: import it with `{line}`.)"
         name = match.group(1)
-        line = self.imports.get(name) or (scikit_learn_imports().get(name) if self.scikit_learn else None)
+        line = self._line(name)
         if line:
             return f"\n(`{name}` is used but never imported: add `{line}` at the top of the file.)"
         return f"\n(`{name}` is used before it is defined or imported: define or import it before that line.)"
