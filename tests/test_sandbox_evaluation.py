@@ -67,6 +67,38 @@ def test_a_read_only_helper_beside_the_evaluation_is_still_importable(tmp_path):
     assert attempt.status == "ok" and attempt.metric == pytest.approx(0.75), attempt.error
 
 
+def test_the_submission_the_evaluation_imports_is_the_experiments_and_nothing_else_comes_with_it(tmp_path):
+    """MLGym-style tasks (the real suite's sat-heuristic, mcts-implement, prisoners-dilemma, blotto): the evaluation
+    imports a module of the starter that the experiment changes. Its version and the helper it imports in turn go
+    into the evaluation's folder; a json.py it left, and a module the starter does not have that the evaluation
+    would import, do not."""
+    from copilot.execution.evaluation import evaluated_modules
+
+    loop = toy_loop(tmp_path, HONEST)
+    evaluate = ("import json\ntry:\n    import extra\nexcept ImportError:\n    extra = None\n"
+                "from strategy import guess\ntruth = open('data/answers.txt').read().split()\n"
+                "value = sum(a == b for a, b in zip(truth, guess())) / len(truth)\n"
+                "json.dump({'metric': 'accuracy', 'value': value, 'extra': extra is not None}, "
+                "open('results.json', 'w'))\n")
+    (loop.task.workspace / "evaluate.py").write_text(evaluate)
+    (loop.task.workspace / "strategy.py").write_text("def guess():\n    return 'x x x x'.split()\n")
+    (loop.workspace / "evaluate.py").chmod(0o644)
+    for name in ("evaluate.py", "strategy.py"):
+        (loop.workspace / name).write_text((loop.task.workspace / name).read_text())
+    baseline = loop.run_baseline()
+    assert baseline.status == "ok" and baseline.metric == pytest.approx(0.25), baseline.error
+    (loop.workspace / "strategy.py").write_text("from moves import MOVES\n\ndef guess():\n    return MOVES\n")
+    (loop.workspace / "moves.py").write_text("MOVES = 'a b c d'.split()\n")
+    (loop.workspace / "extra.py").write_text("raise SystemExit('imported')\n")
+    (loop.workspace / "shadow_source.txt").write_text(SHADOWS)
+    plant = "import shutil\nshutil.copy('shadow_source.txt', 'json.py')\n" + HONEST
+    assert evaluated_modules(loop.task, loop.workspace) == ["strategy.py", "moves.py"]
+    attempt = measure_current(loop, plant)
+    assert attempt.status == "ok" and attempt.metric == pytest.approx(0.75), attempt.error
+    assert attempt.measurement.extra == {"extra": False}
+    assert not (loop.workspace / "stolen.txt").exists()
+
+
 WATCHER = """import os, shutil, sys, time
 # double fork, setsid and an empty environment: out of the process group, without the sandbox's marker variable
 workspace = os.getcwd()

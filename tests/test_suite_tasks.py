@@ -195,6 +195,25 @@ def test_starter_behaves_as_documented(name: str, tmp_path: Path) -> None:
     _assert_documented(results["value"], entry["reference"]["score"], entry["reference"]["tolerance"])
 
 
+@pytest.mark.parametrize("name", ["mcts-implement", "prisoners-dilemma", "blotto"])
+def test_the_loops_own_measurement_of_the_starter_gives_the_reference_score(name: str, tmp_path: Path) -> None:
+    """Through `ExecutionLoop.run_baseline`, as a run measures it (the evaluation in a folder of its own), not only
+    the evaluation run in the workspace: these evaluations import the starter's module the experiment changes, and
+    a run once measured every attempt of them as failed ("No module named 'strategy'")."""
+    from copilot.execution.loop import ExecutionLoop
+    from copilot.experiment.workspace import Workspace
+    from copilot.feedback.auto import AutoFeedback
+    from copilot.rundir import RunDir
+
+    entry, task = TASKS[name], _task(name)
+    workspace = Workspace.create(task.workspace, tmp_path / "run" / "workspace", task.spec.read_only,
+                                 hidden=task.spec.hidden)
+    loop = ExecutionLoop(task, RunDir(tmp_path / "run"), workspace.root, _sandbox(task), AutoFeedback(announce=False))
+    baseline = loop.run_baseline()
+    assert baseline.status == "ok", baseline.error
+    _assert_documented(baseline.metric, entry["reference"]["score"], entry["reference"]["tolerance"])
+
+
 @pytest.mark.slow
 def test_the_documented_repair_of_the_crashing_starter_reaches_the_reference_score(tmp_path: Path) -> None:
     entry, task = TASKS["diabetes-gbr"], _task("diabetes-gbr")

@@ -7,8 +7,10 @@
 3. After it: each read-only file must still be the starter's (same bytes, mode 0444, not a link); a changed one makes
    the attempt `invalid` and is restored. Anything at a hidden path makes it `invalid` too and is removed.
 4. The evaluation runs in the sandbox in a fresh folder beside the workspace (`evaluation_folder`), never in the
-   workspace: the experiment's files, except Python modules; the starter's read-only files, pristine, over whatever
-   the experiment left at their paths; the hidden files, read-only. Python runs with `PYTHONSAFEPATH=1` (the script's
+   workspace: the experiment's files, except Python modules other than those the evaluation imports
+   (`evaluated_modules`: the submission of a task whose evaluation imports the experiment's code, MLGym's
+   `heuristic.py` or `strategy.py`); the starter's read-only files, pristine, over whatever the experiment left at
+   their paths; the hidden files, read-only. Python runs with `PYTHONSAFEPATH=1` (the script's
    folder is not put first on `sys.path`) and no user site, and `PYTHONPATH` names only folders of the starter's
    read-only Python files (helpers beside the evaluation), so no file of the experiment is imported in place of a
    library. The experiment's processes are gone by then (each command has a PID namespace of its own). The metric is
@@ -18,10 +20,13 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import logging
 import os
 import shutil
 import stat
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -92,6 +97,57 @@ def _place(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+@functools.cache
+def _importable_elsewhere() -> frozenset[str]:
+    """Top-level names of the standard library and of every installed distribution."""
+    from importlib.metadata import packages_distributions
+
+    return frozenset(sys.stdlib_module_names) | frozenset(packages_distributions())
+
+
+def _imported_names(source: Path) -> set[str]:
+    """Top-level module names a Python file imports (absolute imports, anywhere in the file); none if it does not
+    parse."""
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def evaluated_modules(task: Task, workspace: Path) -> list[str]:
+    """The experiment's Python modules that the evaluation imports, as workspace paths: the starter's modules
+    (`name.py`, in the folders of its read-only Python files: the evaluation's `PYTHONPATH`) that those read-only
+    files import, the submission of a task such as MLGym's (`heuristic.py`, `strategy.py`), and, transitively, the
+    experiment's modules these import in turn (a heuristic split into helpers). A module the starter does not have
+    is never imported by the evaluation itself, and a name that is also a standard-library or installed module is
+    never carried, so a `json.py` the experiment left is not imported in place of the library. (The submission runs
+    inside the evaluation by the task's design; what it does there is the task's evaluation to judge.)"""
+    helpers = [rel for rel in task.spec.read_only if rel.endswith(".py") and (task.workspace / rel).is_file()]
+    folders = sorted({Path(rel).parent for rel in helpers})
+    protected = set(task.spec.read_only) | set(task.spec.hidden)
+    carried: list[str] = []
+    pending = [(task.workspace / rel, True) for rel in helpers]
+    while pending:
+        source, by_evaluation = pending.pop()
+        for name in sorted(_imported_names(source) - _importable_elsewhere()):
+            for folder in folders:
+                rel = (folder / f"{name}.py").as_posix()
+                path = workspace / rel
+                if (rel in carried or rel in protected or not path.is_file() or links.is_link(path)
+                        or (by_evaluation and not (task.workspace / rel).is_file())):
+                    continue
+                carried.append(rel)
+                pending.append((path, False))
+    return carried
+
+
 @contextmanager
 def evaluation_folder(task: Task, workspace: Path) -> Iterator[Path]:
     """A fresh folder laid out for the evaluation (see the module docstring), removed when the block ends."""
@@ -102,8 +158,9 @@ def evaluation_folder(task: Task, workspace: Path) -> Iterator[Path]:
     folder.mkdir()
     try:
         protected = {*spec.read_only, *spec.hidden, spec.results_file}
+        imported = set(evaluated_modules(task, workspace))
         for rel, info in links.walk(workspace, SKIP_PARTS):
-            if rel in protected or rel.endswith(IMPORTABLE_SUFFIXES):
+            if rel in protected or (rel.endswith(IMPORTABLE_SUFFIXES) and rel not in imported):
                 continue
             target = links.real_parent(folder, rel)
             if stat.S_ISLNK(info.st_mode):
