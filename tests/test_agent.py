@@ -194,6 +194,8 @@ def test_the_task_block_names_the_held_out_files_only_when_there_are_some(worksp
     assert "Method:" not in block and "Hypothesis: h\n1. improve\n" in block
     with_plan_method = agent.render("task.j2", **{**values, "plan_method": "Fit OLS on log(sales)."}, hidden=[])
     assert "Hypothesis: h\nMethod: Fit OLS on log(sales).\nSteps:\n1. improve\n" in with_plan_method
+    repairing = agent.render("task.j2", **{**values, "plan": None}, hidden=[])  # making the starter run first
+    assert "## Plan" not in repairing and "Hypothesis:" not in repairing and "## Workspace" in repairing
 
 
 def test_work_ends_early_enough_to_measure_the_last_attempt_and_re_execute_the_best():

@@ -26,7 +26,7 @@ def build_loop(ctx: RunContext, episodes: Episodes) -> ExecutionLoop:
     """The execution loop of this run, with its policy, queue, budget, coach and observers."""
 
     def implement(instruction: str, step: NextStep, history: str) -> EpisodeResult:
-        return episodes.run(instruction, step.candidate, history)
+        return episodes.run(instruction, step.candidate, history, repairing=step.kind == "repair")
 
     chosen = ctx.run.idea.chosen()
     plan = Candidate(title=chosen.title if chosen else episodes.plan.hypothesis_title, source="plan",

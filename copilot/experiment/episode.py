@@ -152,27 +152,33 @@ class Episodes:
         if why not in ("chosen in the configuration", "the default"):
             self.ctx.console.print(f"agent: {self.agent_name} ({why})")
 
-    def task_block(self, agent: Any, instruction: str, candidate: Candidate | None, history: str) -> str:
-        """The fixed task block of an episode, ending with what varies: history, candidate, instruction."""
+    def task_block(self, agent: Any, instruction: str, candidate: Candidate | None, history: str,
+                   repairing: bool = False) -> str:
+        """The fixed task block of an episode, ending with what varies: history, candidate, instruction. An episode
+        `repairing` the starter (making it run first) is shown no plan and no paper method: with the plan there, the
+        embedded model's repair of a crashing starter put in the plan's model instead of fixing the failing line."""
         ctx, spec = self.ctx, self.ctx.task.spec
         chosen = ctx.run.idea.chosen()
         testing = candidate if candidate is not None and candidate.method and candidate.source != "plan" and (
-            chosen is None or candidate.title != chosen.title) else None
+            chosen is None or candidate.title != chosen.title) and not repairing else None
         return agent.render(
-            "task.j2", title=spec.title, instruction=instruction, plan=self.plan, metric=spec.metric.name,
+            "task.j2", title=spec.title, instruction=instruction, plan=None if repairing else self.plan,
+            metric=spec.metric.name,
             direction=spec.metric.direction, evaluate=spec.evaluate, run=spec.run,
             timeout=int(spec.budgets.run_timeout_s),
             workspace=describe_workspace(ctx.task.workspace, spec.run, hidden=spec.hidden,
                                          script_lines=0 if self.agent_name != "tools" else 40,
                                          packages=available_packages(ctx.sandbox, ctx.run)),
             read_only=spec.read_only, resources=self.resources, findings=self.findings, history=history,
-            hidden=spec.hidden, testing=testing, paper_method=paper_method(ctx),
+            hidden=spec.hidden, testing=testing, paper_method="" if repairing else paper_method(ctx),
             plan_method=chosen_method(ctx, self.plan), constraints=prompt_lines(problem_rules(ctx)))
 
-    def run(self, instruction: str, candidate: Candidate | None = None, history: str = "") -> EpisodeResult:
-        """One episode implementing `instruction` (testing `candidate`, when given)."""
+    def run(self, instruction: str, candidate: Candidate | None = None, history: str = "",
+            repairing: bool = False) -> EpisodeResult:
+        """One episode implementing `instruction` (testing `candidate`, when given; making the starter run when
+        `repairing`)."""
         agent = self.agent()
-        return agent.run(self.task_block(agent, instruction, candidate, history), instruction)
+        return agent.run(self.task_block(agent, instruction, candidate, history, repairing), instruction)
 
     def agent(self) -> Any:
         """A fresh agent of the run's choice over the workspace, its steps numbered after the trace's."""
