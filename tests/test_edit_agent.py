@@ -349,7 +349,7 @@ def test_blocks_that_only_add_comments_are_not_run_and_are_sent_back(workspace, 
     change = reply(block("        return total / len(values)\n", "        return total * 2\n"))
     agent, backend = agent_for(workspace, [comments, change], tmp_path)
     assert agent.run("task").status == "final" and out(workspace) == "12"
-    assert "change only comments, and a comment does nothing" in backend.requests[1].messages[-1].content
+    assert "change only comments or add code that nothing calls" in backend.requests[1].messages[-1].content
     assert trace_of(tmp_path) == [("edit_file", False), ("write_file", True), ("execute", True)]
 
 

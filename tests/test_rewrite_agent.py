@@ -112,10 +112,12 @@ def test_a_reply_that_only_adds_comments_is_sent_back_as_no_change(workspace, tm
     result = agent.run("task")
     assert (result.status, result.steps) == ("final", 2)
     second = backend.requests[1].messages[-1].content
-    assert "changed only comments of this file" in second and "repeated this file unchanged" not in second
+    assert "changed only comments of this file, or added code that nothing calls" in second
+    assert "repeated this file unchanged" not in second
     assert [r.temperature for r in backend.requests] == [None, 0.8]
     trace = list(read_jsonl(tmp_path / "trace.jsonl"))
-    assert trace[0]["observation"] == {"ok": False, "text": "the reply repeats the current code with other comments"}
+    assert trace[0]["observation"] == {
+        "ok": False, "text": "the reply repeats the current code with other comments or unused additions"}
     assert (workspace.root / "train.py").read_text() == working
 
 

@@ -181,7 +181,9 @@ class EditAgent(RewriteAgent):
         texts, applied, failed = ({self.script: whole}, [], []) if whole is not None else self._apply(blocks)
         failed += problems
         edited = {path: text for path, text in texts.items() if text != self._existing(path)}
-        changed = {path: text for path, text in edited.items() if not self._only_comments(path, text)}
+        # A reply whose other blocks failed may be adding the first half of a change (an import used later).
+        changed = edited if failed else {path: text for path, text in edited.items()
+                                         if not self._only_comments(path, text)}
         if not changed and failed:
             self.last_problems = "\n".join(failed)
             raise _Refused("not_applied", problems=self.last_problems, action=action)
@@ -273,7 +275,8 @@ class EditAgent(RewriteAgent):
         return self.toolbox.workspace.resolve(rel).read_text(encoding="utf-8", errors="replace")
 
     def _only_comments(self, rel: str, text: str) -> bool:
-        """Whether `text` is the Python file `rel` as it is, with other comments (copilot/experiment/program.py)."""
+        """Whether `text` is the Python file `rel` as it is, with other comments or unused additions
+        (copilot/experiment/program.py)."""
         existing = self._existing(rel)
         return rel.endswith(".py") and existing is not None and same_program(existing, text)
 

@@ -134,7 +134,7 @@ class RewriteAgent:
                     # the error, if any, still stands: the fix round asks for it again
                     unchanged = "file" if code.strip() == current.strip() else "comments"
                     what = ("the current file unchanged" if unchanged == "file"
-                            else "the current code with other comments")
+                            else "the current code with other comments or unused additions")
                     self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
                                  {"ok": False, "text": f"the reply repeats {what}"}, completion)
                     continue
