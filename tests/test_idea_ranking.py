@@ -282,3 +282,55 @@ def test_a_kind_of_change_instead_of_a_change_is_asked_for_once_more_and_kept_wh
     assert "choose the one technique of that kind" in " ".join(requests[3].messages[-1].content.split())
     assert "came back less specific" in caplog.text
     assert not llm.backend.script, "every scripted reply was used"
+
+
+def test_a_method_asked_again_that_comes_back_as_json_gives_its_method_field_or_leaves_the_hypothesis(scripted,
+                                                                                                       caplog):
+    """Scripted LLM (canned replies, worded after the embedded model's on ucr-gunpoint): asked in free text for the
+    method of its JSON reproduction, it answered the same JSON object again; the whole object became the method and
+    went into every implementation prompt. A JSON answer gives its `method` field; the same method (or none) leaves
+    the hypothesis as it was."""
+    reproduce = hypothesis("Reproduce the paper: FCN", "Fully Convolutional Network (FCN) with ResNet structure")
+    llm = scripted([reproduce.model_dump(), reproduce.model_dump_json(), {"hypotheses": []}])
+    facts = TaskFacts(workspace="train.py", metric="error_rate", direction="minimize", run="python train.py",
+                      read_only=[])
+    agent = IdeaAgent(llm, facts, num_hypotheses=1, paper_method="## Method\nAn FCN.")
+    assert agent.reproduction().method == reproduce.method
+    assert "came back the same or empty" in caplog.text
+    assert "not in JSON" in llm.backend.requests[1].messages[-1].content
+
+    conv = "In train.py, replace 1-NN with three Conv1d blocks (128, 256, 128 filters; widths 8, 5, 3)."
+    assert written_method('```json\n{"title": "FCN", "method": "' + conv + '"}\n```') == conv
+    cut = '{"title": "FCN", "method": "' + conv + '", "supporting_result": "lower err'  # cut at max_tokens
+    assert written_method(cut) == conv
+    assert written_method('{"title": "FCN", "problem": "error"}') == ""
+
+
+def test_the_prompts_that_read_the_material_open_with_the_same_text_so_a_local_model_reads_it_once(scripted):
+    """Scripted LLM (canned replies): the analysis, the reproduction, the hypotheses and the plan each open with the
+    material and the workspace, byte for byte the same, so llama.cpp evaluates that prefix once (its KV cache); in
+    the real suite's first runs stage 1 had 73 of each prompt's tokens cached (the system prompt). The review stays
+    short: with the workspace in its prompt the embedded model scored everything 3."""
+    weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators in train.py.")
+    fcn = hypothesis("Reproduce the paper: weekly profile", "In train.py, add LinearRegression() on weekday dummies.")
+    plan = {"hypothesis_title": weekly.title, "datasets": [], "baselines": ["history mean"], "metric": "rmse",
+            "metric_direction": "minimize", "workspace_files": ["train.py"], "expected_outcome": "Lower RMSE.",
+            "compute_budget": "a minute",
+            "steps": ["In train.py, compute weekday dummies from the date column of data/history.csv",
+                      "Fit LinearRegression() on the dummies in train.py",
+                      "Predict the horizon dates in train.py with the fitted LinearRegression()"]}
+    analysis = {"research_tasks": ["forecast daily sales"], "gaps": ["weekly cycle"], "keywords": ["sales"]}
+    llm = scripted([analysis, fcn.model_dump(), {"hypotheses": [weekly.model_dump()]}, plan])
+    facts = TaskFacts(workspace="train.py (history mean)", metric="rmse", direction="minimize", run="python train.py",
+                      read_only=[])
+    agent = IdeaAgent(llm, facts, num_hypotheses=1, paper_method="## Method\nWeekday dummies.",
+                      material="Paper:\nSales have a weekly cycle.")
+    parsed = agent.analyse("Paper:\nSales have a weekly cycle.")
+    agent.reproduction()
+    agent.hypothesize(agent.material, parsed, related=[])
+    agent.plan(weekly)
+    prompts = [r.messages[-1].content for r in llm.backend.requests]
+    opening = prompts[0][:prompts[0].index("Read the research material above")]
+    assert "Sales have a weekly cycle." in opening and "train.py (history mean)" in opening
+    assert all(p.startswith(opening) for p in prompts), [p[:200] for p in prompts]
+    assert [r.messages[0] for r in llm.backend.requests].count(llm.backend.requests[0].messages[0]) == 4

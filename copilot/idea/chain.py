@@ -10,6 +10,7 @@ on them. Retrieval is done by the caller.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -130,8 +131,17 @@ def review_problems(scores: list[Scores]) -> list[str]:
 
 def written_method(text: str, limit: int = 800) -> str:
     """A free-text answer as a method field: code fences and a leading "Method:" label dropped, whitespace joined,
-    and cut at the last sentence end within `limit` characters."""
-    text = re.sub(r"```(?:python3?|py)?", " ", text)
+    and cut at the last sentence end within `limit` characters. A reply that is a JSON object (asked in free text
+    after a JSON reply, the embedded model repeated its hypothesis object, ucr-gunpoint) gives its `method` field;
+    one without that field gives ""."""
+    text = re.sub(r"```(?:python3?|py|json)?", " ", text)
+    if text.strip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            field_ = re.search(r'"method"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+            data = {"method": json.loads(f'"{field_.group(1)}"')} if field_ else {}
+        text = data.get("method", "") if isinstance(data, dict) and isinstance(data.get("method"), str) else ""
     text = re.sub(r"^\s*(?:\*\*)?method\s*(?::\s*(?:\*\*)?|(?:\*\*)\s*:)\s*", "", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -156,8 +166,11 @@ class IdeaAgent:
 
     def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
                  paper_method: str = "", has_paper: bool = True, partial_input: bool = False,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, material: str = "") -> None:
         self.llm = llm
+        # The paper and/or research problem: with the workspace, the opening of every prompt that reads them
+        # (prompts/_context.j2), the same text each time, so a local model reads it once (its KV cache).
+        self.material = material
         self.deadline = deadline  # time.monotonic() by which stage 1 stops asking for more (the run's Budget)
         # The paper's abstract and method section (`idea.material.reproduction_source`); "" = no reproduction.
         self.paper_method = paper_method
@@ -182,6 +195,7 @@ class IdeaAgent:
 
     def _messages(self, template: str, **values: Any) -> list[Message]:
         system = self.templates.get_template("system.j2").render(rules=self.rules)
+        values = {"material": self.material, "workspace": self.facts.workspace, **values}
         prompt = self.templates.get_template(template).render(rules=self.rules, **values)
         return [Message(role="system", content=system), Message(role="user", content=prompt)]
 
@@ -191,6 +205,7 @@ class IdeaAgent:
 
     def analyse(self, material: str) -> PaperAnalysis:
         """Research tasks, gaps and search keywords of the paper or problem."""
+        self.material = self.material or material
         return self._ask("analyse.j2", PaperAnalysis, "analyse", material=material)
 
     def hypothesize(
@@ -237,6 +252,10 @@ class IdeaAgent:
         if names_only_a_file(method):
             log.warning("hypothesis %r names only a file as its method, and asked again too (%r)", hypothesis.title,
                         method[:80])
+            return hypothesis
+        if not method or method == hypothesis.method:
+            log.warning("hypothesis %r: its method asked again came back the same or empty (%r); kept as it was",
+                        hypothesis.title, text[:80])
             return hypothesis
         sharpened = hypothesis.model_copy(update={"method": method})
         workspace = self.facts.workspace

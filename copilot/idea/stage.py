@@ -122,7 +122,8 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
                       paper_method=reproduction_source(paper) if reproduce else "", has_paper=paper is not None,
-                      partial_input=bool(paper_notices(paper)), deadline=ctx.budget.idea_deadline())
+                      partial_input=bool(paper_notices(paper)), deadline=ctx.budget.idea_deadline(),
+                      material=material)
     analysis = records.analysis.get_or_make(lambda: agent.analyse(material))
     related = _retrieve(ctx, analysis, paper)
     ctx.console.print(f"related works: {len(related)}; generating {agent.num_hypotheses} hypotheses")
