@@ -232,3 +232,28 @@ def test_the_instruction_is_restated_after_the_file(workspace, tmp_path):
     prompt = backend.requests[0].messages[-1].content
     assert prompt.index("## Current train.py") < prompt.index("## What to do now\nUse a forest.")
     assert prompt.rstrip().endswith("then one sentence saying what you changed.")
+
+
+def test_a_fix_round_continues_the_conversation_so_the_prompt_read_is_reused(workspace, tmp_path):
+    """Scripted replies: after a version that fails as written, the next request is the last one, the reply and the
+    error (a local model then evaluates only that turn); the file is not shown again. When the conversation would
+    not fit the context window, the opening is rebuilt around the current file."""
+    crashing = "import pandas_does_not_exist\npandas_does_not_exist.run()\n"
+    still = "import pandas_does_not_exist as p\np.run()\n"
+    working = "open('out.txt', 'w').write('0.9')\n"
+    agent, backend = agent_for(workspace, [fenced(crashing), fenced(still), fenced(working)], tmp_path)
+    assert agent.run("# Task\nRaise the number.", "Raise it.").status == "final"
+    first, second, third = (r.messages for r in backend.requests)
+    assert second[:2] == first and second[2].role == "assistant" and "pandas_does_not_exist.run()" in second[2].content
+    assert third[:4] == second and len(third) == 6
+    follow = second[-1].content
+    assert "## Current train.py" not in follow and "with the file of your last reply gave" in follow
+    assert "ModuleNotFoundError" in follow and "The task is still: Raise it." in follow
+
+    big = "# " + "padding " * 2000 + "\n"  # about 6,000 tokens by the estimate: no room for the conversation
+    (workspace.root / "train.py").write_text(big + STARTER)
+    agent, backend = agent_for(workspace, [fenced(big + crashing), fenced(working)], tmp_path, context_tokens=9000)
+    assert agent.run("# Task", "Raise it.").status == "final"
+    second = backend.requests[1].messages
+    assert len(second) == 2 and "## Current train.py" in second[-1].content
+    assert "ModuleNotFoundError" in second[-1].content

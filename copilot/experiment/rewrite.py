@@ -101,6 +101,8 @@ class RewriteAgent:
 
         `instruction` (already part of `task_message`) is restated after the file, where a small model reads it last:
         with it only at the top, Qwen2.5-Coder-1.5B copied the file back unchanged and said it had made the change.
+        A round after a reply whose file failed as written (or came back unchanged) continues the conversation:
+        that reply and the error follow it, so the prompt the model has read is reused (`_messages`).
         """
         workspace = self.toolbox.workspace
         current = workspace.resolve(self.script).read_text(encoding="utf-8", errors="replace")
@@ -111,24 +113,31 @@ class RewriteAgent:
         steps = written = 0
         summary = ""
         repairs: list[str] = []
+        conversation: list[Message] = []  # the last request, when the file it produced is the current file
+        last_reply = ""
         try:
             for _ in range(self.max_rounds):
                 self._check_budgets(steps)
                 steps += 1
                 self.step_counter += 1
-                ask = self.render("rewrite.j2", script=self.script, code=current, error=error, run=self.run_command,
-                                  unchanged=unchanged, instruction=instruction)
-                completion = self._complete(task_message, ask, RETRY_TEMPERATURE if unchanged else None)
+                values = dict(script=self.script, error=error, run=self.run_command, unchanged=unchanged,
+                              instruction=instruction)
+                messages = self._messages(task_message, values, current, conversation, last_reply)
+                completion = self._complete(messages, task_message, values, current,
+                                            RETRY_TEMPERATURE if unchanged else None)
+                conversation, last_reply = messages, completion.text
                 code, summary = split_reply(completion.text)
                 if completion.finish_reason == "repetition":  # copilot/llm/repetition.py cut a looping reply
                     error = ("Your reply repeated the same lines over and over and was cut off. Write the file again, "
                              "short, with each setting written once.")
                     self._record(steps, None, {"ok": False, "text": error}, completion)
+                    conversation = []
                     continue
                 if code is None:
                     error = ("Your reply held no ```python code block. Reply with the complete file in one "
                              "```python block.")
                     self._record(steps, None, {"ok": False, "text": error}, completion)
+                    conversation = []
                     continue
                 if code.strip() == current.strip() or same_program(current, code):
                     # the error, if any, still stands: the fix round asks for it again
@@ -137,6 +146,8 @@ class RewriteAgent:
                             else "the current code with other comments or unused additions")
                     self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
                                  {"ok": False, "text": f"the reply repeats {what}"}, completion)
+                    if unchanged == "comments":
+                        conversation = []  # the reply's file is not the current one
                     continue
                 unchanged = ""
                 observation = self._act("write_file", {"path": self.script, "content": code})
@@ -144,6 +155,7 @@ class RewriteAgent:
                              observation.model_dump(), completion)
                 if not observation.ok:
                     error = observation.text
+                    conversation = []
                     continue
                 current = code
                 written += 1
@@ -152,6 +164,8 @@ class RewriteAgent:
                 if not trial.ok:
                     current, trial, restored = self._repair(current, trial, earlier, steps)
                     repairs += restored
+                    if restored:
+                        conversation = []  # the file now differs from the reply: it is shown again
                 if trial.ok:
                     note = f" (copilot {'; '.join(repairs)})" if repairs else ""
                     return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary + note))
@@ -190,19 +204,47 @@ class RewriteAgent:
                 break
         return code, trial, done
 
-    def _complete(self, task_message: str, ask: str, temperature: float | None = None) -> Any:
-        messages = [Message(role="system", content=self.render("rewrite_system.j2")),
-                    Message(role="user", content=f"{task_message}\n{ask}")]
-        budget = max(512, self.config.reply_max_tokens * 2)
+    def _fresh(self, task_message: str, values: dict[str, Any], current: str) -> list[Message]:
+        """The opening request: the task block, then the current file, the last error and what to do now."""
+        ask = self.render("rewrite.j2", code=current, **values)
+        return [Message(role="system", content=self.render("rewrite_system.j2")),
+                Message(role="user", content=f"{task_message}\n{ask}")]
+
+    def _messages(self, task_message: str, values: dict[str, Any], current: str, conversation: list[Message],
+                  last_reply: str) -> list[Message]:
+        """The next request. After a reply whose file is the current one (it failed as written, or came back
+        unchanged), the conversation goes on: that reply, then the error and what to do now, without the file again;
+        a local model then evaluates only the new turn (the rest is its KV cache). When that would not fit the
+        context window, only the opening and the last turn are kept; when even that does not fit, or the file is not
+        the last reply's, the opening is rebuilt around the current file."""
+        if not conversation:
+            return self._fresh(task_message, values, current)
+        turn = [Message(role="assistant", content=last_reply),
+                Message(role="user", content=self.render("rewrite.j2", code=None, **values))]
+        for opening in (conversation, conversation[:2]):
+            messages = [*opening, *turn]
+            if self._fits(messages):
+                return messages
+        return self._fresh(task_message, values, current)
+
+    def _reply_budget(self) -> int:
+        return max(512, self.config.reply_max_tokens * 2)
+
+    def _fits(self, messages: list[Message]) -> bool:
+        """Whether `messages` and a whole reply fit the context window (a few tokens per message for the template)."""
+        tokens = sum(self.llm.count_tokens(m.content) + 8 for m in messages)
+        return tokens + self._reply_budget() < self.config.context_tokens
+
+    def _complete(self, messages: list[Message], task_message: str, values: dict[str, Any], current: str,
+                  temperature: float | None = None) -> Any:
         try:
-            return self.llm.complete(messages, max_tokens=budget, temperature=temperature,
+            return self.llm.complete(messages, max_tokens=self._reply_budget(), temperature=temperature,
                                      purpose="experiment.rewrite")
         except ContextOverflowError:
             # The task block (findings, history) is what grows; the file and the error are what the reply needs.
-            messages[1] = Message(role="user", content=f"{task_message[:4000]}\n[... task text cut to fit the "
-                                  f"context window ...]\n{ask}")
-            return self.llm.complete(messages, max_tokens=budget, temperature=temperature,
-                                     purpose="experiment.rewrite")
+            cut = f"{task_message[:4000]}\n[... task text cut to fit the context window ...]"
+            return self.llm.complete(self._fresh(cut, values, current), max_tokens=self._reply_budget(),
+                                     temperature=temperature, purpose="experiment.rewrite")
 
     def _act(self, tool: str, arguments: dict[str, Any]) -> Any:
         workspace = self.toolbox.workspace
