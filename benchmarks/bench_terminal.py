@@ -1,5 +1,6 @@
 """What a user sees on a terminal during a demo run: the run started in tmux as a user starts it
-(`bash run_demo.sh <task> local feedback=auto retrieval=offline`), the pane captured twice a second.
+(`bash run_demo.sh <task> local feedback=auto retrieval=<retrieval>`), the pane captured twice a second. With the
+default retrieval on a machine without internet, each unreachable source should be one notice line, shown once.
 
 Prints one markdown row per run: the longest stretch in which the pane did not change, how many status-line
 updates there were, how often each offline notice was shown, and when the first attempt after the baseline was
@@ -7,7 +8,8 @@ measured (from the run's `attempts/*/attempt.json`), against the task's wall-clo
 that spins on one core for the whole run (issue 18: with another busy process, a demo still reaches its first
 measured attempt within its budget). The frames go to `<out>/frames.txt` and the last screen to `<out>/screen.txt`.
 
-    .venv/bin/python benchmarks/bench_terminal.py --task tabular-digits [--busy] [--out /tmp/terminal]
+    .venv/bin/python benchmarks/bench_terminal.py --task tabular-digits [--busy] [--retrieval default|offline]
+        [--out /tmp/terminal]
 
 Needs tmux. Run it on an otherwise quiet machine (the point of `--busy` is one known competitor, not unknown ones).
 """
@@ -54,6 +56,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="tabular-digits")
     parser.add_argument("--busy", action="store_true", help="one process spinning on a core throughout")
+    parser.add_argument("--retrieval", default="default", choices=("default", "offline"),
+                        help="default: arXiv, Semantic Scholar and the local library (offline notices); offline: local")
     parser.add_argument("--out", type=Path, default=Path("/tmp/terminal"))
     parser.add_argument("--timeout-s", type=float, default=1500)
     args = parser.parse_args()
@@ -61,7 +65,7 @@ def main() -> None:
         sys.exit("bench_terminal.py: tmux is not installed")
     args.out.mkdir(parents=True, exist_ok=True)
     session = f"copilot-bench-{int(time.time())}"
-    command = (f"cd {ROOT} && bash run_demo.sh {args.task} local feedback=auto retrieval=offline; "
+    command = (f"cd {ROOT} && bash run_demo.sh {args.task} local feedback=auto retrieval={args.retrieval}; "
                "echo '[exit '$?']'; sleep 600")
     busy = multiprocessing.Process(target=_spin, daemon=True) if args.busy else None
     if busy is not None:
@@ -97,13 +101,13 @@ def main() -> None:
     run = newest_run(args.task, started)
     first = first_measured(run, started) if run else None
     exit_code = re.search(r"\[exit (\d+)\]", history)
-    print("| task | busy | wall_s | screen changes | longest unchanged (s) | offline notices | first measured attempt "
-          "(s from start) | exit |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| task | busy | retrieval | wall_s | screen changes | longest unchanged (s) | offline notices | "
+          "first measured attempt (s from start) | exit |")
+    print("|---|---|---|---|---|---|---|---|---|")
     shown = ", ".join(f"{name} x{count}" for name, count in sorted(notices.items())) or "none"
     reached = f"{first[0]} at {first[1]:.0f}" if first else "none"
-    print(f"| {args.task} | {'yes' if args.busy else 'no'} | {wall:.0f} | {changes} | {longest:.1f} | {shown} | "
-          f"{reached} | {exit_code.group(1) if exit_code else '-'} |")
+    print(f"| {args.task} | {'yes' if args.busy else 'no'} | {args.retrieval} | {wall:.0f} | {changes} | "
+          f"{longest:.1f} | {shown} | {reached} | {exit_code.group(1) if exit_code else '-'} |")
     print(f"\nrun: {run}\nframes: {args.out / 'frames.txt'}; whole screen: {args.out / 'screen.txt'}")
 
 
