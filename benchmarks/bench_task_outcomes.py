@@ -37,9 +37,9 @@ from copilot.sweep import job_row  # noqa: E402 - after the sys.path line above
 TASKS = ("tabular-digits", "text-embeddings", "forecast-sales")
 SUCCESS_MARGIN = 0.10
 COLUMNS = ("task", "llm", "commit", "baseline", "best", "improvement_rel", "success", "prompt_tokens",
-           "completion_tokens", "wall_time_s", "status")
+           "completion_tokens", "cached_share", "wall_time_s", "status")
 SUITE_COLUMNS = ("task", "llm", "commit", "metric", "baseline", "reference", "compared_with", "best", "reproduced",
-                 "improvement_rel", "success", "wall_time_s", "status")
+                 "improvement_rel", "success", "cached_share", "wall_time_s", "status")
 COMMIT_FILE = "bench_commit.txt"
 
 
@@ -164,6 +164,11 @@ def main() -> None:
             if suite else ">= 10% relative improvement")
     print(f"\n{sum(bool(r.get('success')) for r in rows)} of {len(rows)} runs succeeded ({rule}); "
           f"{len(done)} finished.")
+    prompt = sum(r.get("prompt_tokens") or 0 for r in rows)
+    cached = sum(r.get("cached_prompt_tokens") or 0 for r in rows)
+    if prompt:
+        print(f"Prompt tokens: {prompt:,}, of which {cached:,} ({cached / prompt:.1%}) were served from the model's "
+              "KV cache.")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ def job_row(job_dir: Path) -> dict[str, Any]:
     if summary.is_file():
         data = json.loads(summary.read_text())
         row.update({k: data.get(k) for k in ("baseline", "best", "improvement_rel", "success", "cost_usd",
-                                              "prompt_tokens", "completion_tokens", "wall_time_s")})
+                                              "prompt_tokens", "cached_prompt_tokens", "cached_share",
+                                              "completion_tokens", "wall_time_s")})
         row["status"] = "done"
     elif (job_dir / "idea" / "plan.json").is_file():
         attempts = any((job_dir / "attempts").glob("*/attempt.json"))
