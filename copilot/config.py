@@ -9,7 +9,7 @@ keys. A problem is one `UserError` line naming the key.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Literal
 
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
@@ -46,6 +46,7 @@ class ExperimentSettings(_Section):
     observation_max_chars: int = Field(4000, ge=200)
     compact_at: float = Field(0.75, gt=0, le=1)
     analyse_data: bool = True
+    profiler: Literal["auto", "model", "builtin"] = "auto"
     context_tokens: int | None = Field(None, ge=512)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
 
@@ -250,6 +251,28 @@ def test_profiling_retries_with_the_error_then_falls_back_to_the_builtin_profile
     findings = analyse_data(none, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py",
                             can_ask=lambda: False)
     assert findings.ok and findings.source == "builtin" and not none.backend.requests
+
+    # experiment.profiler=builtin (the local presets' suggestion): copilot's own profiler, no model call.
+    findings = analyse_data(none, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py",
+                            use_model=False)
+    assert findings.ok and findings.source == "builtin" and findings.tries == 0 and not none.backend.requests
+
+
+def test_the_profiler_is_the_llm_presets_suggestion_unless_chosen():
+    """`experiment.profiler=auto` takes `profiler:` of the llm preset (builtin for local and tiny), else the model."""
+    from omegaconf import OmegaConf
+
+    from copilot.experiment.episode import profiler
+
+    def cfg(choice: str, suggested: str | None) -> object:
+        return OmegaConf.create({"experiment": {"profiler": choice},
+                                 "llm": {"name": "x", **({"profiler": suggested} if suggested else {})}})
+
+    assert profiler(cfg("auto", "builtin")) == "builtin" and profiler(cfg("auto", None)) == "model"
+    assert profiler(cfg("model", "builtin")) == "model" and profiler(cfg("builtin", None)) == "builtin"
+    root = Path(__file__).resolve().parent.parent
+    suggested = {p.stem: OmegaConf.load(p).get("profiler") for p in (root / "conf" / "llm").glob("*.yaml")}
+    assert suggested["local"] == suggested["tiny"] == "builtin" and suggested["claude"] is None
 
 
 def test_wide_lines_are_cut_with_a_note(ws):

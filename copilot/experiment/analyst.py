@@ -77,19 +77,22 @@ def clean_code(code: str) -> str:
 def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_description: str, script_path: Path,
                  *, max_tries: int = 2, timeout_s: float = 120, max_chars: int = 3000,
                  can_ask: Callable[[], bool] = lambda: True,
-                 advise: Callable[[str], str] = lambda output: "") -> DataFindings:
+                 advise: Callable[[str], str] = lambda output: "", use_model: bool = True) -> DataFindings:
     """Have the model write a profiling script, run it in the workspace (the script lives in the run directory, so the
     workspace diff stays clean), and return the findings. A failing script (an error, or no output) is shown to the
     model with its error for another try; when every try fails, copilot's own profiler runs instead, so the agent
     still starts from measured facts about the data, and so it does when `can_ask()` says the run's budget leaves no
     time for another model call. `advise(error)` is what the coach adds to a failed script's error (the columns the
-    tables really have, for a KeyError on a column).
+    tables really have, for a KeyError on a column). `use_model=False` runs copilot's own profiler at once
+    (`experiment.profiler=builtin`).
     """
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts"), undefined=StrictUndefined)
     error: str | None = None
     code = ""
     sandbox.expose([script_path, BUILTIN_PROFILER])  # both run by their paths, which are outside the workspace
-    for attempt in range(1, max_tries + 1):
+    if not use_model:
+        log.info("data profiling: copilot's own profiler (experiment.profiler=builtin)")
+    for attempt in range(1, max_tries + 1 if use_model else 1):
         if not can_ask():
             log.info("no time for the model's profiling script (try %d): copilot's own profiler runs", attempt)
             break
@@ -110,9 +113,10 @@ def analyse_data(llm: LLM, sandbox: Any, workspace_root: Path, workspace_descrip
         error += advise(error)
     result = sandbox.run(f"python {shlex.quote(str(BUILTIN_PROFILER))}", workspace_root, timeout_s=timeout_s)
     if result.ok and result.stdout_tail.strip():
-        log.warning("the model's profiling scripts failed %d times; copilot's own profiler ran instead", max_tries)
+        if use_model:
+            log.warning("the model's profiling scripts failed %d times; copilot's own profiler ran instead", max_tries)
         return DataFindings(ok=True, findings=compact_output(result.stdout_tail)[-max_chars:], script=code,
-                            tries=max_tries, source="builtin")
+                            tries=max_tries if use_model else 0, source="builtin")
     why = (result.stderr_tail or result.stdout_tail).strip()[-300:]
     return DataFindings(ok=False, findings=f"(data profiling failed: {(error or '').strip()[-500:]}; copilot's own "
                         f"profiler failed too: {why})", script=code, tries=max_tries)

@@ -24,7 +24,7 @@ from copilot.experiment.outputs import expected_outputs
 from copilot.experiment.rewrite import script_for_command
 from copilot.idea.models import ExperimentPlan
 from copilot.sandbox.packages import available_packages
-from copilot.starter import describe_workspace, starter_script
+from copilot.starter import describe_workspace, file_to_change, starter_script
 
 if TYPE_CHECKING:
     from copilot.context import RunContext
@@ -114,9 +114,17 @@ def data_findings(ctx: RunContext, workspace: Workspace) -> str:
                             ctx.run.path("experiment", "profile_data.py"),
                             timeout_s=ctx.task.spec.budgets.run_timeout_s,
                             can_ask=lambda: ctx.budget.can_start(ctx.llm.expected_call_s()),
-                            advise=lambda output: ctx.coach.run_failed(output, []))
+                            advise=lambda output: ctx.coach.run_failed(output, []),
+                            use_model=profiler(ctx.cfg) == "model")
 
     return ctx.run.experiment.findings.get_or_make(analyse).findings
+
+
+def profiler(cfg: Any) -> str:
+    """Who writes the data-profiling script: `experiment.profiler`, where `auto` takes the llm preset's suggestion
+    (`profiler:` in conf/llm/<preset>.yaml), else the model."""
+    choice = str(cfg.experiment.get("profiler", "auto"))
+    return str(cfg.llm.get("profiler") or "model") if choice == "auto" else choice
 
 
 def chosen_method(ctx: RunContext, plan: ExperimentPlan) -> str:
@@ -146,8 +154,9 @@ class Episodes:
 
     def __post_init__(self) -> None:
         spec = self.ctx.task.spec
+        self.script = file_to_change(self.ctx.task)
         self.agent_name, why = choose_agent(self.ctx.cfg.agent, self.ctx.cfg.llm.get("agent"), spec.run,
-                                            Path(self.workspace.root))
+                                            Path(self.workspace.root), self.script)
         log.info("implementation agent: %s (%s)", self.agent_name, why)
         if why not in ("chosen in the configuration", "the default"):
             self.ctx.console.print(f"agent: {self.agent_name} ({why})")
@@ -198,7 +207,7 @@ class Episodes:
                              compact_at=float(cfg.compact_at))
         setup = EpisodeSetup(llm=ctx.llm, toolbox=toolbox, config=config, run_command=spec.run,
                              trace=ctx.run.jsonl("env_log/trace.jsonl"), step_offset=steps_so_far(ctx),
-                             script=script_for_command(spec.run, Path(self.workspace.root)), earlier_versions=earlier,
+                             script=self.script, earlier_versions=earlier,
                              coach=ctx.coach)
         return build_agent(self.agent_name, setup)
 
