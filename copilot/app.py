@@ -60,8 +60,10 @@ def run(cfg: DictConfig, run_root: Path) -> Path:
     task = load_task(str(cfg.task), Path(cfg.paths.problems).resolve(), Path(cfg.paths.workspaces).resolve())
     if "experiment" in stages or "execution" in stages:
         from copilot.experiment.agents import choose_agent
+        from copilot.starter import file_to_change
 
-        choose_agent(cfg.agent, cfg.llm.get("agent"), task.spec.run, task.workspace)  # refuses a misfit agent now
+        choose_agent(cfg.agent, cfg.llm.get("agent"), task.spec.run, task.workspace,  # refuses a misfit agent now
+                     file_to_change(task))
     rundir = RunRecords(run_root)
     _setup_logging(rundir)
     console = run_console()

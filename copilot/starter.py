@@ -33,12 +33,39 @@ def describe_workspace(root: Path, run_command: str, max_files: int = 40, script
     return "\n".join(lines)
 
 
-def starter_script(task: Any) -> str:
-    """The text of the starter's experiment script (the Python file the run command runs), or "" when the command
-    runs none or it is held out. It is a working version the coach may quote back when a rewrite drops a line."""
+def file_to_change(task: Any) -> str | None:
+    """The workspace-relative Python file the whole-file and edit agents work on: the script the run command runs,
+    unless the problem text names other Python files of the workspace and not that script; then the first of
+    those it names (not one of the task's own: the evaluation and the read-only files). MLGym's 3-SAT task runs
+    `solver.py`, a 379-line DPLL solver, and says the heuristic to write is in `heuristic.py`: working on the run
+    script, the embedded model copied the solver into its edit blocks until its reply was cut off. None when the
+    run command runs no single script."""
+    import re
+
+    from copilot.constraints import not_experiment_code
     from copilot.experiment.rewrite import script_for_command
 
     script = script_for_command(task.spec.run, task.workspace)
+    text = task.problem_text or ""
+    if script is None or not text or re.search(rf"(?<![\w/.]){re.escape(script)}\b", text):
+        return script
+    own = set(not_experiment_code(task)) | set(task.spec.hidden)
+    named = sorted(
+        ((match.start(), name) for name in _python_files(task.workspace) if name not in own
+         for match in [re.search(rf"(?<![\w/.]){re.escape(name)}\b", text)] if match),
+        key=lambda pair: pair[0])
+    return named[0][1] if named else script
+
+
+def _python_files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                  if not SKIP_DIRS & set(p.relative_to(root).parts))
+
+
+def starter_script(task: Any) -> str:
+    """The text of the starter's version of the file the agents work on (`file_to_change`), or "" when there is
+    none or it is held out. It is a working version the coach may quote back when a rewrite drops a line."""
+    script = file_to_change(task)
     if script is None or script in task.spec.hidden:
         return ""
     return str((task.workspace / script).read_text(encoding="utf-8", errors="replace"))

@@ -71,12 +71,14 @@ def agent_options(name: str) -> DictConfig:
     return node
 
 
-def choose_agent(agent: DictConfig, suggested: str | None, run_command: str, workspace: Path) -> tuple[str, str]:
+def choose_agent(agent: DictConfig, suggested: str | None, run_command: str, workspace: Path,
+                 script: str | None = None) -> tuple[str, str]:
     """The agent to use and why. A named agent is used as is (one that needs a single script refuses a command that
     runs none, with the choices); `auto` takes `suggested` (else `tools`), `edit` instead of `rewrite` for a script
-    of at least `edit_from_lines` lines when the edit agent exists, and `tools` when there is no single script."""
+    of at least `edit_from_lines` lines when the edit agent exists, and `tools` when there is no single script.
+    `script` is the file the agent works on (`copilot.starter.file_to_change`), by default the run command's."""
     name = str(agent.get("name") or "auto")
-    script = script_for_command(run_command, workspace)
+    script = script or script_for_command(run_command, workspace)
     if name != "auto":
         if name in NEEDS_SCRIPT and script is None:
             raise UserError(f"agent={name} needs a run command that runs one Python script of the workspace; "
