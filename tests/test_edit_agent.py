@@ -475,6 +475,20 @@ def test_a_reply_cut_for_looping_is_not_applied(workspace, tmp_path):
     assert (workspace.root / "train.py").read_text().count("import json") == 1
 
 
+def test_a_reply_of_blocks_cut_at_the_token_limit_is_not_applied(workspace, tmp_path):
+    """The first scripted reply stands for the embedded model's on the real suite's diabetes-gbr: blocks of unchanged
+    code until the reply was cut at max_tokens (finish_reason='length'); its complete blocks are not applied."""
+    cut = Completion(text=reply(block("import json\n", "import json\nimport os\n"),
+                                block("def main():\n", "def main():\n"))[:-40],
+                     usage=Usage(prompt_tokens=100, completion_tokens=1024), finish_reason="length")
+    agent, backend = agent_for(workspace, [cut, reply(block("main()\n", "main()\nprint('ok')\n"))], tmp_path)
+    assert agent.run("task").status == "final"
+    feedback = " ".join(backend.requests[1].messages[-1].content.split())
+    assert "cut off at the length limit (1024 tokens) in its block 2, so nothing of it was applied" in feedback
+    assert trace_of(tmp_path) == [(None, False), ("write_file", True), ("execute", True)]
+    assert "import os" not in (workspace.root / "train.py").read_text()
+
+
 def test_a_reply_without_blocks_is_sent_back_but_a_complete_new_file_is_taken(workspace, tmp_path):
     whole = STARTER.replace("total / len(values)", "total * 10")
     agent, backend = agent_for(workspace, ["I would return the sum.", f"```python\n{whole}```\nRewrote it."],

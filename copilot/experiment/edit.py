@@ -168,6 +168,11 @@ class EditAgent(RewriteAgent):
         if completion.finish_reason == "repetition":  # copilot/llm/repetition.py cut a looping reply
             raise _Refused("looped")
         blocks, problems = parse_blocks(completion.text)
+        if completion.finish_reason == "length" and (blocks or problems):
+            # A reply of blocks cut at the token limit copied far more than the change (on the real suite's
+            # diabetes-gbr, eight blocks of unchanged code; the four that applied dropped the model's fit), and
+            # asked for the missing blocks it sent all of them again, cut again: nothing of it is applied.
+            raise _Refused("cut", tokens=completion.usage.completion_tokens, blocks=len(blocks) + len(problems))
         whole = None if blocks or problems else self._whole_file(completion)
         if not blocks and not problems and whole is None:
             raise _Refused("no_blocks")
