@@ -28,7 +28,7 @@ from copilot.execution.journal import Decision, Journal
 from copilot.execution.policies.base import NextStep, SearchPolicy, SearchState, best_attempt
 from copilot.execution.policies.linear import LinearSearch
 from copilot.execution.queue import HypothesisQueue
-from copilot.execution.snapshots import clean_copy, restore_snapshot, take_snapshot
+from copilot.execution.snapshots import clean_copy, restore_snapshot, same_code, take_snapshot
 from copilot.experiment.agent import EpisodeResult
 from copilot.progress import Progress
 from copilot.rundir import RunDir, utc_now
@@ -234,6 +234,14 @@ class ExecutionLoop:
         manifest = take_snapshot(self.workspace, self.task.workspace, snapshot,
                                  ignore=frozenset([self.task.spec.results_file, *self.task.spec.hidden]))
         attempt.code_diff = _diff_summary(self.workspace, self.task.workspace, manifest)
+        parent = next((a for a in self.attempts if a.id == attempt.parent), None)
+        if parent is not None and same_code(snapshot, self.snapshot_dir(parent), CODE_SUFFIXES):
+            # Nothing new to measure; with a time metric, a second measurement of the same code can come out 15 %
+            # "better" (the real suite's sat-heuristic: an episode whose edits never applied, 13.3 s against 15.5 s).
+            attempt.status = "failed"
+            attempt.error = (f"the episode changed no code: the code is the same as {parent.id}'s, so there was "
+                             "nothing new to run or measure")
+            return self._finish(attempt, usage_before)
         decision = self.feedback.before_execution(attempt_id=attempt.id, command=attempt.command,
                                                   diff=attempt.code_diff)
         broken = self.check(self.workspace) if decision.action != "skip" else []
@@ -247,6 +255,10 @@ class ExecutionLoop:
                 attempt.command = decision.command
             with self._running(attempt):
                 self.measure(attempt, self.workspace)
+        return self._finish(attempt, usage_before)
+
+    def _finish(self, attempt: Attempt, usage_before: tuple[int, int, float]) -> Attempt:
+        """Record `attempt` with the tokens and cost spent since `usage_before`."""
         after = self.llm_usage()
         attempt.prompt_tokens, attempt.completion_tokens = after[0] - usage_before[0], after[1] - usage_before[1]
         attempt.cost_usd = round(after[2] - usage_before[2], 6)

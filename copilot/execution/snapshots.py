@@ -127,3 +127,20 @@ def clean_copy(source: Path, snapshot: Path | None, dest: Path, *, hidden: Colle
     copy_without_hidden(source, dest, set(hidden), SKIP_PARTS, symlinks=True)
     restore_snapshot(dest, source, snapshot, hidden=hidden)
     return dest
+
+
+def same_code(snapshot: Path, other: Path | None, suffixes: Collection[str]) -> bool:
+    """Whether two snapshots (`other` None: the starter code) hold the same code: the same files with one of
+    `suffixes` changed or deleted against the starter, with the same contents. Data and outputs do not count."""
+    def code(folder: Path | None) -> tuple[dict[str, bytes], set[str]]:
+        if folder is None:
+            return {}, set()
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        is_code = [rel for rel in [*manifest["changed"], *manifest["too_large"]]
+                   if Path(rel).suffix.lower() in suffixes]
+        contents = {rel: (folder / "files" / rel).read_bytes() if rel in manifest["changed"] else b"(too large)"
+                    for rel in is_code}
+        deleted = {rel for rel in manifest["deleted"] if Path(rel).suffix.lower() in suffixes}
+        return contents, deleted | {f"link:{rel}" for rel in manifest.get("links", {})}
+
+    return code(snapshot) == code(other)
