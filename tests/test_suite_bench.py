@@ -92,3 +92,26 @@ def test_the_command_line_lists_every_suite_task_and_refuses_unknown_ones(tmp_pa
                              capture_output=True, text=True, cwd=REPO)
     assert unknown.returncode == 1 and "not in suite 'real': nope" in unknown.stderr
     assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_whose_best_did_not_reproduce_reports_no_success() -> None:
+    """summary.json and report.md: 14 % better once (the real suite's sat-heuristic, CPU time) but 13.84 s on the
+    clean re-execution against 13.31 recorded: not a success, and the report says why."""
+    from copilot.execution.attempt import Attempt, Measurement
+    from copilot.execution.report import render_report, summarize
+    from copilot.task import MetricSpec
+
+    def measured(id_: str, value: float) -> Attempt:
+        return Attempt(id=id_, kind="baseline" if id_ == "a000" else "draft", status="ok",
+                       measurement=Measurement(metric="time_s", value=value, source="results.json"))
+
+    attempts = [measured("a000", 15.508), measured("a001", 13.314)]
+    metric = MetricSpec(name="time_s", direction="minimize")
+    mismatch = Reexecution(attempt_id="a001", recorded=13.314, reproduced=13.841, ok=False, tolerance=0.02,
+                           note="the metric differs beyond the tolerance")
+    summary = summarize(attempts, metric, task="sat", llm="local", reexecution=mismatch)
+    assert summary.improvement_rel == pytest.approx(0.1415, abs=1e-4) and summary.success is False
+    assert "not a success: >= 10% once, but the clean re-execution of the best attempt did not reproduce it" in \
+        render_report(summary, attempts, None, None)
+    matched = mismatch.model_copy(update={"reproduced": 13.4, "ok": True})
+    assert summarize(attempts, metric, task="sat", llm="local", reexecution=matched).success is True

@@ -48,7 +48,8 @@ def summarize(attempts: list[Attempt], metric: MetricSpec, *, task: str, llm: st
               wall_time_s: float = 0.0, claim_checks: list[ClaimCheck] | None = None,
               reexecution: Reexecution | None = None) -> RunSummary:
     """Baseline, best, improvement (signed so that positive is better) and success. When the starter code did not
-    run, the baseline is the first repair that made it run (the smallest change; later attempts build on it)."""
+    run, the baseline is the first repair that made it run (the smallest change; later attempts build on it). A best
+    attempt whose clean re-execution did not reproduce its number is no success, whatever it measured once."""
     baseline_attempt = next((a for a in attempts if a.kind == "baseline"), None)
     repaired = baseline_attempt is not None and baseline_attempt.metric is None
     if repaired:
@@ -66,7 +67,8 @@ def summarize(attempts: list[Attempt], metric: MetricSpec, *, task: str, llm: st
         baseline_repaired=repaired and baseline_attempt is not None,
         best=best.metric if best else None, best_attempt=best.id if best else None,
         improvement_abs=improvement_abs, improvement_rel=improvement_rel,
-        success=improvement_rel is not None and improvement_rel >= SUCCESS_THRESHOLD,
+        success=(improvement_rel is not None and improvement_rel >= SUCCESS_THRESHOLD
+                 and (reexecution is None or reexecution.ok)),
         attempts=dict(Counter(a.status for a in attempts)), prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens, cached_prompt_tokens=cached_prompt_tokens, cost_usd=cost_usd,
         cached_share=round(cached_prompt_tokens / prompt_tokens, 4) if prompt_tokens else None,
@@ -114,6 +116,17 @@ def plot_metric(path: Path, attempts: list[Attempt], metric: MetricSpec, baselin
     plt.close(fig)
 
 
+def _verdict(summary: RunSummary) -> str:
+    """Success or not by the >= 10% criterion, and why not when the number was not reproduced."""
+    if summary.success:
+        return "success by the >= 10% criterion"
+    if (summary.improvement_rel is not None and summary.improvement_rel >= SUCCESS_THRESHOLD
+            and summary.reexecution is not None and not summary.reexecution.ok):
+        return ("not a success: >= 10% once, but the clean re-execution of the best attempt did not reproduce it; "
+                "see Verification")
+    return "not a success by the >= 10% criterion"
+
+
 def render_report(
     summary: RunSummary, attempts: list[Attempt], idea_md: str | None, plan: dict[str, Any] | None
 ) -> str:
@@ -133,7 +146,7 @@ def render_report(
             f"- Best: **{_fmt(summary.best)}** (attempt {summary.best_attempt or '-'})",
             f"- Improvement: {_fmt(summary.improvement_abs)} absolute, "
             f"{'-' if summary.improvement_rel is None else f'{100 * summary.improvement_rel:.1f}%'} relative "
-            f"({'success' if summary.success else 'not a success'} by the >= 10% criterion)", "",
+            f"({_verdict(summary)})", "",
             "## Attempts", "", "| id | parent | kind | hypothesis | status | metric | duration (s) | note |",
             "|---|---|---|---|---|---|---|---|"]
     for a in attempts:
