@@ -126,15 +126,16 @@ def test_no_attempt_starts_when_the_budget_says_it_could_not_finish(tmp_path):
 def test_an_episode_that_changed_no_code_is_not_measured_again(tmp_path):
     """Scripted episodes: the first writes the starter's own script back (on the real suite's sat-heuristic no edit
     of the model applied, and the unchanged solver, timed again, measured 14 % "better" than the baseline); the
-    second changes it. Only changed code is run and measured."""
+    second changes it. Only changed code is run and measured, and an unchanged attempt is not debugged."""
     working = "x = 0.5\nopen('out.txt', 'w').write(str(x))\n"
     task = make_task(tmp_path, working)
     loop = make_loop(tmp_path, task, [working, "x = 0.7\nopen('out.txt', 'w').write(str(x))\n", working])
     loop.run()
     rows = [(a.id, a.kind, a.status, a.metric) for a in loop.attempts]
     assert rows[:3] == [("a000", "baseline", "ok", 0.5), ("a001", "improve", "failed", None),
-                        ("a002", "debug", "ok", 0.7)], rows
+                        ("a002", "improve", "ok", 0.7)], rows
     assert loop.attempts[1].error == ("the episode changed no code: the code is the same as a000's, so there was "
                                       "nothing new to run or measure")
-    assert loop.attempts[1].run is None and loop.attempts[1].measurement is None
+    assert loop.attempts[1].run is None and loop.attempts[1].measurement is None and loop.attempts[1].unchanged
+    assert loop.attempts[2].parent == "a000", "not debugged: asked again, it would only repeat what it could not do"
     assert rows[3][2:] == ("ok", 0.5), "the starter's code again, but as a change of a002's: measured"

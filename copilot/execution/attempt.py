@@ -41,6 +41,7 @@ class Attempt(BaseModel):
     status: AttemptStatus = "failed"
     error: str | None = Field(None, description="why the attempt failed or is invalid, one paragraph")
     claimed_metric: float | None = Field(None, description="metric the agent claimed; checked, never reported")
+    unchanged: bool = Field(False, description="the episode changed no code of its parent's; nothing was run")
     agent_summary: str = ""
     started_at: str = ""
     duration_s: float = 0.0

@@ -238,7 +238,7 @@ class ExecutionLoop:
         if parent is not None and same_code(snapshot, self.snapshot_dir(parent), CODE_SUFFIXES):
             # Nothing new to measure; with a time metric, a second measurement of the same code can come out 15 %
             # "better" (the real suite's sat-heuristic: an episode whose edits never applied, 13.3 s against 15.5 s).
-            attempt.status = "failed"
+            attempt.status, attempt.unchanged = "failed", True
             attempt.error = (f"the episode changed no code: the code is the same as {parent.id}'s, so there was "
                              "nothing new to run or measure")
             return self._finish(attempt, usage_before)

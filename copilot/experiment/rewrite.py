@@ -80,8 +80,12 @@ class RewriteAgent:
 
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
-                 earlier_versions: list[str] | None = None, coach: Coach | None = None) -> None:
+                 earlier_versions: list[str] | None = None, coach: Coach | None = None,
+                 max_repeats: int = 1) -> None:
         self.llm = llm
+        # Replies repeating the current file that end the episode: asked again (at a higher temperature), the
+        # embedded model wrote a new file after one in 1 of 6 rounds of the real suite's first run, 50 s each.
+        self.max_repeats = max_repeats
         self.toolbox = toolbox
         self.config = config
         self.script = script
@@ -115,6 +119,7 @@ class RewriteAgent:
         repairs: list[str] = []
         conversation: list[Message] = []  # the last request, when the file it produced is the current file
         last_reply = ""
+        repeats = 0
         try:
             for _ in range(self.max_rounds):
                 self._check_budgets(steps)
@@ -146,6 +151,10 @@ class RewriteAgent:
                             else "the current code with other comments or unused additions")
                     self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
                                  {"ok": False, "text": f"the reply repeats {what}"}, completion)
+                    repeats += 1
+                    if repeats >= self.max_repeats:
+                        log.info("episode ended: the reply repeated %s (%d time(s))", what, repeats)
+                        return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))
                     if unchanged == "comments":
                         conversation = []  # the reply's file is not the current one
                     continue

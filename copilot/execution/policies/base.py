@@ -117,10 +117,13 @@ def repeats_parent_failure(attempt: Attempt, by_id: dict[str, Attempt]) -> bool:
 
 
 def worth_debugging(attempt: Attempt, state: SearchState, max_depth: int) -> bool:
-    """Whether a failed attempt gets another fix: its chain of fixes is shorter than `max_depth`, the last fix changed
-    the failure, and the candidate it tests has not been split into parts."""
+    """Whether a failed attempt gets another fix: it changed some code (an episode that changed none would only be
+    asked again what it could not do: on the real suite the embedded model repeated the file in three of four fix
+    rounds), its chain of fixes is shorter than `max_depth`, the last fix changed the failure, and the candidate it
+    tests has not been split into parts."""
     by_id = state.by_id
-    return (attempt.status != "ok" and attempt.kind != "baseline" and debug_depth(attempt, by_id) < max_depth
+    return (attempt.status != "ok" and attempt.kind != "baseline" and not attempt.unchanged
+            and debug_depth(attempt, by_id) < max_depth
             and not repeats_parent_failure(attempt, by_id) and not state.journal.derived_from(attempt.hypothesis))
 
 
