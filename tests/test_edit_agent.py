@@ -524,7 +524,8 @@ def test_the_wall_clock_budget_ends_the_episode_before_a_model_call(workspace, t
 
 
 def test_the_strategy_is_chosen_by_file_size():
-    assert choose_strategy(48) == "rewrite" and choose_strategy(136) == "edit"  # the benchmark's scripts
+    assert choose_strategy(48) == "rewrite" and choose_strategy(170) == "rewrite"  # the real suite's MCTS and GBR
+    assert choose_strategy(379) == "edit"  # MLGym's 3-SAT solver
     assert choose_strategy(1000) == "edit"
     assert choose_strategy(150, threshold=100) == "edit" and choose_strategy(99, threshold=100) == "rewrite"
 

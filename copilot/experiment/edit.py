@@ -57,7 +57,7 @@ from copilot.rundir import JsonlWriter
 
 log = logging.getLogger("copilot.experiment")
 
-EDIT_FROM_LINES = 100  # see choose_strategy
+EDIT_FROM_LINES = 200  # see choose_strategy
 EXCERPT_CONTEXT = 3  # lines shown around each edited region and each line a traceback names
 EXCERPT_MAX_LINES = 60  # beyond this the opening is rebuilt around the current file instead
 
@@ -66,12 +66,13 @@ def choose_strategy(script_lines: int, threshold: int = EDIT_FROM_LINES) -> Lite
     """The implementation strategy for an experiment script of `script_lines` lines: `edit` (search/replace blocks)
     from `threshold` lines on, `rewrite` (the whole file per reply) below it.
 
-    Why 100 (`benchmarks/bench_edit_formats.py`, embedded model, a small change; preliminary, on a shared machine):
-    both strategies made the change at 48 and 136 lines, but a whole-file reply costs about 10 tokens a line (1,390
-    tokens and minutes of decoding for the 136-line script, against 70-100 for its blocks), and a 500-line script
-    does not fit a whole-file reply at all (5,150 tokens against the 2,048 a reply may have, and with the prompt
-    more than the 8,192-token context). Below about 100 lines a whole file is under 1,000 tokens, and the whole-file
-    strategy keeps what it is better at: a change that restructures most of a short script.
+    Why 200: a whole-file reply costs about 10 tokens a line, so a file of up to about 200 lines fits the 2,048 tokens a
+    reply may have, and a 500-line one does not (5,150 tokens, and with the prompt more than the 8,192-token
+    context). The line was at 100 after `benchmarks/bench_edit_formats.py` (both strategies made a small change in
+    48- and 136-line scripts written here, blocks at 70-100 tokens a reply). On the real suite's first run the
+    embedded model's edit blocks for files of 165 and 170 lines (ml-dev-bench's MCTS with TODO stubs, scikit-learn's
+    gradient-boosting example) copied the file into SEARCH parts until the reply was cut at its token limit in 9 of
+    13 replies, and no edit of those runs ran; a whole file of that length is one reply of about 1,500 tokens.
     """
     return "edit" if script_lines >= threshold else "rewrite"
 
