@@ -243,8 +243,9 @@ def test_an_experiment_that_plants_the_answers_is_invalid(tmp_path, train, named
     assert attempt.status == "invalid" and attempt.measurement is None and attempt.metric is None
     assert attempt.evaluation is None and "data/answers.txt" in attempt.error and named in attempt.error
     assert not (loop.workspace / "elsewhere" / "answers.txt").exists()
+    # The starter's code again, with a comment: an episode that changed no code would not be measured at all.
     again = run_attempt(loop, NextStep(kind="improve", parent=baseline.id), "the starter code again",
-                        lambda *_: ("", None))
+                        implement_with(loop, "# the starter's code, measured again\n" + HONEST, None))
     assert again is not None and again.status == "ok" and again.metric == pytest.approx(0.75), again.error
 
 

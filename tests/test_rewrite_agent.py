@@ -193,7 +193,7 @@ def test_the_rounds_end_the_episode_when_no_version_runs(workspace, tmp_path):
 
 
 def test_a_reply_that_repeats_the_file_ends_the_episode(workspace, tmp_path):
-    """Scripted replies: asked again after a repeat, the embedded model wrote a new file in 1 of 6 rounds of the real
+    """Scripted replies: asked again after a repeat, the embedded model wrote a new file in 1 of 10 rounds of the real
     suite's first run (50 s a reply); by default the first repeat ends the episode."""
     agent, backend = agent_for(workspace, [fenced("raise SystemExit(3)\n")] * 3, tmp_path)
     result = agent.run("task")

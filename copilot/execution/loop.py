@@ -92,7 +92,7 @@ class ExecutionLoop:
         or the human ends the loop. `first` is an attempt stage 2 already implemented, measured after the baseline."""
         self.run_baseline()
         if first is not None and len(self.attempts) == 1:
-            self.review(self.execute_current(first))
+            self.review(self.execute_current(first, after_episode=True))
         while (step := self.next_step()) is not None:
             try:
                 attempt = self.run_attempt(step)
@@ -226,16 +226,18 @@ class ExecutionLoop:
         result = self.implement(attempt.instruction, step, history_lines(self.attempts))
         attempt.agent_summary = f"{result.status} after {result.steps} steps. {result.summary}".strip()
         attempt.claimed_metric = result.claimed_metric
-        return self.execute_current(attempt, before)
+        return self.execute_current(attempt, before, after_episode=True)
 
-    def execute_current(self, attempt: Attempt, usage_before: tuple[int, int, float] = (0, 0, 0.0)) -> Attempt:
-        """Ask, measure and record the workspace as it is now, as `attempt`."""
+    def execute_current(self, attempt: Attempt, usage_before: tuple[int, int, float] = (0, 0, 0.0),
+                        after_episode: bool = False) -> Attempt:
+        """Ask, measure and record the workspace as it is now, as `attempt`; `after_episode`: what an agent's episode
+        left, which is not run when it changed no code of the parent's."""
         snapshot = self.rundir.path("attempts", attempt.id, "snapshot")
         manifest = take_snapshot(self.workspace, self.task.workspace, snapshot,
                                  ignore=frozenset([self.task.spec.results_file, *self.task.spec.hidden]))
         attempt.code_diff = _diff_summary(self.workspace, self.task.workspace, manifest)
         parent = next((a for a in self.attempts if a.id == attempt.parent), None)
-        if parent is not None and same_code(snapshot, self.snapshot_dir(parent), CODE_SUFFIXES):
+        if after_episode and parent is not None and same_code(snapshot, self.snapshot_dir(parent), CODE_SUFFIXES):
             # Nothing new to measure; with a time metric, a second measurement of the same code can come out 15 %
             # "better" (the real suite's sat-heuristic: an episode whose edits never applied, 13.3 s against 15.5 s).
             attempt.status, attempt.unchanged = "failed", True

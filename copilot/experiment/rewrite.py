@@ -84,7 +84,7 @@ class RewriteAgent:
                  max_repeats: int = 1) -> None:
         self.llm = llm
         # Replies repeating the current file that end the episode: asked again (at a higher temperature), the
-        # embedded model wrote a new file after one in 1 of 6 rounds of the real suite's first run, 50 s each.
+        # embedded model wrote a new file after one in 1 of 10 rounds of the real suite's first run, 50 s each.
         self.max_repeats = max_repeats
         self.toolbox = toolbox
         self.config = config

@@ -118,7 +118,7 @@ def repeats_parent_failure(attempt: Attempt, by_id: dict[str, Attempt]) -> bool:
 
 def worth_debugging(attempt: Attempt, state: SearchState, max_depth: int) -> bool:
     """Whether a failed attempt gets another fix: it changed some code (an episode that changed none would only be
-    asked again what it could not do: on the real suite the embedded model repeated the file in three of four fix
+    asked again what it could not do: on the real suite the embedded model repeated the file in 10 of 13 fix
     rounds), its chain of fixes is shorter than `max_depth`, the last fix changed the failure, and the candidate it
     tests has not been split into parts."""
     by_id = state.by_id
