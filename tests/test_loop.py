@@ -65,7 +65,7 @@ def test_a_starter_that_does_not_run_is_repaired_first_and_the_report_compares_w
     task = make_task(tmp_path, CRASHING)
     fixed = "x = 0.5\nopen('out.txt', 'w').write(str(x))\n"
     better = "x = 0.8\nopen('out.txt', 'w').write(str(x))\n"
-    loop = make_loop(tmp_path, task, [fixed, better, better])
+    loop = make_loop(tmp_path, task, [fixed, better, better + "# the same model\n"])
     loop.run()
     kinds = [(a.id, a.kind, a.status, a.metric) for a in loop.attempts]
     assert kinds[0][1:3] == ("baseline", "failed") and kinds[1] == ("a001", "repair", "ok", 0.5)
@@ -84,7 +84,7 @@ def test_code_that_breaks_a_rule_of_the_problem_is_not_run_and_is_invalid(tmp_pa
     rules = extract_constraints("Improve the score using only the numpy library.")
     uses_pandas = "import pandas as pd\nopen('out.txt', 'w').write('0.9')\n"
     uses_numpy = "import numpy as np\nopen('out.txt', 'w').write(str(np.float64(0.7)))\n"
-    loop = make_loop(tmp_path, task, [uses_pandas, uses_numpy, uses_numpy],
+    loop = make_loop(tmp_path, task, [uses_pandas, uses_numpy, uses_numpy + "# the same\n"],
                      check=lambda root: attempt_violations(task, root, rules))
     loop.run()
     cheat = loop.attempts[1]
@@ -129,7 +129,8 @@ def test_an_episode_that_changed_no_code_is_not_measured_again(tmp_path):
     second changes it. Only changed code is run and measured, and an unchanged attempt is not debugged."""
     working = "x = 0.5\nopen('out.txt', 'w').write(str(x))\n"
     task = make_task(tmp_path, working)
-    loop = make_loop(tmp_path, task, [working, "x = 0.7\nopen('out.txt', 'w').write(str(x))\n", working])
+    loop = make_loop(tmp_path, task, [working, "x = 0.7\nopen('out.txt', 'w').write(str(x))\n", working,
+                                      "x = 0.8\nopen('out.txt', 'w').write(str(x))\n"])
     loop.run()
     rows = [(a.id, a.kind, a.status, a.metric) for a in loop.attempts]
     assert rows[:3] == [("a000", "baseline", "ok", 0.5), ("a001", "improve", "failed", None),
@@ -139,3 +140,4 @@ def test_an_episode_that_changed_no_code_is_not_measured_again(tmp_path):
     assert loop.attempts[1].run is None and loop.attempts[1].measurement is None and loop.attempts[1].unchanged
     assert loop.attempts[2].parent == "a000", "not debugged: asked again, it would only repeat what it could not do"
     assert rows[3][2:] == ("ok", 0.5), "the starter's code again, but as a change of a002's: measured"
+    assert len(rows) == 5 and rows[4][2:] == ("ok", 0.8), "three attempts ran: the unchanged one is not counted"

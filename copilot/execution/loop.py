@@ -105,7 +105,11 @@ class ExecutionLoop:
         """The next attempt to make, or None when the journal, the attempt budget or the wall clock says stop."""
         if self.state.stopped:
             return None
-        if self.budget.attempts_left(len(self.attempts) - 1) <= 0:
+        # An attempt whose episode changed no code ran nothing: it is not one of the task's `attempts`, but no more
+        # of them are made than the budget's count again (a model that only repeats the code ends the loop too).
+        made = self.attempts[1:]
+        ran = sum(not a.unchanged for a in made)
+        if self.budget.attempts_left(ran) <= 0 or self.budget.attempts_left(len(made) - ran) <= 0:
             log.info("execution: attempt budget (%s) reached", self.budget.attempts)
             return None
         if not self.budget.can_start(self.expected_call_s()):
