@@ -31,6 +31,9 @@ class MetricSpec(BaseModel):
 
     name: str
     direction: Literal["maximize", "minimize"]
+    tolerance: float | None = Field(None, ge=0, le=1, description=(
+        "relative difference within which a re-run reproduces a number (default: execution.verify_tolerance); a "
+        "metric that varies between runs of the same code, such as CPU time, states how much"))
 
     def better(self, a: float, b: float) -> bool:
         """Whether `a` is strictly better than `b`."""

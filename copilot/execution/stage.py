@@ -34,6 +34,12 @@ def first_attempt(ctx: RunContext, loop: ExecutionLoop) -> Attempt | None:
                    agent_summary=episode.result.summary, claimed_metric=episode.result.claimed_metric)
 
 
+def verify_tolerance(ctx: RunContext) -> float:
+    """The relative tolerance of a re-run: the task metric's own (`metric.tolerance`), else the configured one."""
+    own = ctx.task.spec.metric.tolerance
+    return float(ctx.cfg.execution.verify_tolerance) if own is None else own
+
+
 def reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> None:
     """Re-run the best attempt from a clean copy of the starter code plus its snapshot; compare the metric."""
     from copilot.execution.verify import Reexecution, compare_reproduction
@@ -44,7 +50,7 @@ def reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> None:
     timeout = ctx.task.spec.budgets.run_timeout_s
     with ctx.progress.activity(f"re-executing {best.id} from a clean copy", total_s=timeout):
         loop.measure(check, copy)
-    tolerance = float(ctx.cfg.execution.verify_tolerance)
+    tolerance = verify_tolerance(ctx)
     ok = check.metric is not None and compare_reproduction(best.metric, check.metric, tolerance)
     note = check.error or ("reproduced" if ok else "the metric differs beyond the tolerance")
     ctx.run.execution.reexecution.write(Reexecution(attempt_id=best.id, recorded=best.metric, reproduced=check.metric,
