@@ -204,7 +204,8 @@ def test_metric_override_takes_a_known_direction_or_asks_for_one(src: Path, dirs
     with pytest.raises(UserError, match="cannot tell whether higher or lower is better"):
         import_mlagentbench(src, *dirs, "h2", metric="r2")
     name = import_mlagentbench(src, *dirs, "h3", direction="maximize")
-    assert load_task(name, *dirs).spec.metric.model_dump() == {"name": "mae", "direction": "maximize"}
+    metric = load_task(name, *dirs).spec.metric
+    assert (metric.name, metric.direction, metric.tolerance) == ("mae", "maximize", None)
 
 
 def test_unknown_metric_everywhere_asks_for_it(src: Path, dirs: tuple[Path, Path]) -> None:
