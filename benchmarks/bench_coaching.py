@@ -1,7 +1,10 @@
 """Coaching table: for each rule of the coach (copilot/coach/rules/), over a set of finished runs, how often it fired,
 how many attempts it touched, and how many of those then ran (the evaluation measured them) and improved (measured
-better than the attempt they started from, or than the baseline for a repair). Read from each run's
-`coach/firings.jsonl` and `attempts/*/attempt.json`; nothing is re-run. Rules that never fired are listed too.
+better than the attempt they started from, or than the baseline for a repair), and how many improved by way of a fix:
+the touched attempt failed and one of its debug attempts (a chain of fixes) then measured better than the last
+measured attempt before it (a paper part that crashed once and, fixed, beat the baseline counts here). Read from
+each run's `coach/firings.jsonl` and `attempts/*/attempt.json`; nothing is re-run. Rules that never fired are listed
+too.
 
     .venv/bin/python benchmarks/bench_coaching.py logs/bench_outcomes/* [--markdown]
 """
@@ -48,9 +51,48 @@ def improved(attempt: Attempt, attempts: dict[str, Attempt], metric: MetricSpec)
     return metric.better(attempt.metric, parent.metric)
 
 
+def measured_ancestor(attempt: Attempt, attempts: dict[str, Attempt]) -> Attempt | None:
+    """The nearest attempt up the parent chain that has a metric."""
+    parent = attempts.get(attempt.parent or "")
+    while parent is not None and parent.metric is None:
+        parent = attempts.get(parent.parent or "")
+    return parent
+
+
+def improved_by_a_fix(attempt: Attempt, attempts: dict[str, Attempt], metric: MetricSpec) -> bool:
+    """A failed attempt whose chain of debug attempts reached a metric better than the last measured one before it."""
+    if attempt.metric is not None:
+        return False
+    reference = measured_ancestor(attempt, attempts)
+    fixes = [attempt.id]
+    while fixes:
+        current = fixes.pop()
+        for child in attempts.values():
+            if child.parent != current or child.kind != "debug":
+                continue
+            if child.metric is None:
+                fixes.append(child.id)
+            elif reference is None or reference.metric is None or metric.better(child.metric, reference.metric):
+                return True
+    return False
+
+
+def derived_titles(run: Path) -> dict[str, set[str]]:
+    """The candidates a derive rule queued, by the candidate they were derived from (the run's journal)."""
+    journal = run / "execution" / "journal.jsonl"
+    titles: dict[str, set[str]] = defaultdict(set)
+    if journal.is_file():
+        for line in journal.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line) if line.strip() else {}
+            if event.get("event") == "queued":
+                titles[event.get("of", "")].update(c["title"] for c in event.get("candidates", []))
+    return titles
+
+
 def tally(runs: list[Path]) -> dict[str, dict[str, int]]:
-    """Per rule: fired, touched (attempts), ran, improved."""
-    table: dict[str, dict[str, int]] = defaultdict(lambda: {"fired": 0, "touched": 0, "ran": 0, "improved": 0})
+    """Per rule: fired, touched (attempts), ran, improved, improved by a fix."""
+    table: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"fired": 0, "touched": 0, "ran": 0, "improved": 0, "fixed_improved": 0})
     for rule in load_rules([RULES], []):
         table[rule.name]  # every built-in rule gets a row, fired or not
     for run in runs:
@@ -59,6 +101,7 @@ def tally(runs: list[Path]) -> dict[str, dict[str, int]]:
         if not firings.is_file() or metric is None:
             continue
         attempts = attempts_of(run)
+        queued = derived_titles(run)
         touched: dict[str, set[str]] = defaultdict(set)
         for line in firings.read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -66,6 +109,9 @@ def tally(runs: list[Path]) -> dict[str, dict[str, int]]:
                 table[record["rule"]]["fired"] += 1
                 if record.get("attempt"):
                     touched[record["rule"]].add(record["attempt"])
+                if record.get("event") == "derive":  # every attempt that tested one of the derived candidates
+                    titles = queued.get(record.get("detail", "").partition(" candidates of ")[2], set())
+                    touched[record["rule"]].update(a.id for a in attempts.values() if a.hypothesis in titles)
         for rule, ids in touched.items():
             for attempt_id in ids:
                 attempt = attempts.get(attempt_id)
@@ -74,6 +120,7 @@ def tally(runs: list[Path]) -> dict[str, dict[str, int]]:
                 table[rule]["touched"] += 1
                 table[rule]["ran"] += attempt.metric is not None
                 table[rule]["improved"] += improved(attempt, attempts, metric)
+                table[rule]["fixed_improved"] += improved_by_a_fix(attempt, attempts, metric)
     return dict(table)
 
 
@@ -84,10 +131,11 @@ def main() -> None:
     runs = [r for r in args.runs if (r / "summary.json").is_file()]
     table = tally(runs)
     print(f"{len(runs)} finished runs\n")
-    print("| rule | fired | attempts touched | touched ran | touched improved |")
-    print("|---|---|---|---|---|")
+    print("| rule | fired | attempts touched | touched ran | touched improved | improved after a fix |")
+    print("|---|---|---|---|---|---|")
     for rule, row in sorted(table.items(), key=lambda item: (-item[1]["fired"], item[0])):
-        print(f"| {rule} | {row['fired']} | {row['touched']} | {row['ran']} | {row['improved']} |")
+        print(f"| {rule} | {row['fired']} | {row['touched']} | {row['ran']} | {row['improved']} "
+              f"| {row['fixed_improved']} |")
 
 
 if __name__ == "__main__":

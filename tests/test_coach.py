@@ -229,7 +229,10 @@ def test_the_coaching_table_counts_firings_and_what_the_touched_attempts_did(tmp
                             measurement=Measurement(metric="m", value=0.5, source="results.json")),
                     Attempt(id="a001", kind="debug", parent="a000", status="ok",
                             measurement=Measurement(metric="m", value=0.7, source="results.json")),
-                    Attempt(id="a002", kind="improve", parent="a001", status="failed")):
+                    Attempt(id="a002", kind="improve", parent="a001", status="failed"),
+                    Attempt(id="a003", kind="debug", parent="a002", status="failed"),
+                    Attempt(id="a004", kind="debug", parent="a003", status="ok",
+                            measurement=Measurement(metric="m", value=0.9, source="results.json"))):
         write_json_atomic(run / "attempts" / attempt.id / "attempt.json", attempt)
     write_json_atomic(run / "summary.json", {"metric": "m", "direction": "maximize"})
     (run / "coach").mkdir()
@@ -238,6 +241,21 @@ def test_the_coaching_table_counts_firings_and_what_the_touched_attempts_did(tmp
         {"rule": "import_line", "event": "run_failed", "attempt": "a001"},
         {"rule": "missing_module", "event": "run_failed", "attempt": "a002"}]) + "\n")
     table = tally([run])
-    assert table["import_line"] == {"fired": 2, "touched": 1, "ran": 1, "improved": 1}
-    assert table["missing_module"] == {"fired": 1, "touched": 1, "ran": 0, "improved": 0}
-    assert table["reproduction_parts"] == {"fired": 0, "touched": 0, "ran": 0, "improved": 0}
+    assert table["import_line"] == {"fired": 2, "touched": 1, "ran": 1, "improved": 1, "fixed_improved": 0}
+    assert table["missing_module"] == {"fired": 1, "touched": 1, "ran": 0, "improved": 0, "fixed_improved": 1}, \
+        "a002 failed; its fix of a fix (a004) measured 0.9, better than a001's 0.7"
+    assert table["reproduction_parts"] == {"fired": 0, "touched": 0, "ran": 0, "improved": 0, "fixed_improved": 0}
+
+    # A derive rule touches every attempt that tested one of its candidates (from the journal's `queued` event).
+    write_json_atomic(run / "attempts" / "a005" / "attempt.json", Attempt(
+        id="a005", kind="improve", parent="a000", hypothesis="Part 2 of the method", status="ok",
+        measurement=Measurement(metric="m", value=0.8, source="results.json")))
+    (run / "execution").mkdir()
+    (run / "execution" / "journal.jsonl").write_text(json.dumps({
+        "event": "queued", "reason": "short", "of": "Reproduce it",
+        "candidates": [{"title": "Part 1 of the method"}, {"title": "Part 2 of the method"}]}) + "\n")
+    with (run / "coach" / "firings.jsonl").open("a") as firings:
+        firings.write(json.dumps({"rule": "reproduction_parts", "event": "derive", "attempt": "a004",
+                                  "detail": "2 candidates of Reproduce it"}) + "\n")
+    assert tally([run])["reproduction_parts"] == {"fired": 1, "touched": 2, "ran": 2, "improved": 1,
+                                                  "fixed_improved": 0}, "a004 (0.9 after a failed a003) and a005"
