@@ -1,13 +1,10 @@
-"""What the prompts say about installable packages: asked of the real local sandbox, recorded once per run, and a
-failed import explained in the run's output (by the coach's `missing_module` rule)."""
+"""What the prompts say about installable packages: asked of the real local sandbox, recorded once per run, and
+prose that names a package the sandbox lacks."""
 
 from __future__ import annotations
 
 import logging
 
-from copilot.coach.small import RuleCoach
-from copilot.experiment.tools import ToolBox
-from copilot.experiment.workspace import Workspace
 from copilot.rundir import RunDir
 from copilot.sandbox.base import RunResult
 from copilot.sandbox.local import LocalSandbox
@@ -47,18 +44,6 @@ def test_an_interpreter_that_cannot_answer_leaves_the_prompts_silent(tmp_path, c
         assert available_packages(BrokenSandbox(), RunDir(tmp_path / "run")) is None
     assert "command not found" in caplog.text
     assert packages_line(None) == "" and not (tmp_path / "run" / "sandbox_packages.json").exists()
-
-
-def test_a_missing_module_is_explained_in_the_observation(tmp_path):
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "train.py").write_text("import prophet_is_not_here\n")
-    workspace = Workspace.create(source, tmp_path / "ws", [], tmp_path / "traces")
-    box = ToolBox(workspace, sandbox=LocalSandbox(), run_timeout_s=20, coach=RuleCoach())
-    observation = box.call("execute", {"command": "python train.py"})
-    assert not observation.ok and "ModuleNotFoundError" in observation.text
-    assert "`prophet_is_not_here` is not installed, and nothing can be installed here" in observation.text
-    assert RuleCoach().run_failed("ValueError: bad shape", []) == ""
 
 
 def test_prose_that_names_a_package_the_sandbox_lacks_is_caught():

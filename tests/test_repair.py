@@ -4,7 +4,7 @@ were rewritten."""
 
 from __future__ import annotations
 
-from copilot.coach.repairs import drop_unimportable_name, failing_line, restore_dropped_definition
+from copilot.coach.repairs import failing_line, restore_dropped_definition
 
 STARTER = '''import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -62,43 +62,3 @@ def test_the_failing_line_is_the_scripts_last_frame():
     assert failing_line("NameError: name 'x' is not defined", "train.py") is None
     no_line = restore_dropped_definition(REWRITE, "NameError: name 'train' is not defined", "train.py", [STARTER])
     assert no_line is not None and no_line.code.index("train = pd.read_csv") < no_line.code.index("X_train")
-
-
-# `drop_unimportable_name`: the shape the embedded model wrote on forecast-sales (an exception class sklearn does not
-# have, imported to be caught), and the cases it must leave to the model.
-HALLUCINATED = '''import pandas as pd
-from sklearn.exceptions import DuplicateError, NotFittedError
-
-try:
-    frame = pd.read_csv("data/train.csv")
-except (DuplicateError, KeyError) as error:
-    print(error)
-'''
-
-
-def test_an_unimportable_name_that_is_only_caught_is_dropped_and_its_clauses_catch_exception():
-    output = ("Traceback (most recent call last):\n  File \"train.py\", line 2, in <module>\n"
-              "ImportError: cannot import name 'DuplicateError' from 'sklearn.exceptions' (/x/sklearn/exceptions.py)")
-    fixed = drop_unimportable_name(HALLUCINATED, output)
-    assert fixed is not None and "DuplicateError" in fixed.description
-    assert "from sklearn.exceptions import NotFittedError\n" in fixed.code, "the other name stays"
-    assert "except (Exception, KeyError) as error:" in fixed.code
-    compile(fixed.code, "train.py", "exec")
-
-
-def test_a_missing_module_whose_names_are_unused_is_dropped_whole():
-    code = "import numpy as np\nfrom fancy_metrics import score\n\nprint(np.zeros(2))\n"
-    fixed = drop_unimportable_name(code, "ModuleNotFoundError: No module named 'fancy_metrics'")
-    assert fixed is not None and fixed.code == "import numpy as np\n\nprint(np.zeros(2))\n"
-
-
-def test_a_name_the_script_uses_is_left_to_the_model():
-    used = "from sklearn.metrics import root_mean_error\n\nprint(root_mean_error([1], [1]))\n"
-    assert drop_unimportable_name(used, "ImportError: cannot import name 'root_mean_error' from 'sklearn.metrics'") \
-        is None
-    uses_module = "import xgboost\n\nmodel = xgboost.XGBRegressor()\n"
-    assert drop_unimportable_name(uses_module, "ModuleNotFoundError: No module named 'xgboost'") is None
-    assert drop_unimportable_name(used, "KeyError: 'date'") is None
-    inside = "def f():\n    from m import gone\n    return 1\n"
-    fixed = drop_unimportable_name(inside, "ImportError: cannot import name 'gone' from 'm'")
-    assert fixed is not None and fixed.code == "def f():\n    pass\n    return 1\n"

@@ -36,22 +36,6 @@ class RegexAdvice:
         return "".join(f"\n({advice})" for advice in found) or None
 
 
-class MissingModule:
-    """For a failed import: the module cannot be installed here, so carry out the idea with what is installed."""
-
-    event = "run_failed"
-    pattern = re.compile(r"No module named '([\w.]+)'")
-
-    def __init__(self, name: str, advice: str) -> None:
-        self.name = name
-        self.advice = advice
-
-    def __call__(self, output: str, earlier: list[str]) -> str | None:
-        """The advice naming the missing module, or None."""
-        match = self.pattern.search(output)
-        return f"\n({self.advice.format(module=match.group(1))})" if match else None
-
-
 class MissingColumn:
     """For a pandas KeyError on a column: the columns the workspace's tables really have (their header lines), so the
     fix uses a name that exists instead of guessing another one. Held-out files are never read."""
