@@ -8,7 +8,7 @@ from pathlib import Path
 
 from copilot.feedback.base import editable_fields
 from copilot.idea.chain import IdeaAgent, TaskFacts, written_method
-from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, ReproductionHypothesis
+from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, ReproductionHypothesis, is_code
 from copilot.idea.render import hypothesis_row, render_idea_md
 
 
@@ -304,6 +304,28 @@ def test_a_method_asked_again_that_comes_back_as_json_gives_its_method_field_or_
     cut = '{"title": "FCN", "method": "' + conv + '", "supporting_result": "lower err'  # cut at max_tokens
     assert written_method(cut) == conv
     assert written_method('{"title": "FCN", "problem": "error"}') == ""
+
+
+def test_a_method_that_is_code_is_asked_for_in_words(scripted, caplog):
+    """Scripted LLM (canned replies, worded after the embedded model's on the ViT paper): its reproduction's method
+    was a cut-off script (csv loading and a DecisionTreeClassifier), which names code and so looked specific. Code is
+    asked for once more in words; a description replaces it even where it names less code; code again is not taken."""
+    script = "```python\nimport pandas as pd\nfrom sklearn.tree import DecisionTreeClassifier\n\ntrain = pd.read_csv("
+    assert is_code(script) and is_code("from sklearn.svm import SVC\nclf = SVC()") and is_code("def f(x):")
+    assert not is_code("In train.py, import nothing new; cut each 8x8 image into four 4x4 patches.")
+    words = ("Cut each 8x8 digit into four 4x4 patches, embed each patch linearly into 16 dimensions, add position "
+             "embeddings, apply one self-attention layer and classify the mean token.")
+    reproduce = hypothesis("Reproduce the paper: ViT", script)
+    facts = TaskFacts(workspace="train.py", metric="accuracy", direction="maximize", run="python train.py",
+                      read_only=[])
+    llm = scripted([reproduce.model_dump(), words])
+    agent = IdeaAgent(llm, facts, num_hypotheses=1, paper_method="## Method\nPatches, then a Transformer.")
+    assert agent.reproduction().method == words
+    assert "Answer in plain sentences" in llm.backend.requests[1].messages[-1].content
+    llm = scripted([reproduce.model_dump(), "```python\nimport torch\nmodel = torch.nn.Transformer()\n```"])
+    agent = IdeaAgent(llm, facts, num_hypotheses=1, paper_method="## Method\nPatches, then a Transformer.")
+    assert agent.reproduction().method == script
+    assert "came back as code too" in caplog.text
 
 
 def test_the_prompts_that_read_the_material_open_with_the_same_text_so_a_local_model_reads_it_once(scripted):

@@ -43,6 +43,7 @@ from copilot.idea.models import (
     ReproductionHypothesis,
     Scores,
     hypothesis_set_schema,
+    is_code,
     names_only_a_file,
     not_a_step,
     plan_schema,
@@ -230,17 +231,19 @@ class IdeaAgent:
                 for h in reply.hypotheses[:count]]
 
     def needs_sharpening(self, hypothesis: Hypothesis) -> bool:
-        """Whether the method does not say what to change: it names only a file, or neither code nor a setting."""
-        return names_only_a_file(hypothesis.method) or unspecific(hypothesis, self.facts.workspace)
+        """Whether the method does not say what to change: it names only a file, or neither code nor a setting, or it
+        is code instead of a description."""
+        return (names_only_a_file(hypothesis.method) or is_code(hypothesis.method)
+                or unspecific(hypothesis, self.facts.workspace))
 
     def sharpen(self, hypothesis: Hypothesis, conversation: list[Message]) -> Hypothesis:
         """`hypothesis` with its method written out, asked for as the next turn of `conversation` (the request for
         hypotheses and the reply, so the cached prompt is reused), when the reply gave only a file name as the method:
         on sat-heuristic the embedded model wrote "heuristic.py" as every method, and the review scored all three 1.
         The answer is free text: under the JSON grammar the model wrote "heuristic.py" again, nine times out of nine.
-        Also asked when the method names neither code nor a setting (`clarity.unspecific`). An answer that still names
-        only a file, or is less specific by measured clarity (or as specific and shorter), leaves the hypothesis as it
-        was."""
+        Also asked when the method names neither code nor a setting (`clarity.unspecific`), or is code (`is_code`). An
+        answer that still names only a file or is code, or is less specific by measured clarity (or as specific and
+        shorter) than a method that was not code, leaves the hypothesis as it was."""
         request = [*conversation, Message(role="user", content=self.templates.get_template("method.j2").render(
             hypothesis=hypothesis))]
         try:
@@ -253,11 +256,18 @@ class IdeaAgent:
             log.warning("hypothesis %r names only a file as its method, and asked again too (%r)", hypothesis.title,
                         method[:80])
             return hypothesis
+        if is_code(method):
+            log.warning("hypothesis %r: its method asked again came back as code too (%r); kept as it was",
+                        hypothesis.title, method[:80])
+            return hypothesis
         if not method or method == hypothesis.method:
             log.warning("hypothesis %r: its method asked again came back the same or empty (%r); kept as it was",
                         hypothesis.title, text[:80])
             return hypothesis
         sharpened = hypothesis.model_copy(update={"method": method})
+        if is_code(hypothesis.method):
+            log.info("hypothesis %r: its method, code, written out as %r", hypothesis.title, method)
+            return sharpened
         workspace = self.facts.workspace
         before, after = (measured_clarity(h, workspace).score for h in (hypothesis, sharpened))
         if after < before or (after == before and len(method.split()) < len(hypothesis.method.split())):

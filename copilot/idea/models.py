@@ -46,6 +46,16 @@ def says_nothing(text: str) -> bool:
     return not any(word.lower() not in _FUNCTION_WORDS for word in _WORD.findall(text))
 
 
+_CODE_START = re.compile(r"^\s*(?:```|(?:import|from)\s+[\w.]+|def\s+\w+\s*\(|class\s+\w+\s*[(:])")
+
+
+def is_code(text: str) -> bool:
+    """True when `text` is source code rather than a description: it opens with a code fence, an import, a `def` or
+    a `class` (on ViT, the embedded model gave its reproduction's method as a cut-off script that loaded the csv files
+    and fitted a DecisionTreeClassifier)."""
+    return bool(_CODE_START.match(text))
+
+
 def names_only_a_file(text: str) -> bool:
     """True when `text` says nothing once file names are taken out ("heuristic.py", "Change train.py.")."""
     return says_nothing(_FILE_NAME.sub(" ", text))
