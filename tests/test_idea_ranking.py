@@ -304,6 +304,9 @@ def test_a_method_asked_again_that_comes_back_as_json_gives_its_method_field_or_
     cut = '{"title": "FCN", "method": "' + conv + '", "supporting_result": "lower err'  # cut at max_tokens
     assert written_method(cut) == conv
     assert written_method('{"title": "FCN", "problem": "error"}') == ""
+    # Raw newlines inside the cut method string (the embedded model's, on ViT) crashed strict JSON decoding.
+    assert written_method('{"title": "ViT", "method": "Cut the image\n\tinto patches. Then \\q", "x') == \
+        "Cut the image into patches. Then \\q"
 
 
 def test_a_method_that_is_code_is_asked_for_in_words(scripted, caplog):

@@ -130,6 +130,15 @@ def review_problems(scores: list[Scores]) -> list[str]:
     return problems
 
 
+def _json_string(body: str) -> str:
+    """The value of a JSON string literal's body; raw newlines and tabs inside it (which strict JSON forbids and the
+    embedded model writes) are allowed, and a broken escape leaves the body as it is."""
+    try:
+        return json.loads(f'"{body}"', strict=False)
+    except json.JSONDecodeError:
+        return body
+
+
 def written_method(text: str, limit: int = 800) -> str:
     """A free-text answer as a method field: code fences and a leading "Method:" label dropped, whitespace joined,
     and cut at the last sentence end within `limit` characters. A reply that is a JSON object (asked in free text
@@ -141,7 +150,7 @@ def written_method(text: str, limit: int = 800) -> str:
             data = json.loads(text)
         except json.JSONDecodeError:
             field_ = re.search(r'"method"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
-            data = {"method": json.loads(f'"{field_.group(1)}"')} if field_ else {}
+            data = {"method": _json_string(field_.group(1))} if field_ else {}
         text = data.get("method", "") if isinstance(data, dict) and isinstance(data.get("method"), str) else ""
     text = re.sub(r"^\s*(?:\*\*)?method\s*(?::\s*(?:\*\*)?|(?:\*\*)\s*:)\s*", "", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
