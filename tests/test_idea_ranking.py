@@ -307,6 +307,7 @@ def test_a_method_asked_again_that_comes_back_as_json_gives_its_method_field_or_
     # Raw newlines inside the cut method string (the embedded model's, on ViT) crashed strict JSON decoding.
     assert written_method('{"title": "ViT", "method": "Cut the image\n\tinto patches. Then \\q", "x') == \
         "Cut the image into patches. Then \\q"
+    assert written_method('{"method": "Cut\n\tit \\"here\\"", "x') == 'Cut it "here"', "raw newlines, valid escapes"
 
 
 def test_a_method_that_is_code_is_asked_for_in_words(scripted, caplog):
