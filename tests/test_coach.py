@@ -9,11 +9,11 @@ import pytest
 
 from copilot.coach.advice import defining_lines
 from copilot.coach.base import FiringLog, NoCoach, ProposedAction
-from copilot.coach.small import RuleCoach
+from copilot.coach.small import DROPPED_RULES, RuleCoach
 from copilot.errors import UserError
 from copilot.rundir import JsonlWriter
 
-COACH = RuleCoach()
+COACH = RuleCoach(rule_dirs=[str(DROPPED_RULES)])  # the dropped rules too: their kinds are still offered
 
 
 def rule(name: str):
@@ -66,7 +66,7 @@ def test_a_pandas_key_error_on_a_column_gets_the_columns_the_tables_have(tmp_pat
     (tmp_path / "data" / "series.csv").write_text("date,passengers\n1949-01,112\n")
     (tmp_path / "data" / "wide.csv").write_text(",".join(["id", "label", *(f"t{i:03}" for i in range(150))]) + "\n")
     (tmp_path / "answers.csv").write_text("id,secret_label\n1,0\n")
-    missing = RuleCoach().bind(SimpleNamespace(task=SimpleNamespace(
+    missing = RuleCoach(rule_dirs=[str(DROPPED_RULES)]).bind(SimpleNamespace(task=SimpleNamespace(
         workspace=tmp_path, spec=SimpleNamespace(hidden=["answers.csv"]))))
 
     def pandas_error(index) -> str:
@@ -167,7 +167,7 @@ def test_refusals_of_a_repeated_look_and_of_an_unchanged_final_answer_are_counte
 
 def test_every_firing_is_recorded_with_the_attempt_it_touched(tmp_path):
     writer = JsonlWriter(tmp_path / "coach" / "firings.jsonl")
-    coach = RuleCoach().bind(None, FiringLog(writer))
+    coach = RuleCoach(rule_dirs=[str(DROPPED_RULES)]).bind(None, FiringLog(writer))
     coach.begin_attempt("a003")
     assert "import numpy as np" in coach.run_failed("NameError: name 'np' is not defined", [])
     coach.run_failed("ValueError: bad shape", [])  # nothing fires
@@ -189,7 +189,7 @@ def test_a_rule_of_ones_own_is_one_yaml_file_and_rules_can_be_turned_off(tmp_pat
         "_target_: copilot.coach.advice.RegexAdvice\nname: shape_mismatch\n"
         "patterns:\n  - pattern: 'shapes \\(\\d+,\\) and \\(\\d+,\\) not aligned'\n"
         "    advice: Reshape the vector to a column with .reshape(-1, 1).\n")
-    coach = RuleCoach(rule_dirs=[str(tmp_path)], disabled=["import_line"])
+    coach = RuleCoach(rule_dirs=[str(DROPPED_RULES), str(tmp_path)], disabled=["import_line"])
     assert "reshape(-1, 1)" in coach.run_failed("ValueError: shapes (3,) and (4,) not aligned", [])
     assert coach.run_failed("NameError: name 'np' is not defined", []) == ""
     with pytest.raises(UserError, match=r"coach\.disabled: unknown rule 'nope'"):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from copilot.coach.advice import DroppedDefinition
 from copilot.coach.parts import MethodParts, ReproductionParts, fell_short, part_candidates
-from copilot.coach.small import RuleCoach
+from copilot.coach.small import DROPPED_RULES, RuleCoach
 from copilot.execution.attempt import Attempt, Measurement
 from copilot.execution.instructions import instruction_for
 from copilot.execution.journal import Candidate, JournalState
@@ -43,7 +43,7 @@ def attempt(id_: str, kind: str, hypothesis: str = "", parent: str | None = None
 
 
 def coach() -> RuleCoach:
-    return RuleCoach()
+    return RuleCoach(rule_dirs=[str(DROPPED_RULES)])
 
 
 def test_an_improvement_names_the_candidate_and_the_parent_metric_and_a_plain_one_asks_for_a_focused_change():

@@ -141,3 +141,19 @@ def test_an_episode_that_changed_no_code_is_not_measured_again(tmp_path):
     assert loop.attempts[2].parent == "a000", "not debugged: asked again, it would only repeat what it could not do"
     assert rows[3][2:] == ("ok", 0.5), "the starter's code again, but as a change of a002's: measured"
     assert len(rows) == 5 and rows[4][2:] == ("ok", 0.8), "three attempts ran: the unchanged one is not counted"
+
+
+def test_unchanged_attempts_do_not_use_up_the_attempt_budget_but_enough_of_them_in_a_row_end_the_loop(tmp_path):
+    """Scripted episodes with an attempt budget of 3: unchanged attempts between changed ones do not count (the real
+    suite's game tasks ended with minutes left, their budget spent on replies that changed nothing); three unchanged
+    in a row end the loop."""
+    working = "x = 0.5\nopen('out.txt', 'w').write(str(x))\n"
+    task = make_task(tmp_path, working)
+    task.spec.budgets.attempts = 3
+    changed = [f"x = 0.{d}\nopen('out.txt', 'w').write(str(x))\n" for d in (6, 7)]
+    loop = make_loop(tmp_path, task, [working, changed[0], changed[0], changed[0], changed[1], changed[1], changed[1],
+                                      changed[1]])
+    loop.run()
+    made = loop.attempts[1:]
+    assert [a.unchanged for a in made] == [True, False, True, True, False, True, True, True]
+    assert sum(not a.unchanged for a in made) == 2, "two of three attempts ran: the loop ended on the repeats"

@@ -220,10 +220,12 @@ def test_a_reproduction_that_falls_short_is_followed_by_its_parts_one_at_a_time(
     assert done.returncode == 0, done.stderr[-3000:]
     attempts = [json.loads(p.read_text()) for p in sorted(run.glob("attempts/*/attempt.json"))]
     # The fix writes the failing script again (not run: unchanged), which is a second failure of the reproduction;
-    # part 2 and the next hypothesis then write part 1's script again (unchanged: not counted, and three end the loop).
+    # part 2 and the next hypothesis then write part 1's script again (unchanged: not counted), and the next one the
+    # failing reproduction again: the third attempt that ran ends the loop.
     assert [(a["kind"], a["status"], a["parent"], a["unchanged"]) for a in attempts] == [
         ("baseline", "ok", None, False), ("draft", "failed", "a000", False), ("debug", "failed", "a001", True),
-        ("improve", "ok", "a000", False), ("improve", "failed", "a003", True), ("improve", "failed", "a003", True)]
+        ("improve", "ok", "a000", False), ("improve", "failed", "a003", True), ("improve", "failed", "a003", True),
+        ("improve", "failed", "a003", False)]
     assert attempts[1]["hypothesis"] == attempts[2]["hypothesis"] == "Reproduce the paper: RBF SVM on raw pixels"
     assert attempts[3]["hypothesis"] == "Part 1 of the paper's method: the input feature the 64 raw pixel values"
     assert attempts[3]["measurement"]["value"] > 0.95

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from copilot.coach.small import RuleCoach
+from copilot.coach.small import DROPPED_RULES, RuleCoach
 from copilot.experiment.agent import AgentConfig
-from copilot.experiment.rewrite import RewriteAgent, script_for_command, split_reply
+from copilot.experiment.rewrite import RETRY_TEMPERATURE, RewriteAgent, script_for_command, split_reply
 from copilot.experiment.tools import ToolBox
 from copilot.experiment.workspace import Workspace
 from copilot.llm.base import Completion, Usage
@@ -128,7 +128,8 @@ def test_a_fix_round_asks_for_the_fix_and_keeps_the_error_when_the_file_comes_ba
     ended on the original instruction and, after the repeat, no longer showed the error."""
     crashing = "model = SentenceTransformer('/models/minilm')\n"
     working = "open('out.txt', 'w').write('0.8')\n"
-    agent, backend = agent_for(workspace, [fenced(crashing), fenced(crashing), fenced(working)], tmp_path)
+    coach = RuleCoach(rule_dirs=[str(DROPPED_RULES)], disabled=["missing_imports"])  # the advice, not the repair
+    agent, backend = agent_for(workspace, [fenced(crashing), fenced(crashing), fenced(working)], tmp_path, coach)
     agent.max_repeats = 2
     result = agent.run("# Task\nUse the encoder.", "Replace TF-IDF with the sentence encoder.")
     assert (result.status, result.steps) == ("final", 3)
@@ -150,7 +151,8 @@ def test_a_dropped_data_line_is_put_back_recorded_and_the_script_runs(workspace,
     """Scripted reply shaped like the embedded model's: the new version uses `rows` but lost the line loading it."""
     (workspace.root / "train.py").write_text("import json\nrows = [3, 1, 2]\nprint(sorted(rows))\n")
     dropped = "import json\n\n# the change: write the maximum\nopen('out.txt', 'w').write(json.dumps(max(rows)))\n"
-    agent, backend = agent_for(workspace, [fenced(dropped, "Wrote the maximum.")], tmp_path)
+    agent, backend = agent_for(workspace, [fenced(dropped, "Wrote the maximum.")], tmp_path,
+                               RuleCoach(rule_dirs=[str(DROPPED_RULES)]))
     result = agent.run("task", "Write the maximum.")
     assert result.status == "final" and len(backend.requests) == 1, "no model reply was spent on the repair"
     assert "copilot restored `rows` from the earlier working version: rows = [3, 1, 2]" in result.summary
@@ -167,7 +169,8 @@ def test_a_dropped_data_line_is_put_back_recorded_and_the_script_runs(workspace,
 def test_with_repair_off_the_model_gets_the_error_and_the_quoted_line(workspace, tmp_path):
     (workspace.root / "train.py").write_text("rows = [3, 1, 2]\nprint(sorted(rows))\n")
     agent, backend = agent_for(workspace, [fenced("print(max(rows))\n"), fenced("rows = [3]\nprint(max(rows))\n")],
-                               tmp_path, coach=RuleCoach(disabled=["restore_dropped_lines"]))
+                               tmp_path, coach=RuleCoach(rule_dirs=[str(DROPPED_RULES)],
+                                                         disabled=["restore_dropped_lines"]))
     assert agent.run("task").status == "final" and len(backend.requests) == 2
     assert "by:\nrows = [3, 1, 2]\n" in backend.requests[1].messages[-1].content
 
@@ -269,3 +272,54 @@ def test_a_fix_round_continues_the_conversation_so_the_prompt_read_is_reused(wor
     second = backend.requests[1].messages
     assert len(second) == 2 and "## Current train.py" in second[-1].content
     assert "ModuleNotFoundError" in second[-1].content
+
+
+CRASHING = "import math\n\nvalue = math.sqr(16)\nopen('out.txt', 'w').write(str(value))\n"
+CRASH_TRACEBACK = ('Traceback (most recent call last):\n  File "/runs/a000/workspace/train.py", line 3, in <module>\n'
+                   "    value = math.sqr(16)\nAttributeError: module 'math' has no attribute 'sqr'")
+
+
+def test_a_repeated_file_in_a_repair_episode_is_followed_by_a_fix_of_the_failing_lines(workspace, tmp_path):
+    """Scripted replies: the whole-file reply repeats the crashing file (what the embedded model did in every repair
+    round of diabetes-gbr); the line fix, shown the lines around the failing one, corrects that line; it runs."""
+    (workspace.root / "train.py").write_text(CRASHING)
+    agent, backend = agent_for(workspace, [fenced(CRASHING), "```python\nvalue = math.sqrt(16)\n```\nUsed sqrt."],
+                               tmp_path)
+    instruction = f"Make the baseline run. It failed with:\n{CRASH_TRACEBACK}"
+    result = agent.run(f"# Task\n{instruction}", instruction)
+    assert (result.status, result.steps, result.summary) == ("final", 2, "Used sqrt.")
+    assert (workspace.root / "train.py").read_text() == CRASHING.replace("sqr(", "sqrt(")
+    assert (workspace.root / "out.txt").read_text() == "4.0"
+    line_fix = backend.requests[1]
+    assert "fixes failing Python scripts" in line_fix.messages[0].content
+    ask = line_fix.messages[-1].content
+    assert "Lines 1-4 of train.py (line 3 is where it failed)" in ask and "has no attribute 'sqr'" in ask
+    assert "import math" in ask and len(line_fix.messages) == 2  # a fresh, short request
+    trace = list(read_jsonl(tmp_path / "trace.jsonl"))
+    assert trace[-2]["action"]["line_fix"] == "lines 1-4" and trace[-1]["action"]["tool"] == "execute"
+
+
+def test_a_line_fix_that_cannot_be_placed_is_asked_again_hotter_and_a_new_error_gets_a_new_window(workspace, tmp_path):
+    """Scripted replies: an unplaceable fix, then one that fails on another line, then the fix of that line."""
+    crashing = CRASHING + "total = valu + 1\n"
+    (workspace.root / "train.py").write_text(crashing)
+    script = [fenced(crashing), "```python\na = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\ng = 7\n```",
+              "```python\nvalue = math.sqrt(16)\n```", "```python\ntotal = value + 1\n```\nFixed the name."]
+    agent, backend = agent_for(workspace, script, tmp_path)
+    instruction = f"Fix it:\n{CRASH_TRACEBACK}"
+    result = agent.run(instruction, instruction)
+    assert (result.status, result.steps) == ("final", 4)
+    assert [r.temperature for r in backend.requests[1:]] == [None, RETRY_TEMPERATURE, None]
+    assert "NameError: name 'valu' is not defined" in backend.requests[3].messages[-1].content
+    assert (workspace.root / "train.py").read_text().endswith("total = value + 1\n")
+
+
+def test_line_fixes_end_the_episode_when_none_makes_the_script_run(workspace, tmp_path):
+    (workspace.root / "train.py").write_text(CRASHING)
+    agent, backend = agent_for(workspace, [fenced(CRASHING)] + ["```python\nvalue = math.sqr(16)\n```"] * 3,
+                               tmp_path)
+    agent.max_line_fixes = 2
+    instruction = f"Fix it:\n{CRASH_TRACEBACK}"
+    result = agent.run(instruction, instruction)
+    assert (result.status, result.steps, len(backend.requests)) == ("steps", 3, 3)
+    assert (workspace.root / "train.py").read_text() == CRASHING

@@ -6,15 +6,26 @@ out. When the failing run ends in `NameError: name 'x' is not defined`, the new 
 earlier working version bound it with an assignment or import, that statement is put back before the top-level
 statement that failed. The agent writes the repaired script through the workspace as its own step (diff, undo,
 trace) and names it in the attempt's summary; the metric is still only what the task's evaluation measures.
+
+`AddMissingImports`: asked to fix `NameError: name 'torch' is not defined`, a small model adds that one import and
+fails on the next undefined name, one fix round each (torch, StandardScaler, nn, TensorDataset, DataLoader). When the
+failing run ends in such a NameError on a name the script binds nowhere and that has a well-known import line, the
+import line of every such undefined name of the script is added after its imports, in one repair.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 
-from copilot.coach.advice import UNDEFINED_NAME, defining_lines
+from copilot.coach.advice import UNDEFINED_NAME, defining_lines, scikit_learn_imports
 from copilot.coach.base import Repair
+
+# Names a module (or a class body) can read without binding them.
+IMPLICIT_NAMES = frozenset(dir(builtins)) | {
+    "__file__", "__name__", "__doc__", "__builtins__", "__spec__", "__loader__", "__package__", "__path__",
+    "__cached__", "__annotations__", "__class__", "__module__", "__qualname__", "__dict__"}
 
 
 def failing_line(output: str, script: str) -> int | None:
@@ -77,3 +88,97 @@ class RestoreDroppedLines:
     def __call__(self, code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
         """The repaired script, or None."""
         return restore_dropped_definition(code, output, script, earlier)
+
+
+def undefined_names(code: str) -> list[str]:
+    """The names `code` reads (at module level or in functions) that it binds nowhere and that are not builtins, in
+    order of first use; [] when it does not parse or has a `from ... import *` (which may bind any name). A name bound
+    anywhere in the file, in any scope, counts as bound: this finds names missing outright, never scoping problems."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    bound: set[str] = set()
+    read: list[ast.Name] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                read.append(node)
+            else:  # Store, Del
+                bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):  # every kind of parameter, lambdas' too
+            bound.add(node.arg)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return []
+            bound |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound |= set(node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    read.sort(key=lambda name: (name.lineno, name.col_offset))
+    return list(dict.fromkeys(n.id for n in read if n.id not in bound and n.id not in IMPLICIT_NAMES))
+
+
+def _import_anchor(tree: ast.Module, code: str) -> int:
+    """The number of lines of `code` after which new imports go: after the run of top-level imports (`__future__`
+    ones included) that follows the module docstring, else after the docstring, else after leading comments."""
+    body = tree.body
+    docstring = bool(body) and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+        and isinstance(body[0].value.value, str)
+    start, anchor = (1, body[0].end_lineno or 1) if docstring else (0, 0)
+    for node in body[start:]:
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            anchor = min(anchor, node.lineno - 1)  # `import os; x = torch.ones(1)`: before that line
+            break
+        anchor = node.end_lineno or node.lineno
+    if anchor == 0:  # nothing above: keep a shebang, an encoding line or a header comment first
+        for line in code.splitlines():
+            if not line.startswith("#"):
+                break
+            anchor += 1
+    return anchor
+
+
+def add_missing_imports(code: str, output: str, script: str, imports: dict[str, str],
+                        scikit_learn: bool) -> Repair | None:
+    """`code` with the import line of every name it uses but binds nowhere added after its imports, when the failing
+    run (`output`) ends in a NameError on such a name with a known import line (`imports`, then every scikit-learn
+    estimator when `scikit_learn`); else None (an unknown name is an ordering or scoping problem for the model).
+    `script` is the failed script's path (unused: the undefined names are read from `code` itself)."""
+    match = UNDEFINED_NAME.search(output)
+    if not match:
+        return None
+    missing = undefined_names(code)
+    if match.group(1) not in missing:
+        return None
+    estimators = scikit_learn_imports() if scikit_learn and any(name not in imports for name in missing) else {}
+    lines = list(dict.fromkeys(line for name in missing if (line := imports.get(name) or estimators.get(name))))
+    if not (imports.get(match.group(1)) or estimators.get(match.group(1))):
+        return None
+    anchor = _import_anchor(ast.parse(code), code)  # parses: undefined_names found names in it
+    before = "".join(re.split(r"(?<=\n)", code)[:anchor])
+    after = code[len(before):]
+    if before and not before.endswith("\n"):
+        before += "\n"
+    return Repair(code=before + "".join(f"{line}\n" for line in lines) + after,
+                  description=f"added the missing imports: {'; '.join(lines)}")
+
+
+class AddMissingImports:
+    """The repair rule around `add_missing_imports`: its rule file holds the import table (`import_line`'s)."""
+
+    event = "repair"
+
+    def __init__(self, name: str, imports: dict[str, str], scikit_learn: bool = True) -> None:
+        self.name = name
+        self.imports = dict(imports)
+        self.scikit_learn = scikit_learn
+
+    def __call__(self, code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
+        """The script with the missing imports added, or None."""
+        return add_missing_imports(code, output, script, self.imports, self.scikit_learn)

@@ -17,6 +17,9 @@ from copilot.errors import UserError
 log = logging.getLogger("copilot.coach")
 
 RULES = Path(__file__).parent / "rules"
+# Rules measured never to help on the real-task suite or the demos (docs/benchmarks.md, section 8): not loaded by
+# default; `coach.rule_dirs=[<this folder>]` turns them back on.
+DROPPED_RULES = RULES / "dropped"
 EVENTS = ("run_failed", "repair", "refusal", "derive")
 
 

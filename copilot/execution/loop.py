@@ -105,11 +105,13 @@ class ExecutionLoop:
         """The next attempt to make, or None when the journal, the attempt budget or the wall clock says stop."""
         if self.state.stopped:
             return None
-        # An attempt whose episode changed no code ran nothing: it is not one of the task's `attempts`, but no more
-        # of them are made than the budget's count again (a model that only repeats the code ends the loop too).
+        # An attempt whose episode changed no code ran nothing: it is not one of the task's `attempts`, and the wall
+        # clock bounds how many are made (issue 16: stop early only when nothing can finish in the time left); a
+        # model that only repeats the code, the budget's count of times in a row, ends the loop.
         made = self.attempts[1:]
         ran = sum(not a.unchanged for a in made)
-        if self.budget.attempts_left(ran) <= 0 or self.budget.attempts_left(len(made) - ran) <= 0:
+        in_a_row = next((i for i, a in enumerate(reversed(made)) if not a.unchanged), len(made))
+        if self.budget.attempts_left(ran) <= 0 or self.budget.attempts_left(in_a_row) <= 0:
             log.info("execution: attempt budget (%s) reached", self.budget.attempts)
             return None
         if not self.budget.can_start(self.expected_call_s()):

@@ -29,6 +29,7 @@ from copilot.experiment.agent import (
     trace_step,
 )
 from copilot.experiment.analyst import FENCE, clean_code
+from copilot.experiment.line_fix import error_excerpt, failing_window, import_lines, splice
 from copilot.experiment.program import same_program
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
@@ -81,11 +82,12 @@ class RewriteAgent:
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
                  earlier_versions: list[str] | None = None, coach: Coach | None = None,
-                 max_repeats: int = 1) -> None:
+                 max_repeats: int = 1, max_line_fixes: int = 3) -> None:
         self.llm = llm
         # Replies repeating the current file that end the episode: asked again (at a higher temperature), the
         # embedded model wrote a new file after one in 1 of 10 rounds of the real suite's first run, 50 s each.
         self.max_repeats = max_repeats
+        self.max_line_fixes = max_line_fixes  # line-fix replies after the whole-file replies gave up (line_fix.py)
         self.toolbox = toolbox
         self.config = config
         self.script = script
@@ -153,6 +155,9 @@ class RewriteAgent:
                                  {"ok": False, "text": f"the reply repeats {what}"}, completion)
                     repeats += 1
                     if repeats >= self.max_repeats:
+                        failure = error or instruction  # a debug or repair episode's instruction quotes the error
+                        if self.max_line_fixes and failing_window(current, failure, self.script) is not None:
+                            return self._fix_lines(current, failure, earlier, steps)
                         log.info("episode ended: the reply repeated %s (%d time(s))", what, repeats)
                         return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))
                     if unchanged == "comments":
@@ -185,6 +190,57 @@ class RewriteAgent:
         except BudgetExhausted as exhausted:
             log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
             return EpisodeResult(status=exhausted.kind, steps=steps, summary=_one_paragraph(summary))
+
+    def _fix_lines(self, current: str, output: str, earlier: list[str], steps: int) -> EpisodeResult:
+        """Up to `max_line_fixes` replies that each correct the lines around the failing one (`line_fix.py`), each
+        new version run at once; ends the episode, `final` at the first version that runs. A reply that cannot be
+        placed or changes nothing is asked again at a higher temperature."""
+        summary, repairs, temperature, retry = "", [], None, ""
+        log.info("the whole-file reply repeated the file: asking for the failing lines only")
+        for _ in range(self.max_line_fixes):
+            window = failing_window(current, output, self.script)
+            if window is None:
+                break
+            self._check_budgets(steps)
+            steps += 1
+            self.step_counter += 1
+            ask = self.render("line_fix.j2", run=self.run_command, script=self.script, error=error_excerpt(output),
+                              imports="\n".join(import_lines(current)), start=window.start, end=window.end,
+                              failing=window.failing, window="\n".join(window.lines), retry=retry)
+            messages = [Message(role="system", content=self.render("line_fix_system.j2")),
+                        Message(role="user", content=ask)]
+            completion = self.llm.complete(messages, max_tokens=self.config.reply_max_tokens, temperature=temperature,
+                                           purpose="experiment.line_fix")
+            code, note = split_reply(completion.text)
+            fixed = splice(current, window, code) if code is not None else None
+            if fixed is None or fixed.strip() == current.strip() or same_program(current, fixed):
+                problem = ("the reply held no ```python block" if code is None else "the reply's lines could not be "
+                           "placed in the file (or do not parse)" if fixed is None else "the reply changed nothing")
+                self._record(steps, None, {"ok": False, "text": f"line fix of lines {window.start}-{window.end}: "
+                                                                f"{problem}"}, completion)
+                # The same request at the same temperature gives the same sample (the seed is fixed): say what
+                # was wrong, which also changes the request.
+                retry = "unchanged" if code is not None and fixed is not None else "unplaced"
+                temperature = RETRY_TEMPERATURE
+                continue
+            temperature, retry = None, ""
+            action = {"tool": "write_file", "arguments": {"path": self.script, "content": fixed},
+                      "line_fix": f"lines {window.start}-{window.end}"}
+            observation = self._act("write_file", {"path": self.script, "content": fixed})
+            self._record(steps, action, observation.model_dump(), completion)
+            if not observation.ok:
+                break
+            current, summary = fixed, note
+            trial = self._run(steps)
+            if not trial.ok:
+                current, trial, restored = self._repair(current, trial, earlier, steps)
+                repairs += restored
+            if trial.ok:
+                done = f" (copilot {'; '.join(repairs)})" if repairs else ""
+                return EpisodeResult(status="final", steps=steps, summary=_one_paragraph(summary + done))
+            output = trial.text
+        log.info("episode ended: no line fix made %s run", self.script)
+        return EpisodeResult(status="steps", steps=steps, summary=_one_paragraph(summary))
 
     def _run(self, steps: int) -> Any:
         trial = self._act("execute", {"command": self.run_command})
