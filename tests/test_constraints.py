@@ -247,3 +247,16 @@ def test_a_real_task_whose_starter_uses_pandas_under_a_numpy_only_rule(repo_root
     assert text_violations("Keep the pandas loading; replace SGD with Adam written in numpy", rules,
                            allowed_modules=imports) == []
     assert text_violations("Train the network with torch.optim.Adam", rules, allowed_modules=imports)
+
+
+def test_text_that_proposes_to_change_a_read_only_file_is_told_apart_from_text_that_only_names_it():
+    from copilot.constraints import read_only_edits
+    read_only = ["evaluate.py", "data/holdout.csv"]
+    for text in ("The `evaluate.py` script should be modified to include a real-time validation scheme.",
+                 "Modify evaluate.py to report AUC", "Update data/holdout.csv with new rows",
+                 "rewrite the evaluation in ./evaluate.py so that it uses RMSE"):
+        assert read_only_edits(text, read_only), text
+    for text in ("Modify train.py to write predictions that evaluate.py reads", "Do not modify evaluate.py",
+                 "Keep evaluate.py unchanged and change the model", "without changing evaluate.py",
+                 "Change the model in train.py; evaluate.py scores it"):
+        assert read_only_edits(text, read_only) == [], text

@@ -399,3 +399,18 @@ def test_a_step_template_label_goes_and_the_step_stays():
                           expected_outcome="better", compute_budget="minutes", workspace_files=[])
     assert plan.steps[:2] == ["Standardize the pixels with StandardScaler in train.py", "Fit SVC(gamma=0.001, C=10)."]
     assert generic_step(plan.steps[2], "- train.py")
+
+
+def test_a_hypothesis_that_changes_the_read_only_evaluation_is_rejected(scripted):
+    """Scripted replies; the first hypothesis is worded as the embedded model's was on the MGP-RNN paper ("The
+    `evaluate.py` script should be modified to include a real-time validation scheme")."""
+    evaluation = hypothesis("Real-time validation", "The `evaluate.py` script should be modified to include a "
+                                                    "real-time validation scheme: a new function "
+                                                    "real_time_validation(model, horizon) called every 7 days.")
+    llm = scripted([{"hypotheses": [evaluation, VECTOR, STRIDED]}, {"hypotheses": [LUT]}, NOVEL, NOVEL, NOVEL,
+                    reviewed([4, 3, 5, 4], [4, 2, 5, 3], [2, 3, 2, 3])])
+    agent = IdeaAgent(llm, facts(), num_hypotheses=3, has_paper=False)
+    ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
+    assert [r.hypothesis.title for r in ranked][:2] == [VECTOR["title"], STRIDED["title"]]
+    assert evaluation["title"] not in [r.hypothesis.title for r in ranked]
+    assert agent.rejected[0].reasons == ["changes evaluate.py, which the task keeps read-only"]

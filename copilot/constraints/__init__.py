@@ -3,8 +3,9 @@ are, where they come from, and the static checks that tell whether text or code 
 
 A rule comes from task.yaml's `constraints` or from the problem text (deterministic extraction of the common
 phrasings; an optional structured LLM pass for the rest, recorded as `source="llm"` and kept only when it quotes the
-problem). Stage 1 rejects hypotheses that break one (`text_violations`); stage 2 and 3 put the rules in every
-implementation prompt (`prompt_lines`) and mark an attempt whose code breaks one `invalid` (`violations`).
+problem). Stage 1 rejects hypotheses that break one (`text_violations`) or that change a read-only file
+(`read_only_edits`); stage 2 and 3 put the rules in every implementation prompt (`prompt_lines`) and mark an
+attempt whose code breaks one `invalid` (`violations`).
 
 The code checks are static (`ast`): imports (`import x`, `from x import y`, `importlib.import_module("x")`,
 `__import__("x")` with literal names) and reads of files whose path is a literal (`open`, `pd.read_csv`, `np.load`,
@@ -20,6 +21,7 @@ from copilot.constraints.check import (
     attempt_violations,
     not_experiment_code,
     permitted_packages,
+    read_only_edits,
     starter_imports,
     starter_reads,
     text_violations,
@@ -31,5 +33,5 @@ from copilot.constraints.vocabulary import LIBRARY_NAMES, library_modules, menti
 
 __all__ = ["LIBRARY_NAMES", "Constraint", "ConstraintSet", "Kind", "Source", "StatedRules", "attempt_violations",
            "constraints_for", "extract_constraints", "library_modules", "mentioned_modules", "not_experiment_code",
-           "permitted_packages", "prompt_lines", "starter_imports", "starter_reads", "text_violations",
-           "unexplained_rule_sentences", "violations"]
+           "permitted_packages", "prompt_lines", "read_only_edits", "starter_imports", "starter_reads",
+           "text_violations", "unexplained_rule_sentences", "violations"]

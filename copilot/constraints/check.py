@@ -59,6 +59,26 @@ def text_violations(text: str, constraints: Sequence[Constraint], allowed_reads:
 
 
 
+_NEGATED = re.compile(r"\b(?:not|never|without|no|nor|n't|cannot)\b", re.I)
+_EDIT_VERB = r"(?:modif|chang|edit|rewrit|updat|alter|patch|overwrit|extend)\w*"
+
+
+def read_only_edits(text: str, read_only: Collection[str]) -> list[str]:
+    """Why `text` (a hypothesis' title and method, a plan step) proposes to change a file the task keeps read-only
+    (its evaluation, its held-out data): "modify evaluate.py to ...", "`evaluate.py` should be modified". [] when
+    it proposes none. The loop refuses such writes anyway; stage 1 rejects the idea before it is ranked."""
+    reasons = []
+    for path in read_only:
+        name = re.escape(path.rstrip("/"))
+        file = rf"`?(?:[\w./-]*/)?{name}\b`?"
+        found = [*re.finditer(rf"\b{_EDIT_VERB}\b[^.;:\n]{{0,60}}?(?<![\w./-]){file}", text, re.I),
+                 *re.finditer(rf"(?<![\w./-]){file}[^.;:\n]{{0,40}}?\b(?:is|be|are|been|being|gets?)\s+"
+                              rf"{_EDIT_VERB}", text, re.I)]
+        if any(not _NEGATED.search(text[max(0, m.start() - 24):m.end()]) for m in found):
+            reasons.append(f"changes {path}, which the task keeps read-only")
+    return reasons
+
+
 READER_FUNCTIONS = frozenset({
     "open", "read_csv", "read_table", "read_json", "read_parquet", "read_excel", "read_pickle", "read_feather",
     "read_hdf", "read_fwf", "read_orc", "read_sas", "read_stata", "read_spss", "read_xml", "read_html", "load",

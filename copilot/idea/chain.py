@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
-from copilot.constraints import Constraint, prompt_lines, text_violations
+from copilot.constraints import Constraint, prompt_lines, read_only_edits, text_violations
 from copilot.idea.clarity import (
     generic_step,
     loads_foreign_data,
@@ -302,9 +302,11 @@ class IdeaAgent:
 
     def broken_rules(self, hypothesis: Hypothesis) -> list[str]:
         """Why `hypothesis` breaks a rule of the problem, checked on its title and method ([] when it breaks none
-        that can be checked): it proposes a library the rules forbid or do not allow, or reading a forbidden file."""
-        return text_violations(f"{hypothesis.title}. {hypothesis.method}", self.facts.constraints,
-                               allowed_reads=self.facts.starter_reads, allowed_modules=self.facts.starter_imports)
+        that can be checked): it proposes a library the rules forbid or do not allow, reading a forbidden file, or
+        changing a file the task keeps read-only."""
+        text = f"{hypothesis.title}. {hypothesis.method}"
+        return text_violations(text, self.facts.constraints, allowed_reads=self.facts.starter_reads,
+                               allowed_modules=self.facts.starter_imports) + read_only_edits(text, self.facts.read_only)
 
     def screen(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], list[RejectedHypothesis]]:
         """The candidates that obey every checkable rule, and the rejected ones with their reasons."""
@@ -543,4 +545,5 @@ class IdeaAgent:
         return list(dict.fromkeys(
             f"step \"{step[:80]}\" {reason}" for step in plan.steps
             for reason in text_violations(step, self.facts.constraints, allowed_reads=self.facts.starter_reads,
-                                          allowed_modules=self.facts.starter_imports)))
+                                          allowed_modules=self.facts.starter_imports)
+            + read_only_edits(step, self.facts.read_only)))
