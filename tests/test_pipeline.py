@@ -174,15 +174,17 @@ def test_the_rewrite_strategy_tests_the_next_hypothesis_in_each_improvement(tmp_
     assert [t["action"]["tool"] for t in trace] == ["write_file", "execute"] * 2
     report = (run / "report.md").read_text()
     assert "| hypothesis |" in report and "Tune the SVM's regularisation" in report
-    # The second episode's task block names the hypothesis under test after the plan, and both episodes' task blocks
-    # are the same text up to the sections that vary (the cached prefix of an embedded model).
+    # The second episode's task block names the hypothesis under test after the plan, and both episodes' prompts are
+    # the same text up to the current file, which comes before the sections that vary (the cached prefix of an
+    # embedded model: episodes starting from the same file share it too).
     asks = [r["request"]["messages"][-1]["content"] for r in jsonl(run / "agent_log" / "full_log.jsonl")
             if r.get("purpose") == "experiment.rewrite"]
     assert "## Plan\nHypothesis: Replace the shallow tree" in asks[0] and "## Hypothesis under test" not in asks[0]
     assert ("## Hypothesis under test in this episode (instead of the plan above)\nTune the SVM's regularisation: "
             "Set C=10 on the SVC.") in asks[1]
-    stable = asks[0].split("\n## This episode")[0]
+    stable = asks[0].split("\n## Current train.py")[0]
     assert len(stable) > 500 and asks[1].startswith(stable)
+    assert asks[1].index("## Current train.py") < asks[1].index("## Hypothesis under test")
     # Stage 1 and the agent are told which packages the sandbox can import (nothing can be installed offline).
     calls = jsonl(run / "agent_log" / "full_log.jsonl")
     prompts = [r["request"]["messages"][-1]["content"] for r in calls]

@@ -9,7 +9,13 @@ import pytest
 
 from copilot.coach.small import DROPPED_RULES, RuleCoach
 from copilot.experiment.agent import AgentConfig
-from copilot.experiment.rewrite import RETRY_TEMPERATURE, RewriteAgent, script_for_command, split_reply
+from copilot.experiment.rewrite import (
+    RETRY_TEMPERATURE,
+    RewriteAgent,
+    script_for_command,
+    split_reply,
+    split_task_message,
+)
 from copilot.experiment.tools import ToolBox
 from copilot.experiment.workspace import Workspace
 from copilot.llm.base import Completion, Usage
@@ -323,3 +329,20 @@ def test_line_fixes_end_the_episode_when_none_makes_the_script_run(workspace, tm
     result = agent.run(instruction, instruction)
     assert (result.status, result.steps, len(backend.requests)) == ("steps", 3, 3)
     assert (workspace.root / "train.py").read_text() == CRASHING
+
+
+def test_the_file_comes_before_the_parts_of_the_task_block_that_vary_between_episodes(workspace, tmp_path):
+    """Scripted reply. Episodes that start from the same file share the task, the plan and the file in the prompt's
+    prefix (the embedded model's KV cache); the earlier attempts and this episode's instruction follow the file."""
+    task = ("# Task: t\n\n## Plan\nHypothesis: h\n\n## Earlier attempts\n- a000 (baseline from start): ok\n\n"
+            "## This episode\nRaise the number.")
+    assert split_task_message(task) == ("# Task: t\n\n## Plan\nHypothesis: h\n",
+                                        "\n## Earlier attempts\n- a000 (baseline from start): ok\n\n"
+                                        "## This episode\nRaise the number.")
+    assert split_task_message("# Task\nno sections") == ("# Task\nno sections\n", "")
+    agent, backend = agent_for(workspace, [fenced("open('out.txt', 'w').write('0.9')\n")], tmp_path)
+    assert agent.run(task, "Raise the number.").status == "final"
+    ask = backend.requests[0].messages[-1].content
+    order = [ask.index(part) for part in ("## Plan", "## Current train.py", STARTER.strip(), "## Earlier attempts",
+                                          "## This episode", "## What to do now")]
+    assert order == sorted(order)

@@ -233,13 +233,14 @@ def test_profiling_retries_with_the_error_then_falls_back_to_the_builtin_profile
     findings = analyse_data(good, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py")
     assert findings.ok and findings.source == "model" and findings.findings.strip() == "(4, 2)"
 
-    # A failed script's error goes back with the coach's advice (here: the columns the table really has).
+    # A failed script's error goes back with the coach's advice (here: the columns the table really has, from the
+    # missing_column rule, which is among the dropped rules and turned on here).
     from types import SimpleNamespace
 
-    from copilot.coach.small import RuleCoach
+    from copilot.coach.small import DROPPED_RULES, RuleCoach
 
-    coach = RuleCoach().bind(SimpleNamespace(task=SimpleNamespace(workspace=tmp_path / "ws",
-                                                                  spec=SimpleNamespace(hidden=[]))))
+    task = SimpleNamespace(workspace=tmp_path / "ws", spec=SimpleNamespace(hidden=[]))
+    coach = RuleCoach(rule_dirs=[str(DROPPED_RULES)]).bind(SimpleNamespace(task=task))
     guess = "```python\nimport pandas as pd\nprint(pd.read_csv('data/train.csv')['Outcome'].mean())\n```"
     advised = scripted([guess, "```python\nimport pandas as pd\nprint(pd.read_csv('data/train.csv')['x'].mean())\n```"])
     findings = analyse_data(advised, LocalSandbox(), tmp_path / "ws", "- data/train.csv", tmp_path / "run" / "p.py",

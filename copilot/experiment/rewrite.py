@@ -72,6 +72,16 @@ def split_reply(reply: str) -> tuple[str | None, str]:
     return clean_code(code), prose
 
 
+VARYING_SECTIONS = ("\n## Earlier attempts\n", "\n## Hypothesis under test", "\n## This episode\n")
+
+
+def split_task_message(task_message: str) -> tuple[str, str]:
+    """The task block (`prompts/task.j2`) cut before its first section that varies between episodes: `(stable,
+    varying)`; `(task_message, "")` when it has none of them."""
+    at = min((i for i in (task_message.find(m) for m in VARYING_SECTIONS) if i >= 0), default=len(task_message))
+    return task_message[:at].rstrip("\n") + "\n", task_message[at:]
+
+
 class RewriteAgent:
     """Implements an instruction by asking for the whole experiment script, running it, and repairing it on error.
 
@@ -270,10 +280,15 @@ class RewriteAgent:
         return code, trial, done
 
     def _fresh(self, task_message: str, values: dict[str, Any], current: str) -> list[Message]:
-        """The opening request: the task block, then the current file, the last error and what to do now."""
-        ask = self.render("rewrite.j2", code=current, **values)
+        """The opening request: the task block's stable part (task, plan, rules, workspace), the current file, then
+        the parts that vary from episode to episode (earlier attempts, this episode's instruction), the last error
+        and what to do now. Episodes that start from the same file then share the file in their cached prefix: with
+        the file after the varying parts, 40 % of the real suite's whole-file prompt tokens were evaluated again."""
+        stable, varying = split_task_message(task_message)
+        code = self.render("rewrite_file.j2", script=self.script, code=current)
+        ask = self.render("rewrite.j2", code=None, shown=True, **values)
         return [Message(role="system", content=self.render("rewrite_system.j2")),
-                Message(role="user", content=f"{task_message}\n{ask}")]
+                Message(role="user", content=f"{stable}\n{code}{varying}\n{ask}")]
 
     def _messages(self, task_message: str, values: dict[str, Any], current: str, conversation: list[Message],
                   last_reply: str) -> list[Message]:
