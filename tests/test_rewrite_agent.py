@@ -346,3 +346,19 @@ def test_the_file_comes_before_the_parts_of_the_task_block_that_vary_between_epi
     order = [ask.index(part) for part in ("## Plan", "## Current train.py", STARTER.strip(), "## Earlier attempts",
                                           "## This episode", "## What to do now")]
     assert order == sorted(order)
+
+
+def test_short_line_fix_calls_do_not_make_a_whole_file_call_look_short(workspace, tmp_path):
+    """Latencies as on the real suite's monthly-nbeats: three line fixes of 2-6 s after whole-file replies of 55-97 s
+    made the median of all calls 5.8 s, and a whole-file call started 66 s before the deadline took 112 s."""
+    working = "open('out.txt', 'w').write('0.9')\n"
+    agent, backend = agent_for(workspace, [fenced(working)], tmp_path, deadline=time.monotonic() + 60)
+    llm = agent.llm
+    llm.recent_latencies_s = [85.7, 5.8, 1.8, 1.8, 97.0]
+    llm.latencies_by_purpose = {"experiment.rewrite": [54.7, 85.7, 97.0], "experiment.line_fix": [5.8, 1.8, 1.8],
+                                "idea.plan": [20.0]}
+    assert llm.expected_call_s() == 5.8
+    assert llm.expected_call_s("experiment.rewrite") == 85.7 and llm.expected_call_s("experiment.line_fix") == 1.8
+    assert llm.expected_call_s("experiment.") == 85.7, "the next episode's longest kind of call"
+    assert llm.expected_call_s("experiment.edit") == 5.8, "none of that kind yet: all calls"
+    assert agent.run("task").status == "wall_clock" and backend.requests == []

@@ -36,7 +36,7 @@ def build_loop(ctx: RunContext, episodes: Episodes) -> ExecutionLoop:
     return ExecutionLoop(
         ctx.task, ctx.run, episodes.workspace.root, ctx.sandbox, ctx.feedback, implement=implement,
         policy=instantiate(ctx.cfg.search), queue=queue, budget=ctx.budget, coach=ctx.coach, observers=ctx.observers,
-        say=ctx.console.print, expected_call_s=ctx.llm.expected_call_s,
+        say=ctx.console.print, expected_call_s=lambda: ctx.llm.expected_call_s("experiment."),
         llm_usage=lambda: (ctx.llm.total_usage.prompt_tokens, ctx.llm.total_usage.completion_tokens,
                            ctx.llm.total_cost_usd),
         earlier_versions=[text for text in [starter_script(ctx.task)] if text], progress=ctx.progress,

@@ -79,9 +79,10 @@ def render_prompt(template: str, **values: Any) -> str:
     return PROMPTS.get_template(template).render(**values)
 
 
-def check_budgets(config: AgentConfig, llm: LLM, steps: int) -> None:
+def check_budgets(config: AgentConfig, llm: LLM, steps: int, purpose: str | None = None) -> None:
     """Raise `BudgetExhausted` naming the first of the episode's or run's budgets that has run out; the wall clock
-    counts as spent when the next model call would likely end past the deadline (`LLM.expected_call_s`)."""
+    counts as spent when the next model call (of `purpose`, when given) would likely end past the deadline
+    (`LLM.expected_call_s`)."""
     usage = llm.total_usage
     if steps >= config.max_steps:
         raise BudgetExhausted("steps")
@@ -90,7 +91,7 @@ def check_budgets(config: AgentConfig, llm: LLM, steps: int) -> None:
     if config.max_cost_usd is not None and llm.total_cost_usd >= config.max_cost_usd:
         raise BudgetExhausted("cost")
     # A call started just before the deadline would end minutes after it with a slow local model.
-    if config.deadline is not None and time.monotonic() + llm.expected_call_s() >= config.deadline:
+    if config.deadline is not None and time.monotonic() + llm.expected_call_s(purpose) >= config.deadline:
         raise BudgetExhausted("wall_clock")
 
 

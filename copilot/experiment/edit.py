@@ -108,6 +108,8 @@ class EditAgent(RewriteAgent):
     numbered 500-line script no longer fits an 8,192-token context.
     """
 
+    purpose = "experiment.edit"
+
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 4,
                  earlier_versions: list[str] | None = None, coach: Coach | None = None,

@@ -89,6 +89,8 @@ class RewriteAgent:
     counts as a step, and the run's token, cost and wall-clock limits end the episode as they do there.
     """
 
+    purpose = "experiment.rewrite"  # of its model calls: how long the next one will take is judged by their kind
+
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
                  earlier_versions: list[str] | None = None, coach: Coach | None = None,
@@ -211,7 +213,7 @@ class RewriteAgent:
             window = failing_window(current, output, self.script)
             if window is None:
                 break
-            self._check_budgets(steps)
+            self._check_budgets(steps, "experiment.line_fix")
             steps += 1
             self.step_counter += 1
             ask = self.render("line_fix.j2", run=self.run_command, script=self.script, error=error_excerpt(output),
@@ -337,8 +339,8 @@ class RewriteAgent:
             observation.text += f"\n[workspace changes: {change}]"
         return observation
 
-    def _check_budgets(self, steps: int) -> None:
-        check_budgets(self.config, self.llm, steps)
+    def _check_budgets(self, steps: int, purpose: str | None = None) -> None:
+        check_budgets(self.config, self.llm, steps, purpose or self.purpose)
 
     def _record(self, step: int, action: dict[str, Any] | None, observation: dict[str, Any], completion: Any) -> None:
         trace_step(self.trace, self.step_counter, step, action, observation, completion, strategy="rewrite")
