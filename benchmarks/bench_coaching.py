@@ -124,6 +124,35 @@ def tally(runs: list[Path]) -> dict[str, dict[str, int]]:
     return dict(table)
 
 
+def line_fixes(runs: list[Path]) -> dict[str, int]:
+    """The whole-file agent's line fixes (copilot/experiment/line_fix.py) in the runs' traces: replies asked for, of
+    which placed in the file (a changed line that parses), of which the script then ran, or failed with another error
+    than the one the fix was asked for."""
+    counts = {"asked": 0, "placed": 0, "ran": 0, "other_error": 0}
+    for run in runs:
+        trace = run / "env_log" / "trace.jsonl"
+        if not trace.is_file():
+            continue
+        records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines() if line.strip()]
+        last_error = ""
+        for i, record in enumerate(records):
+            action, text = record.get("action") or {}, (record.get("observation") or {}).get("text") or ""
+            if action.get("tool") == "execute" and not (record.get("observation") or {}).get("ok"):
+                last_error = text.strip().splitlines()[-1] if text.strip() else ""
+            if text.startswith("line fix of lines"):
+                counts["asked"] += 1
+            elif action.get("line_fix"):
+                counts["asked"] += 1
+                counts["placed"] += 1
+                run_after = next((r for r in records[i + 1:] if (r.get("action") or {}).get("tool") == "execute"), None)
+                if run_after is not None:
+                    observation = run_after.get("observation") or {}
+                    after = (observation.get("text") or "").strip().splitlines()
+                    counts["ran"] += bool(observation.get("ok"))
+                    counts["other_error"] += not observation.get("ok") and bool(after) and after[-1] != last_error
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="finished run directories")
@@ -136,6 +165,11 @@ def main() -> None:
     for rule, row in sorted(table.items(), key=lambda item: (-item[1]["fired"], item[0])):
         print(f"| {rule} | {row['fired']} | {row['touched']} | {row['ran']} | {row['improved']} "
               f"| {row['fixed_improved']} |")
+    fixes = line_fixes(runs)
+    print("\nLine fixes of the whole-file agent (copilot/experiment/line_fix.py):\n")
+    print("| asked | placed | then ran | then failed on another error |")
+    print("|---|---|---|---|")
+    print(f"| {fixes['asked']} | {fixes['placed']} | {fixes['ran']} | {fixes['other_error']} |")
 
 
 if __name__ == "__main__":
