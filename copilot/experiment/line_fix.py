@@ -5,7 +5,8 @@ Why: asked for the whole corrected file, the embedded 1.5B model gives the file 
 of 13 fix rounds of the first suite run). Shown only the eleven lines around the failing one, with the error and the
 file's imports, it answers in about 5 s with a changed line (tried on that crash: `reg.loss_` became `reg.loss`, and
 shown the next error, another call). The whole-file agent asks for a line fix where it would otherwise give up: after
-a reply that repeats the file while a traceback into the script is known.
+a reply that repeats the file while a traceback into the script is known. Measured on the real suite and the demos
+(docs/benchmarks.md): 60 replies, 6 placed in the file, 1 of those made the script run.
 
 The reply need not be the whole window: it is aligned with the window's lines (`difflib`) and replaces only the span
 it covers, re-indented when the model dropped the window's indentation.
