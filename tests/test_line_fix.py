@@ -3,7 +3,7 @@ part of it back into the file. Pure functions; the replies here are written by h
 
 from __future__ import annotations
 
-from copilot.experiment.line_fix import error_excerpt, failing_window, import_lines, splice
+from copilot.experiment.line_fix import error_excerpt, failing_window, import_lines, reply_lines, splice
 
 SCRIPT = "\n".join([
     '"""Gradient boosting."""',          # 1
@@ -68,3 +68,21 @@ def test_the_window_never_cuts_a_statement_in_two():
     window = failing_window(code, traceback, "train.py", radius=1)
     assert (window.start, window.end) == (3, 8), "widened to the end of the call that line 5 opens"
     assert failing_window(code.replace("x = values", "x = (values"), traceback, "train.py", radius=1).end == 5
+
+
+def test_a_fix_inside_a_method_keeps_the_indentation_of_its_first_line():
+    """Shaped like mcts-implement's line fixes: the window starts inside a method, on its docstring; the reply's
+    first line is indented, and stripping it (as a whole-file reply is) made every such fix fail to parse."""
+    code = ("class Node:\n    def uct(self, n):\n        \"\"\"The UCT value.\"\"\"\n        return 0.0\n\n"
+            "    def select(self, n) -> Node:\n        \"\"\"Pick a child.\"\"\"\n        raise NotImplementedError\n")
+    traceback = 'File "/w/mcts.py", line 6, in Node\nNameError: name \'Node\' is not defined'
+    window = failing_window(code, traceback, "mcts.py", radius=3)
+    assert window.start == 3
+    reply = ("```python\n        \"\"\"The UCT value.\"\"\"\n        return 0.0\n\n"
+             "    def select(self, n) -> \"Node\":\n        \"\"\"Pick a child.\"\"\"\n"
+             "        raise NotImplementedError\n```\nQuoted the annotation.")
+    lines = reply_lines(reply)
+    assert lines.startswith("        \"\"\"The UCT value.")
+    fixed = splice(code, window, lines)
+    assert fixed == code.replace("-> Node:", '-> "Node":')
+    assert reply_lines("no code here") is None

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from copilot.coach.repairs import failing_line
+from copilot.experiment.analyst import FENCE
 
 ERROR_CHARS = 1500
 COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
@@ -75,6 +76,14 @@ def error_excerpt(text: str) -> str:
 def import_lines(code: str) -> list[str]:
     """The file's top-level import statements, as written (what a fixed line may use without importing)."""
     return [line for line in code.splitlines() if re.match(r"(import|from)\s+[\w.]+", line)]
+
+
+def reply_lines(reply: str) -> str | None:
+    """The longest fenced code block of a line-fix reply, its indentation kept (the whole-file agent's `split_reply`
+    strips the first line's, which made every fix inside a function fail to parse: all 12 of mcts-implement's line
+    fixes in the real suite); None without one."""
+    blocks = [block for block in FENCE.findall(reply) if block.strip()]
+    return max(blocks, key=len) if blocks else None
 
 
 def _indent(lines: list[str]) -> int:

@@ -29,7 +29,7 @@ from copilot.experiment.agent import (
     trace_step,
 )
 from copilot.experiment.analyst import FENCE, clean_code
-from copilot.experiment.line_fix import error_excerpt, failing_window, import_lines, splice
+from copilot.experiment.line_fix import error_excerpt, failing_window, import_lines, reply_lines, splice
 from copilot.experiment.program import same_program
 from copilot.llm import LLM, Message
 from copilot.llm.base import ContextOverflowError
@@ -223,7 +223,7 @@ class RewriteAgent:
                         Message(role="user", content=ask)]
             completion = self.llm.complete(messages, max_tokens=self.config.reply_max_tokens, temperature=temperature,
                                            purpose="experiment.line_fix")
-            code, note = split_reply(completion.text)
+            code, (_, note) = reply_lines(completion.text), split_reply(completion.text)
             fixed = splice(current, window, code) if code is not None else None
             if fixed is None or fixed.strip() == current.strip() or same_program(current, fixed):
                 problem = ("the reply held no ```python block" if code is None else "the reply's lines could not be "
