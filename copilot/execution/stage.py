@@ -42,7 +42,7 @@ def verify_tolerance(ctx: RunContext) -> float:
 
 def reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> None:
     """Re-run the best attempt from a clean copy of the starter code plus its snapshot; compare the metric."""
-    from copilot.execution.verify import Reexecution, compare_reproduction
+    from copilot.execution.verify import Reexecution, judge_reexecution
 
     copy = clean_copy(ctx.task.workspace, loop.snapshot_dir(best), ctx.run.path("verify", "workspace"),
                       hidden=ctx.task.spec.hidden)
@@ -51,8 +51,8 @@ def reexecute(ctx: RunContext, loop: ExecutionLoop, best: Attempt) -> None:
     with ctx.progress.activity(f"re-executing {best.id} from a clean copy", total_s=timeout):
         loop.measure(check, copy)
     tolerance = verify_tolerance(ctx)
-    ok = check.metric is not None and compare_reproduction(best.metric, check.metric, tolerance)
-    note = check.error or ("reproduced" if ok else "the metric differs beyond the tolerance")
+    ok, judged = judge_reexecution(ctx.task.spec.metric, best.metric, check.metric, tolerance)
+    note = check.error or judged
     ctx.run.execution.reexecution.write(Reexecution(attempt_id=best.id, recorded=best.metric, reproduced=check.metric,
                                                     ok=ok, tolerance=tolerance, note=note))
 
