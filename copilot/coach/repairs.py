@@ -11,6 +11,11 @@ trace) and names it in the attempt's summary; the metric is still only what the 
 fails on the next undefined name, one fix round each (torch, StandardScaler, nn, TensorDataset, DataLoader). When the
 failing run ends in such a NameError on a name the script binds nowhere and that has a well-known import line, the
 import line of every such undefined name of the script is added after its imports, in one repair.
+
+`PostponeAnnotations`: a method of `class Node` annotated `-> Node` fails with `NameError: name 'Node' is not
+defined` while the class body runs (mcts-implement: two of four attempts, and each fix round gave the same line
+back). When the name is bound in the file and the failing line reads it inside an annotation,
+`from __future__ import annotations` goes first in the file, and annotations are no longer evaluated.
 """
 
 from __future__ import annotations
@@ -182,3 +187,75 @@ class AddMissingImports:
     def __call__(self, code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
         """The script with the missing imports added, or None."""
         return add_missing_imports(code, output, script, self.imports, self.scikit_learn)
+
+
+FUTURE_ANNOTATIONS = "from __future__ import annotations"
+
+
+def _annotations(tree: ast.Module) -> list[ast.expr]:
+    """Every annotation in `tree`: of parameters, return values and annotated assignments."""
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+    return found
+
+
+def _future_anchor(tree: ast.Module, code: str) -> int:
+    """The number of lines of `code` after which a `__future__` import may go: after the module docstring, else
+    after the leading comment lines (a shebang, an encoding line)."""
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[0].end_lineno or 1
+    anchor = 0
+    for line in code.splitlines():
+        if not line.startswith("#"):
+            break
+        anchor += 1
+    return anchor
+
+
+def postpone_annotations(code: str, output: str, script: str) -> Repair | None:
+    """`code` with `from __future__ import annotations` put first, when the failing run (`output`) ends in a
+    NameError on a name that `code` binds somewhere and that the failing line of `script` reads in an annotation;
+    else None."""
+    match = UNDEFINED_NAME.search(output)
+    if not match:
+        return None
+    name = match.group(1)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    if FUTURE_ANNOTATIONS in code or name in undefined_names(code):
+        return None
+    line = failing_line(output, script)
+    in_annotation = any(isinstance(node, ast.Name) and node.id == name and (line is None or node.lineno == line)
+                        for annotation in _annotations(tree) for node in ast.walk(annotation))
+    if not in_annotation:
+        return None
+    lines = re.split(r"(?<=\n)", code)
+    anchor = _future_anchor(tree, code)
+    before = "".join(lines[:anchor])
+    if before and not before.endswith("\n"):
+        before += "\n"
+    return Repair(code=before + FUTURE_ANNOTATIONS + "\n" + code[len("".join(lines[:anchor])):],
+                  description=f"put `{FUTURE_ANNOTATIONS}` first, so the annotation naming {name} is not evaluated")
+
+
+class PostponeAnnotations:
+    """The repair rule around `postpone_annotations`."""
+
+    event = "repair"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
+        """The script with annotations postponed, or None."""
+        return postpone_annotations(code, output, script)
