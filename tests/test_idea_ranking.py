@@ -360,3 +360,30 @@ def test_the_prompts_that_read_the_material_open_with_the_same_text_so_a_local_m
     assert "Sales have a weekly cycle." in opening and "train.py (history mean)" in opening
     assert all(p.startswith(opening) for p in prompts), [p[:200] for p in prompts]
     assert [r.messages[0] for r in llm.backend.requests].count(llm.backend.requests[0].messages[0]) == 4
+
+
+def test_a_reproduction_that_breaks_a_rule_is_asked_for_once_more_naming_the_rule(scripted):
+    """Scripted LLM (canned replies): monthly-nbeats' reproduction of N-BEATS said "the new code changes the
+    evaluate.py file" and was rejected, so the suite run went on without the paper's method. Now the reproduction is
+    asked for once more, shown with the rule it broke; the second one obeys it and ranks first, the first stays in
+    the rejected list."""
+    breaking = hypothesis("Reproduce the paper: N-BEATS", "Train stacks of torch.nn.Linear() blocks on the series; "
+                          "the new code changes the evaluate.py file to read its forecasts.")
+    obeying = hypothesis("Reproduce the paper: N-BEATS", "Train stacks of torch.nn.Linear() blocks in train.py and "
+                         "write the forecasts where the starter writes them.")
+    weekly = hypothesis("Seasonal naive", "Forecast with np.tile() of the last observed year.")
+    llm = scripted([breaking.model_dump(), {"hypotheses": [weekly.model_dump()]}, obeying.model_dump(),
+                    NOVEL, NOVEL, review(2, 3)])
+    facts = TaskFacts(workspace="train.py", metric="smape", direction="minimize", run="python train.py",
+                      read_only=["evaluate.py"], packages=["numpy", "pandas", "torch"])
+    analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["interpretability"], keywords=["N-BEATS"])
+    agent = IdeaAgent(llm, facts, num_hypotheses=1, paper_method="## Method\nN-BEATS: stacks of blocks.")
+    ranked = agent.propose("paper", analysis, related=[], in_prompt=8)
+    assert [(r.hypothesis.method, r.reproduces_paper) for r in ranked] == [(obeying.method, True),
+                                                                          (weekly.method, False)]
+    assert [(r.hypothesis.method, r.reasons) for r in agent.rejected] == [
+        (breaking.method, ["changes evaluate.py, which the task keeps read-only"])]
+    again = llm.backend.requests[2]
+    assert again.schema_name == "ReproductionHypothesis" and again.messages[-2].role == "assistant"
+    assert "changes evaluate.py, which the task keeps read-only" in again.messages[-1].content
+    assert not llm.backend.script, "every scripted reply was used"

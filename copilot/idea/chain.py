@@ -286,13 +286,20 @@ class IdeaAgent:
         log.info("hypothesis %r: its method %r written out as %r", hypothesis.title, hypothesis.method, method)
         return sharpened
 
-    def reproduction(self) -> Hypothesis:
+    def reproduction(self, broken: tuple[Hypothesis, list[str]] | None = None) -> Hypothesis:
         """The hypothesis that the method the paper reports as best, as its abstract and method section state it, beats
         the starter code. Asked for separately because a small model, asked for N hypotheses at once, varies the
-        paper's details (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link)."""
+        paper's details (forecast-sales: "add a yearly harmonic" without the day-of-week indicators or the log link).
+        `broken`: an earlier reproduction and the rules it broke, shown so that this one keeps the method and obeys
+        them (monthly-nbeats: N-BEATS itself was rejected because its method said it "changes the evaluate.py file")."""
         messages = self._messages("reproduce.j2", method=self.paper_method, workspace=self.facts.workspace,
                                   metric=self.facts.metric, direction=self.facts.direction,
                                   data_files=self.facts.data_files())
+        if broken is not None:
+            earlier, reasons = broken
+            messages += [Message(role="assistant", content=earlier.model_dump_json()), Message(role="user", content=(
+                "This hypothesis breaks a rule of the problem: " + "; ".join(reasons) + ". Write the reproduction "
+                "again: the same method of the paper, changing only what the rules allow."))]
         completion = self.llm.complete(messages, ReproductionHypothesis, max_tokens=self.max_reply_tokens,
                                        purpose="idea.reproduce")
         hypothesis = Hypothesis.model_validate(completion.parsed.model_dump())
@@ -346,6 +353,15 @@ class IdeaAgent:
         else:
             log.warning("stage 1's share of the wall clock is spent: going on with the reproduction hypothesis alone")
         kept, rejected = self.screen(candidates)
+        broken = next((r for r in rejected if r.reproduces_paper), None)
+        if broken is not None and self.has_time():
+            log.warning("the reproduction of the paper broke a rule of the problem; asking for it once more")
+            try:
+                again, rejected_again = self.screen([_Candidate(
+                    self.reproduction((broken.hypothesis, broken.reasons)), reproduces_paper=True)])
+                kept, rejected = [*again, *kept], [*rejected, *rejected_again]
+            except MalformedReplyError as error:
+                log.warning("no second reproduction: %s", error)
         fresh = [c for c in kept if not c.reproduces_paper]
         if rejected and len(fresh) < self.num_hypotheses and self.has_time():
             log.warning("%d hypotheses broke a rule of the problem; asking once more for %d that obey the rules",
