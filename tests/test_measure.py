@@ -68,6 +68,24 @@ def test_anything_else_is_no_measurement(tmp_path, results, stdout, exit_code, r
         read_measurement(tmp_path, "results.json", ACCURACY, evaluation(stdout, exit_code))
 
 
+def test_a_failed_evaluation_says_what_both_of_its_streams_said(tmp_path):
+    """mcts-implement: the evaluation's stderr said only "pytest could not run test_mcts.py against mcts.py (exit code
+    2)"; the cause, an import the rewritten mcts.py no longer provided, was in pytest's report on stdout."""
+    report = "E   ImportError: cannot import name 'MCTS' from 'mcts' (mcts.py)\n1 error in 0.98s"
+    failed = RunResult(command="python evaluate.py", exit_code=1, duration_s=0.1, stdout_tail=report,
+                       stderr_tail="evaluate.py: pytest could not run test_mcts.py against mcts.py (exit code 2)")
+    with pytest.raises(MeasurementError) as raised:
+        read_measurement(tmp_path, "results.json", ACCURACY, failed)
+    message = str(raised.value)
+    assert "cannot import name 'MCTS'" in message and message.endswith("(exit code 2)")
+    long = RunResult(command="python evaluate.py", exit_code=1, duration_s=0.1, stdout_tail="x" * 5000 + report,
+                     stderr_tail="y" * 5000 + " the end")
+    with pytest.raises(MeasurementError) as raised:
+        read_measurement(tmp_path, "results.json", ACCURACY, long)
+    assert str(raised.value).endswith(" the end") and len(str(raised.value)) < 1300
+    assert "cannot import name 'MCTS'" in str(raised.value), "the end of stdout is kept"
+
+
 GOOD = """import pandas as pd
 from sklearn.linear_model import LogisticRegression
 train, test = pd.read_csv("data/train.csv"), pd.read_csv("data/test.csv")

@@ -39,12 +39,23 @@ def _finite(value: object, where: str) -> float:
     return float(value)
 
 
+def evaluation_output(evaluation: RunResult, limit: int = 1200) -> str:
+    """What a failed evaluation said, its last `limit` characters: the stdout tail, then the stderr tail. An
+    evaluation's last words name only the failure ("pytest could not run test_mcts.py against mcts.py"); the cause
+    ("ImportError: cannot import name 'MCTS' from 'mcts'", in pytest's report) is often on stdout, and the debug
+    episode that follows is asked to fix what this message says."""
+    stdout, stderr = evaluation.stdout_tail.strip(), evaluation.stderr_tail.strip()
+    if not (stdout and stderr):
+        return (stderr or stdout)[-limit:]
+    stderr = stderr[-limit // 2:]
+    return f"{stdout[-(limit - len(stderr)):]}\n{stderr}"
+
+
 def read_measurement(workspace: Path, results_file: str, metric: MetricSpec, evaluation: RunResult) -> Measurement:
     """The metric written by the evaluation that just ran, or `MeasurementError` saying what is wrong."""
     if not evaluation.ok:
-        tail = (evaluation.stderr_tail or evaluation.stdout_tail).strip()[-1200:]
         raise MeasurementError(f"the evaluation ended with {evaluation.reason}, exit code {evaluation.exit_code}: "
-                               f"{tail or '(no output)'}")
+                               f"{evaluation_output(evaluation) or '(no output)'}")
     path = workspace / results_file
     if path.is_file():
         try:
