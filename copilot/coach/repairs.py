@@ -39,17 +39,25 @@ def failing_line(output: str, script: str) -> int | None:
     return int(hits[-1]) if hits else None
 
 
-def restore_dropped_definition(code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
-    """`code` with the earlier version's assignment or import of the undefined name put back, or None when the
-    failure is not such a NameError, the name is bound somewhere in `code` already, or nothing earlier binds it."""
+def _name_error(code: str, output: str) -> tuple[str, ast.Module] | None:
+    """The name of the `NameError` the failing run (`output`) ended in, and `code` parsed; None when it ended
+    otherwise or `code` does not parse."""
     match = UNDEFINED_NAME.search(output)
     if not match:
         return None
-    name = match.group(1)
     try:
-        tree = ast.parse(code)
+        return match.group(1), ast.parse(code)
     except SyntaxError:
         return None
+
+
+def restore_dropped_definition(code: str, output: str, script: str, earlier: list[str]) -> Repair | None:
+    """`code` with the earlier version's assignment or import of the undefined name put back, or None when the
+    failure is not such a NameError, the name is bound somewhere in `code` already, or nothing earlier binds it."""
+    failure = _name_error(code, output)
+    if failure is None:
+        return None
+    name, tree = failure
     if any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) for node in
            ast.walk(tree)) or defining_lines(name, code):
         return None  # bound somewhere already: an ordering or scoping problem the model has to solve
@@ -129,24 +137,45 @@ def undefined_names(code: str) -> list[str]:
     return list(dict.fromkeys(n.id for n in read if n.id not in bound and n.id not in IMPLICIT_NAMES))
 
 
+def _docstring_end(tree: ast.Module) -> int | None:
+    """The last line of the module docstring, or None without one."""
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[0].end_lineno or 1
+    return None
+
+
+def _leading_comments(code: str) -> int:
+    """The number of comment lines `code` starts with (a shebang, an encoding line, a header comment)."""
+    count = 0
+    for line in code.splitlines():
+        if not line.startswith("#"):
+            break
+        count += 1
+    return count
+
+
+def _insert_lines(code: str, anchor: int, lines: list[str]) -> str:
+    """`code` with `lines` inserted after its first `anchor` lines."""
+    before = "".join(re.split(r"(?<=\n)", code)[:anchor])
+    after = code[len(before):]
+    if before and not before.endswith("\n"):
+        before += "\n"
+    return before + "".join(f"{line}\n" for line in lines) + after
+
+
 def _import_anchor(tree: ast.Module, code: str) -> int:
     """The number of lines of `code` after which new imports go: after the run of top-level imports (`__future__`
     ones included) that follows the module docstring, else after the docstring, else after leading comments."""
-    body = tree.body
-    docstring = bool(body) and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-        and isinstance(body[0].value.value, str)
-    start, anchor = (1, body[0].end_lineno or 1) if docstring else (0, 0)
-    for node in body[start:]:
+    docstring = _docstring_end(tree)
+    start, anchor = (0, 0) if docstring is None else (1, docstring)
+    for node in tree.body[start:]:
         if not isinstance(node, ast.Import | ast.ImportFrom):
             anchor = min(anchor, node.lineno - 1)  # `import os; x = torch.ones(1)`: before that line
             break
         anchor = node.end_lineno or node.lineno
-    if anchor == 0:  # nothing above: keep a shebang, an encoding line or a header comment first
-        for line in code.splitlines():
-            if not line.startswith("#"):
-                break
-            anchor += 1
-    return anchor
+    return anchor or _leading_comments(code)  # nothing above: keep a shebang or a header comment first
 
 
 def add_missing_imports(code: str, output: str, script: str, imports: dict[str, str],
@@ -166,11 +195,7 @@ def add_missing_imports(code: str, output: str, script: str, imports: dict[str, 
     if not (imports.get(match.group(1)) or estimators.get(match.group(1))):
         return None
     anchor = _import_anchor(ast.parse(code), code)  # parses: undefined_names found names in it
-    before = "".join(re.split(r"(?<=\n)", code)[:anchor])
-    after = code[len(before):]
-    if before and not before.endswith("\n"):
-        before += "\n"
-    return Repair(code=before + "".join(f"{line}\n" for line in lines) + after,
+    return Repair(code=_insert_lines(code, anchor, lines),
                   description=f"added the missing imports: {'; '.join(lines)}")
 
 
@@ -205,33 +230,14 @@ def _annotations(tree: ast.Module) -> list[ast.expr]:
     return found
 
 
-def _future_anchor(tree: ast.Module, code: str) -> int:
-    """The number of lines of `code` after which a `__future__` import may go: after the module docstring, else
-    after the leading comment lines (a shebang, an encoding line)."""
-    body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        return body[0].end_lineno or 1
-    anchor = 0
-    for line in code.splitlines():
-        if not line.startswith("#"):
-            break
-        anchor += 1
-    return anchor
-
-
 def postpone_annotations(code: str, output: str, script: str) -> Repair | None:
     """`code` with `from __future__ import annotations` put first, when the failing run (`output`) ends in a
     NameError on a name that `code` binds somewhere and that the failing line of `script` reads in an annotation;
     else None."""
-    match = UNDEFINED_NAME.search(output)
-    if not match:
+    failure = _name_error(code, output)
+    if failure is None:
         return None
-    name = match.group(1)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return None
+    name, tree = failure
     if FUTURE_ANNOTATIONS in code or name in undefined_names(code):
         return None
     line = failing_line(output, script)
@@ -239,12 +245,10 @@ def postpone_annotations(code: str, output: str, script: str) -> Repair | None:
                         for annotation in _annotations(tree) for node in ast.walk(annotation))
     if not in_annotation:
         return None
-    lines = re.split(r"(?<=\n)", code)
-    anchor = _future_anchor(tree, code)
-    before = "".join(lines[:anchor])
-    if before and not before.endswith("\n"):
-        before += "\n"
-    return Repair(code=before + FUTURE_ANNOTATIONS + "\n" + code[len("".join(lines[:anchor])):],
+    # a __future__ import goes after the docstring, or after leading comments, before every other statement
+    docstring = _docstring_end(tree)
+    anchor = _leading_comments(code) if docstring is None else docstring
+    return Repair(code=_insert_lines(code, anchor, [FUTURE_ANNOTATIONS]),
                   description=f"put `{FUTURE_ANNOTATIONS}` first, so the annotation naming {name} is not evaluated")
 
 
