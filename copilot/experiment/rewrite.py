@@ -29,6 +29,7 @@ from copilot.experiment.agent import (
     trace_step,
 )
 from copilot.experiment.analyst import FENCE, clean_code
+from copilot.experiment.imported_names import imported_names, keep_imported_definitions, module_names, workspace_sources
 from copilot.experiment.line_fix import error_excerpt, failing_window, import_lines, reply_lines, splice
 from copilot.experiment.program import same_program
 from copilot.llm import LLM, Message
@@ -109,6 +110,7 @@ class RewriteAgent:
         self.max_rounds = max_rounds
         self.earlier_versions = earlier_versions or []  # working versions of the script (the starter's)
         self.coach: Coach = coach or NoCoach()
+        self._imported: dict[str, str] | None = None  # names other workspace files import from the script
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
@@ -176,6 +178,9 @@ class RewriteAgent:
                         conversation = []  # the reply's file is not the current one
                     continue
                 unchanged = ""
+                code, kept = self._keep_imported(current, code)
+                if kept:
+                    repairs.append(kept)
                 observation = self._act("write_file", {"path": self.script, "content": code})
                 self._record(steps, {"tool": "write_file", "arguments": {"path": self.script, "content": code}},
                              observation.model_dump(), completion)
@@ -202,6 +207,20 @@ class RewriteAgent:
         except BudgetExhausted as exhausted:
             log.info("episode ended: %s budget exhausted after %d steps", exhausted.kind, steps)
             return EpisodeResult(status=exhausted.kind, steps=steps, summary=_one_paragraph(summary))
+
+    def _keep_imported(self, current: str, code: str) -> tuple[str, str]:
+        """`code` with the definitions of `current` put back that it dropped and another workspace file imports
+        (`imported_names.py`), and a note saying which, or "" when none was."""
+        if self._imported is None:
+            self._imported = imported_names(module_names(self.script),
+                                            workspace_sources(self.toolbox.workspace.root, self.script))
+        merged, kept = keep_imported_definitions(current, code, self._imported)
+        if not kept:
+            return code, ""
+        files = sorted({self._imported[name] for name in kept})
+        note = f"put back {', '.join(kept)}, which {', '.join(files)} import{'s' if len(files) == 1 else ''}"
+        log.warning("%s: the reply dropped definitions other files import: %s", self.script, note)
+        return merged, note
 
     def _fix_lines(self, current: str, output: str, earlier: list[str], steps: int) -> EpisodeResult:
         """Up to `max_line_fixes` replies that each correct the lines around the failing one (`line_fix.py`), each
