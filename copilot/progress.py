@@ -49,6 +49,7 @@ PURPOSES = {
     "experiment.compact": "summarising earlier steps",
     "execution.parts": "listing the method's parts",
     "coach.parts": "listing the method's parts",
+    "coach.next_changes": "proposing changes to try next",
     "tool.understand_file": "reading a file",
     "tool.reflection": "reflecting on the work so far",
 }

@@ -24,12 +24,12 @@ JOURNAL = "execution/journal.jsonl"
 
 
 class Candidate(BaseModel):
-    """Something an attempt can test: the plan's hypothesis, another stage-1 hypothesis, or a part of the paper's
-    method."""
+    """Something an attempt can test: the plan's hypothesis, another stage-1 hypothesis, a part of the paper's
+    method, or a change to the best code proposed once the others were tested (`idea`)."""
 
     title: str
     method: str = ""
-    source: Literal["plan", "stage1", "part"] = "stage1"
+    source: Literal["plan", "stage1", "part", "idea"] = "stage1"
 
 
 class Decision(BaseModel):
