@@ -68,15 +68,17 @@ def test_changes_are_asked_for_once_the_queue_is_empty_with_the_best_code_and_wh
     queue = HypothesisQueue()
     state = SearchState(list(HISTORY), METRIC, queue)
     queued = rule(state)
-    # Tried titles and a change breaking the problem's rule (only numpy) are left out; at most `count` are kept.
-    assert [c.title for c in queued.candidates] == ["Tit for tat"]
+    # A change breaking the problem's rule (only numpy) is left out; one named after a tested hypothesis keeps its
+    # change under a title of its own; at most `count` are read.
+    assert [c.title for c in queued.candidates] == [
+        "Tit for tat", "Cooperate more: Raise the cooperation probability in row_strategy to 0.9."]
     assert queued.candidates[0].source == "idea" and queued.of == "the attempts up to a003"
     prompt = llm.backend.requests[0].messages[-1].content
     assert BETTER.strip() in prompt and "attempt a002, score = 2.45" in prompt  # the best code, not the starter
     assert "- a001 (draft): Be aggressive -> 2.3" in prompt
     assert "- a003 (improve): a change of the model's own choice -> the code came back unchanged" in prompt
     assert "Use only numpy" in prompt and llm.backend.requests[0].schema_name == "ChangeIdeas"
-    assert printed and "testing 1 changes" in printed[0]
+    assert printed and "testing 2 changes" in printed[0]
     # An instruction for such a candidate asks for that one change.
     step = NextStep("improve", "a002", queued.candidates[0])
     text = instruction_for(step, state.attempts, SPEC, RuleCoach(), [])
@@ -95,6 +97,8 @@ def test_no_request_while_candidates_wait_after_the_last_round_or_without_time(t
     from copilot.execution.journal import Queued
     rounds = [Queued(reason=REASON, of=f"the attempts up to a00{i}", candidates=[]) for i in (1, 2)]
     assert rule(SearchState(list(HISTORY), METRIC, journal=JournalState(queued=rounds))) is None
+    failing = attempt("a004", "improve", "Tit for tat", "a002", error="Traceback\nValueError: bad")
+    assert rule(SearchState([*HISTORY, failing], METRIC)) is None  # the policy debugs it first
     late, late_llm, _ = setup(tmp_path / "late", scripted, [], wall_clock_s=1.0)
     assert late(SearchState(list(HISTORY), METRIC)) is None
     assert not llm.backend.requests and not late_llm.backend.requests

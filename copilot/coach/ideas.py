@@ -10,7 +10,10 @@ model names changes an episode can then implement one at a time: AIDE's improve 
 before writing it. Ideas that break a checkable rule of the problem are left out, as stage 1's hypotheses are.
 
 Asked at most `max_rounds` times per run, each time recorded in the journal (`Queued`, of "the attempts up to
-<id>"), and only while the wall clock leaves time for the request and an episode after it.
+<id>"), only while the wall clock leaves time for the request and an episode after it, and not while the latest
+attempt failed and will be debugged (its round would be spent before a debug step, and asked again with nothing new
+learnt). A change the model names after a tested hypothesis gets a title of its own, its change, so that it is not
+taken for tested.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from copilot.execution.attempt import Attempt
 from copilot.execution.journal import Candidate, Queued
+from copilot.execution.policies.base import worth_debugging
 from copilot.llm import Message
 from copilot.llm.base import LLMError, ReplayError
 
@@ -34,6 +38,8 @@ PROMPTS = Environment(loader=FileSystemLoader(Path(__file__).parent / "prompts")
 REASON = "every queued hypothesis has had its attempt"
 CODE_CHARS = 9000  # of the best script shown (the start of a longer one)
 PROBLEM_CHARS = 1500
+TITLE_CHARS = 160
+DEBUG_DEPTH = 2  # the default policies' debug rounds (`execution.max_debug_rounds`)
 
 
 class ChangeIdea(BaseModel):
@@ -104,6 +110,8 @@ class NextChanges:
         if sum(q.reason == REASON for q in state.journal.queued) >= self.max_rounds:
             return None
         latest = state.attempts[-1]
+        if worth_debugging(latest, state, DEBUG_DEPTH):
+            return None  # the next attempt fixes it: a round asked now would be spent on a debug step
         expected = ctx.llm.expected_call_s()
         if not ctx.budget.can_start(2 * expected):
             return None
@@ -139,14 +147,25 @@ class NextChanges:
         except LLMError as error:
             log.warning("could not get changes to try next (%s); the agent chooses its own", error)
             return []
-        tried = {a.hypothesis for a in state.attempts if a.hypothesis}
         reads, imports = starter_reads(task.workspace), starter_imports(task.workspace)
+        tried = {a.hypothesis for a in state.attempts if a.hypothesis}
+        methods = {c.method for c in state.queue.untried([]) if c.source == "idea"}  # every idea queued so far
         candidates: list[Candidate] = []
         for idea in reply.parsed.ideas[: self.count]:  # type: ignore[union-attr]
             broken = text_violations(f"{idea.title}. {idea.change}", rules, allowed_reads=reads,
                                      allowed_modules=imports)
             if broken:
                 log.info("left out the proposed change %r: %s", idea.title, "; ".join(broken))
-            elif idea.title not in tried and idea.title not in {c.title for c in candidates}:
-                candidates.append(Candidate(title=idea.title, method=idea.change, source="idea"))
+                continue
+            if idea.change in methods:
+                continue
+            methods.add(idea.change)
+            title = idea.title
+            if title in tried or title in {c.title for c in candidates}:
+                # The model names its change after a tested hypothesis, with a new concrete change: a title of its
+                # own keeps it from counting as tested already (sat-heuristic at 32a7eeb: all six ideas reused one
+                # of the three tested titles).
+                title = f"{idea.title}: {idea.change}"[:TITLE_CHARS].rstrip()
+            if title not in tried:
+                candidates.append(Candidate(title=title, method=idea.change, source="idea"))
         return candidates
