@@ -107,15 +107,19 @@ def test_a_reproduction_falls_short_when_none_of_its_attempts_beats_the_baseline
                                         "Part 2 of the paper's method: day-of-week indicators"]
     assert parts[1].method.startswith("Add only this one part of the paper's method (Reproduce the paper: SVM)")
     # The embedded model's reading of the forecast paper, slot by slot (its reply, trimmed to what matters here).
-    read = MethodParts(model="Ordinary least squares", target="log(sales)",
+    read = MethodParts(model="Ordinary least squares", training="unchanged", target="log(sales)",
                        inputs=["days since the start of the series", "six day-of-week indicators"],
                        prediction="exponential of the prediction")
     assert read.as_changes() == [
         "the input feature days since the start of the series", "the input feature six day-of-week indicators",
         "fit the model on log(sales) and turn its prediction into the output by exponential of the prediction",
         "the model Ordinary least squares"]
-    assert MethodParts(model="SVC", target="unchanged", inputs=["None"], prediction="Unchanged").as_changes() == [
-        "the model SVC"]
+    assert MethodParts(model="SVC", training="n/a", target="unchanged", inputs=["None"],
+                       prediction="Unchanged").as_changes() == ["the model SVC"]
+    # An optimiser paper (Adam) keeps the model and adds no input: its one part is how the model is trained.
+    adam = MethodParts(model="unchanged", training="Adam (alpha 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8)",
+                       target="unchanged", inputs=[], prediction="unchanged")
+    assert adam.as_changes() == ["train it with Adam (alpha 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8)"]
 
 
 def test_parts_are_asked_for_once_and_only_after_the_reproduction_fell_short(tmp_path, scripted):
@@ -124,7 +128,7 @@ def test_parts_are_asked_for_once_and_only_after_the_reproduction_fell_short(tmp
     run = RunRecords(tmp_path / "run")
     title = "Reproduce the paper: SVM"
     run.write_json("idea/hypotheses.json", [ranked(title, reproduces=True), ranked("A")])
-    llm = scripted([{"model": "SVC(C=10)", "target": "unchanged", "inputs": ["scaled pixels"],
+    llm = scripted([{"model": "SVC(C=10)", "training": "unchanged", "target": "unchanged", "inputs": ["scaled pixels"],
                      "prediction": "unchanged"}])
     rule = ReproductionParts("reproduction_parts")
     rule.bind(SimpleNamespace(run=run, llm=llm, console=SimpleNamespace(print=lambda *a, **k: None)))

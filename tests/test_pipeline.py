@@ -244,7 +244,7 @@ def test_a_reproduction_that_falls_short_is_followed_by_its_parts_one_at_a_time(
     asked = [r["request"]["messages"][-1]["content"] for r in calls if r.get("purpose") == "coach.parts"]
     assert len(asked) == 1
     assert asked[0].startswith("The paper's abstract and method section, verbatim:\n## Abstract\n")
-    assert "each input feature (one per item" in asked[0]
+    assert "(one per item, with its formula" in asked[0]
     ask = next(r["request"]["messages"][-1]["content"] for r in calls if r.get("purpose") == "experiment.rewrite"
                and "## Hypothesis under test" in r["request"]["messages"][-1]["content"])  # a003's episode
     assert ("## Hypothesis under test in this episode (instead of the plan above)\nPart 1 of the paper's method: the "

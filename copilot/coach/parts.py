@@ -2,10 +2,13 @@
 baseline, test the method's parts one at a time.
 
 A model may write a paper's method as one large change and get some part of it wrong, so that the script fails, or
-runs and scores worse than the starter code. Written down slot by slot (the model with its settings, the target's
-transform, each input feature, the prediction's transform: `MethodParts`), each part becomes a single change to
-test, one per attempt, on top of the best code so far; a reproduction whose parts are queued is not debugged further,
-since its parts are the smaller steps. A part that does not help is measured and left behind like any attempt.
+runs and scores worse than the starter code. Written down slot by slot (the model with its settings, how it is
+trained, the target's transform, each input feature, the prediction's transform: `MethodParts`; a slot the method
+leaves alone is "unchanged", so that a paper whose method is an optimiser is not cut into "input features"), each
+part becomes a single change to test, one per attempt, on top of the best code so far; a reproduction whose parts are
+queued is not debugged further, since its parts are the smaller steps. A method with no such parts (all "unchanged":
+an optimiser, a search) queues none, and the run goes on with its other hypotheses and `next_changes`. A part that
+does not help is measured and left behind like any attempt.
 
 The parts are asked for once, when first needed, and recorded in the journal (`Queued`, of the reproduction).
 """
@@ -39,21 +42,26 @@ class MethodParts(BaseModel):
     """The paper's method, slot by slot. A free list of parts came back as one sentence cut into pieces at the length
     limit; with a slot per kind of change each input feature comes on its own."""
 
-    model: Slot = Field(description="the model or estimator and its settings")
+    model: Slot = Field(description="the model or estimator and its settings, or 'unchanged'")
+    training: Slot = Field(description="how the model is fitted: the optimiser and its update rule, the loss, the "
+                                       "learning rate and other settings of training, or 'unchanged'")
     target: Slot = Field(description="how the target is transformed before fitting, or 'unchanged'")
-    inputs: list[Slot] = Field(min_length=1, max_length=8,
-                               description="each input feature or input transformation, one per item")
+    inputs: list[Slot] = Field(max_length=8, description="each input feature or input transformation the method "
+                                                         "adds, one per item; empty when it adds none")
     prediction: Slot = Field(description="how the prediction is turned into the output, or 'unchanged'")
 
     def as_changes(self) -> list[str]:
         """The parts as single changes, in the order they are tried: each input, then the target's transform with
-        its inverse on the prediction (one change: either alone would be wrong), then the model."""
+        its inverse on the prediction (one change: either alone would be wrong), then the training, then the
+        model."""
         changes = [f"the input feature {item}" for item in self.inputs if item.lower() not in UNCHANGED]
         target, prediction = self.target.lower() not in UNCHANGED, self.prediction.lower() not in UNCHANGED
         if target or prediction:
             changes.append(" and ".join(([f"fit the model on {self.target}"] if target else [])
                                         + ([f"turn its prediction into the output by {self.prediction}"]
                                            if prediction else [])))
+        if self.training.lower() not in UNCHANGED:
+            changes.append(f"train it with {self.training}")
         if self.model.lower() not in UNCHANGED:
             changes.append(f"the model {self.model}")
         return list(dict.fromkeys(changes))  # the model repeats items; keep the first of each
@@ -107,6 +115,9 @@ class ReproductionParts:
         if parts:
             self.context.console.print(f"the reproduction fell short of the baseline: testing its {len(parts)} "
                                        "parts one at a time")
+        else:
+            self.context.console.print("the reproduction fell short of the baseline; its method has no parts to "
+                                       "test one at a time")
         return Queued(reason="the reproduction fell short of the baseline", of=reproduction.title,
                       candidates=part_candidates(parts, reproduction.title))
 
