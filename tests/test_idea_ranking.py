@@ -383,6 +383,9 @@ def test_a_reproduction_that_breaks_a_rule_is_asked_for_once_more_naming_the_rul
                                                                           (weekly.method, False)]
     assert [(r.hypothesis.method, r.reasons) for r in agent.rejected] == [
         (breaking.method, ["changes evaluate.py, which the task keeps read-only"])]
+    first = llm.backend.requests[0].messages[-1].content  # the first request already names the files it may change
+    assert ("The change is made in the code that the experiment command `python train.py` runs, never in "
+            "evaluate.py: the task keeps it read-only") in " ".join(first.split())
     again = llm.backend.requests[2]
     assert again.schema_name == "ReproductionHypothesis" and again.messages[-2].role == "assistant"
     assert "changes evaluate.py, which the task keeps read-only" in again.messages[-1].content

@@ -294,7 +294,8 @@ class IdeaAgent:
         them (monthly-nbeats: N-BEATS itself was rejected because its method said it "changes the evaluate.py file")."""
         messages = self._messages("reproduce.j2", method=self.paper_method, workspace=self.facts.workspace,
                                   metric=self.facts.metric, direction=self.facts.direction,
-                                  data_files=self.facts.data_files())
+                                  data_files=self.facts.data_files(), run=self.facts.run,
+                                  read_only=self.facts.read_only)
         if broken is not None:
             earlier, reasons = broken
             messages += [Message(role="assistant", content=earlier.model_dump_json()), Message(role="user", content=(
