@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from omegaconf import OmegaConf
+
 from copilot.budget import Budget
-from copilot.coach.ideas import NextChanges, tried_lines
+from copilot.coach.ideas import NextChanges, debug_depth, tried_lines
 from copilot.coach.small import RuleCoach
 from copilot.execution.attempt import Attempt, Measurement
 from copilot.execution.instructions import instruction_for
@@ -99,6 +101,9 @@ def test_no_request_while_candidates_wait_after_the_last_round_or_without_time(t
     assert rule(SearchState(list(HISTORY), METRIC, journal=JournalState(queued=rounds))) is None
     failing = attempt("a004", "improve", "Tit for tat", "a002", error="Traceback\nValueError: bad")
     assert rule(SearchState([*HISTORY, failing], METRIC)) is None  # the policy debugs it first
+    assert debug_depth(SimpleNamespace(cfg=OmegaConf.create({"search": {"max_debug_depth": 0}}))) == 0
+    assert debug_depth(SimpleNamespace(cfg=OmegaConf.create({"search": {"max_debug_rounds": 3}}))) == 3
+    assert debug_depth(SimpleNamespace()) == 2
     late, late_llm, _ = setup(tmp_path / "late", scripted, [], wall_clock_s=1.0)
     assert late(SearchState(list(HISTORY), METRIC)) is None
     assert not llm.backend.requests and not late_llm.backend.requests

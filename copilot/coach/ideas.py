@@ -39,7 +39,7 @@ REASON = "every queued hypothesis has had its attempt"
 CODE_CHARS = 9000  # of the best script shown (the start of a longer one)
 PROBLEM_CHARS = 1500
 TITLE_CHARS = 160
-DEBUG_DEPTH = 2  # the default policies' debug rounds (`execution.max_debug_rounds`)
+DEBUG_DEPTH = 2  # the built-in policies' default debug rounds, when the run's configuration names none
 
 
 class ChangeIdea(BaseModel):
@@ -110,7 +110,7 @@ class NextChanges:
         if sum(q.reason == REASON for q in state.journal.queued) >= self.max_rounds:
             return None
         latest = state.attempts[-1]
-        if worth_debugging(latest, state, DEBUG_DEPTH):
+        if worth_debugging(latest, state, debug_depth(ctx)):
             return None  # the next attempt fixes it: a round asked now would be spent on a debug step
         expected = ctx.llm.expected_call_s()
         if not ctx.budget.can_start(2 * expected):
@@ -169,3 +169,10 @@ class NextChanges:
             if title not in tried:
                 candidates.append(Candidate(title=title, method=idea.change, source="idea"))
         return candidates
+
+
+def debug_depth(ctx: Any) -> int:
+    """How many fixes in a row the run's search policy gives a failing attempt: `search.max_debug_rounds` (linear)
+    or `search.max_debug_depth` (tree), the policies' default without a configuration."""
+    search = getattr(getattr(ctx, "cfg", None), "search", None) or {}
+    return int(search.get("max_debug_rounds", search.get("max_debug_depth", DEBUG_DEPTH)))
