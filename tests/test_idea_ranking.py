@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from copilot.feedback.base import editable_fields
-from copilot.idea.chain import IdeaAgent, TaskFacts, written_method
-from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, ReproductionHypothesis, is_code
+from copilot.idea.chain import IdeaAgent, TaskFacts
+from copilot.idea.models import ExperimentPlan, Hypothesis, PaperAnalysis, ReproductionDraft, is_code
 from copilot.idea.render import hypothesis_row, render_idea_md
+from copilot.idea.wording import written_method
 
 
 def hypothesis(title: str, method: str) -> Hypothesis:
@@ -23,9 +24,9 @@ CRITERIA = ("clarity", "validity", "novelty", "feasibility", "significance")
 REVIEWED = ("validity", "novelty", "feasibility", "significance")
 
 
-def review(*totals: float) -> dict:
-    """A comparative review reply (one criterion at a time, clarity is measured, not asked): hypothesis i gets four
-    scores, not all equal, whose mean is totals[i] (a multiple of 0.25 between 2 and 4), ranked by it."""
+def review(*totals: float) -> list[dict]:
+    """The review's replies, one per criterion (clarity is measured, not asked): hypothesis i gets four scores, not
+    all equal, whose mean is totals[i] (a multiple of 0.25 between 2 and 4)."""
     def vector(total: float) -> list[int]:
         assert 2 <= total <= 4
         base, extra = int(total), round((total - int(total)) * 4)
@@ -34,10 +35,8 @@ def review(*totals: float) -> dict:
         return [base + 1] * extra + [base] * (4 - extra)
 
     vectors = [vector(t) for t in totals]
-    reply: dict = {c: {"reason": f"what separates them on {c}",
-                       "scores": [{"hypothesis": i, "score": v[k]} for i, v in enumerate(vectors, 1)]}
-                   for k, c in enumerate(REVIEWED)}
-    return {**reply, "ranking": sorted(range(1, len(totals) + 1), key=lambda i: -totals[i - 1])}
+    return [{"scores": [{"hypothesis": i, "reason": f"what decides {i} on {c}", "score": v[k]}
+                        for i, v in enumerate(vectors, 1)]} for k, c in enumerate(REVIEWED)]
 
 
 NOVEL = {"novel": True, "closest_work_ids": [], "explanation": "Not in the retrieved works."}
@@ -47,13 +46,13 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     weekly = hypothesis("Day-of-week regression", "Fit scikit-learn's LinearRegression on day-of-week indicators.")
     lags = hypothesis("Seasonal naive", "Repeat the last observed week with numpy.")
-    llm = scripted([NOVEL, NOVEL, NOVEL, review(4, 2, 3)])
+    llm = scripted([NOVEL, NOVEL, NOVEL, *review(4, 2, 3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly, lags], related=[])
     assert [r.hypothesis.title for r in ranked] == ["Seasonal naive", "Day-of-week regression", "Third yearly harmonic"]
     assert [r.total for r in ranked] == [2.6, 1.8, 3.8], "clarity measured: 1, 1, 3"
-    assert [r.schema_name for r in llm.backend.requests][-1] == "ComparativeReviewOf3", "one review for all three"
+    assert [r.schema_name for r in llm.backend.requests][-4:] == ["CriterionReviewOf3"] * 4, "all three together"
     assert [r.missing_packages for r in ranked] == [[], [], ["prophet"]]
 
     row = hypothesis_row(ranked[2])
@@ -69,7 +68,7 @@ def test_a_hypothesis_needing_an_uninstalled_package_ranks_last_whatever_its_sco
 def test_with_the_sandbox_packages_unknown_only_the_scores_rank(scripted):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
-    llm = scripted([NOVEL, NOVEL, review(4, 2)])
+    llm = scripted([NOVEL, NOVEL, *review(4, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     ranked = IdeaAgent(llm, facts).rank([prophet, weekly], related=[])
     assert [r.hypothesis.title for r in ranked] == ["Third yearly harmonic", "Day-of-week regression"]
@@ -83,7 +82,7 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
     lags = hypothesis("Seasonal naive", "Repeat the last observed week with np.tile(week, 2).")
     script = [{"hypotheses": [prophet.model_dump(), trend.model_dump()]},
               {"hypotheses": [weekly.model_dump(), lags.model_dump()]},
-              NOVEL, NOVEL, NOVEL, NOVEL, review(4, 3.4, 3, 2.6)]
+              NOVEL, NOVEL, NOVEL, NOVEL, *review(4, 3.4, 3, 2.6)]
     llm = scripted(script)
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
@@ -102,7 +101,7 @@ def test_when_every_hypothesis_needs_a_missing_package_they_are_asked_for_once_m
 def test_one_feasible_hypothesis_is_enough_and_nothing_is_asked_again(scripted):
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
-    llm = scripted([{"hypotheses": [prophet.model_dump(), weekly.model_dump()]}, NOVEL, NOVEL, review(4, 2)])
+    llm = scripted([{"hypotheses": [prophet.model_dump(), weekly.model_dump()]}, NOVEL, NOVEL, *review(4, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
@@ -124,7 +123,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
     prophet = hypothesis("Third yearly harmonic", "Replace the model with Prophet(yearly_harmonic=3).")
     llm = scripted([reproduce.model_dump(), {"hypotheses": [weekly.model_dump(), prophet.model_dump()]},
-                    NOVEL, NOVEL, NOVEL, review(2, 3, 4)])
+                    NOVEL, NOVEL, NOVEL, *review(2, 3, 4)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[],
                       packages=["numpy", "pandas", "sklearn"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
@@ -134,7 +133,7 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
                                                     "Day-of-week regression", "Third yearly harmonic"]
     assert [r.reproduces_paper for r in ranked] == [True, False, False] and ranked[0].total == 2.2
     requests = llm.backend.requests
-    assert requests[0].schema_name == "ReproductionHypothesis" and METHOD in requests[0].messages[-1].content
+    assert requests[0].schema_name == "ReproductionDraft" and METHOD in requests[0].messages[-1].content
     assert "reports as best (the abstract says which), not a\nbaseline" in requests[0].messages[-1].content
     ask = " ".join(next(r for r in requests if r.schema_name == "HypothesisSet").messages[-1].content.split())
     assert "A separate hypothesis already reproduces the method the paper proposes" in ask
@@ -152,13 +151,13 @@ def test_with_a_paper_method_its_reproduction_is_asked_for_alone_and_ranks_first
 
 def test_without_a_paper_method_nothing_extra_is_asked(scripted):
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
-    llm = scripted([{"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
+    llm = scripted([{"hypotheses": [weekly.model_dump()]}, NOVEL, *review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
     ranked = IdeaAgent(llm, facts, num_hypotheses=1).propose("paper", analysis, related=[], in_prompt=8)
     assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
     assert [r.schema_name for r in llm.backend.requests] == ["HypothesisSet", "NoveltyJudgement",
-                                                             "ComparativeReviewOf1"]
+                                                             *["CriterionReviewOf1"] * 4]
 
 
 def test_the_reproduction_is_written_from_the_abstract_and_the_method_section(tmp_path):
@@ -187,10 +186,8 @@ def test_past_its_deadline_stage_one_goes_on_with_what_it_has(scripted):
 
     hypothesis = {"title": "Use an SVM", "problem": "p.", "rationale": "r.", "method": "Fit SVC.",
                   "supporting_result": "s.", "refuting_result": "f."}
-    review = {**{criterion: {"reason": "r.", "scores": [{"hypothesis": 1, "score": score}]} for criterion, score in
-                 zip(("clarity", "validity", "novelty", "feasibility", "significance"), (5, 4, 2, 4, 3), strict=True)},
-              "ranking": [1]}
-    llm = scripted([{"hypotheses": [hypothesis]}, review])
+    review = [{"scores": [{"hypothesis": 1, "reason": "r.", "score": score}]} for score in (4, 2, 4, 3)]
+    llm = scripted([{"hypotheses": [hypothesis]}, *review])
     agent = IdeaAgent(llm, TaskFacts(workspace="- train.py", metric="accuracy", direction="maximize",
                                      run="python train.py", read_only=[]),
                       paper_method="## Method\nSVC.", deadline=time.monotonic() - 1)
@@ -199,7 +196,7 @@ def test_past_its_deadline_stage_one_goes_on_with_what_it_has(scripted):
     assert [r.hypothesis.title for r in ranked] == ["Use an SVM"] and not ranked[0].reproduces_paper
     assert ranked[0].novelty == NOT_CHECKED and hypothesis_row(ranked[0])["novel"] is None
     purposes = [r.messages[-1].content.split("\n")[0] for r in llm.backend.requests]
-    assert len(purposes) == 2, purposes
+    assert len(purposes) == 5, purposes
 
 
 def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never_written_is_left_out(scripted, caplog):
@@ -212,20 +209,20 @@ def test_a_hypothesis_field_of_punctuation_is_sent_back_and_a_reproduction_never
     empty = {"title": "Reproduce the paper: ViT", "problem": "Reproduce ViT on digits.", "rationale": ", and ",
              "method": ", ", "supporting_result": ", ", "refuting_result": ", "}
     with pytest.raises(pydantic.ValidationError, match="says nothing"):
-        ReproductionHypothesis(**empty)
+        ReproductionDraft(**empty)
     Hypothesis(**empty)  # the hypotheses asked for together are not held to it: there they are all stage 1 has
     file_only = {**hypothesis("Heuristic Function Improvement", "x y").model_dump(), "method": "heuristic.py"}
     with pytest.raises(pydantic.ValidationError, match="names a file only"):  # sat-heuristic's three hypotheses
-        ReproductionHypothesis(**file_only)
+        ReproductionDraft(**file_only)
     weekly = hypothesis("Day-of-week regression", "Fit LinearRegression() on day-of-week indicators.")
-    llm = scripted([empty, empty, empty, {"hypotheses": [weekly.model_dump()]}, NOVEL, review(3)])
+    llm = scripted([empty, empty, empty, {"hypotheses": [weekly.model_dump()]}, NOVEL, *review(3)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["seasonality"], keywords=["sales"])
     ranked = IdeaAgent(llm, facts, num_hypotheses=1, paper_method=METHOD).propose("paper", analysis, related=[],
                                                                                   in_prompt=8)
     assert [(r.hypothesis.title, r.reproduces_paper) for r in ranked] == [("Day-of-week regression", False)]
     retry = llm.backend.requests[1].messages[-1].content
-    assert "not a valid ReproductionHypothesis" in retry and "says nothing" in retry
+    assert "not a valid ReproductionDraft" in retry and "says nothing" in retry
     assert "no hypothesis reproducing the paper" in caplog.text
 
 
@@ -237,7 +234,7 @@ def test_a_method_that_names_only_a_file_is_asked_for_once_more_in_the_same_conv
     file_only = [hypothesis(title, "heuristic.py") for title in ("Variable Selection Improvement", "Conflict First")]
     written = "In heuristic_fn of heuristic.py, pick the variable that occurs most often in the shortest clauses."
     llm = scripted([{"hypotheses": [h.model_dump() for h in file_only]}, f"**Method:** ```{written}```",
-                    "heuristic.py", NOVEL, NOVEL, review(3, 2)])
+                    "heuristic.py", NOVEL, NOVEL, *review(3, 2)])
     facts = TaskFacts(workspace="heuristic.py", metric="time_s", direction="minimize", run="python solver.py",
                       read_only=[])
     analysis = PaperAnalysis(research_tasks=["3-SAT"], gaps=["branching"], keywords=["DPLL"])
@@ -267,7 +264,7 @@ def test_a_kind_of_change_instead_of_a_change_is_asked_for_once_more_and_kept_wh
     fcn = ("In train.py, build three Conv1d blocks with 128, 256 and 128 filters of widths 8, 5, 3, batch "
            "normalisation and ReLU, then global average pooling and softmax; train with Adam(lr=0.001) for 120 epochs.")
     llm = scripted([reproduce.model_dump(), fcn, {"hypotheses": [loss.model_dump(), depth.model_dump()]}, written,
-                    "Make it better.", NOVEL, NOVEL, NOVEL, review(3, 2.5, 2)])
+                    "Make it better.", NOVEL, NOVEL, NOVEL, *review(3, 2.5, 2)])
     facts = TaskFacts(workspace="train.py", metric="rmse", direction="minimize", run="python train.py", read_only=[])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["robustness"], keywords=["loss"])
     agent = IdeaAgent(llm, facts, num_hypotheses=2, paper_method="## Method\nAn FCN.")
@@ -373,7 +370,7 @@ def test_a_reproduction_that_breaks_a_rule_is_asked_for_once_more_naming_the_rul
                          "write the forecasts where the starter writes them.")
     weekly = hypothesis("Seasonal naive", "Forecast with np.tile() of the last observed year.")
     llm = scripted([breaking.model_dump(), {"hypotheses": [weekly.model_dump()]}, obeying.model_dump(),
-                    NOVEL, NOVEL, review(2, 3)])
+                    NOVEL, NOVEL, *review(2, 3)])
     facts = TaskFacts(workspace="train.py", metric="smape", direction="minimize", run="python train.py",
                       read_only=["evaluate.py"], packages=["numpy", "pandas", "torch"])
     analysis = PaperAnalysis(research_tasks=["forecasting"], gaps=["interpretability"], keywords=["N-BEATS"])
@@ -387,6 +384,6 @@ def test_a_reproduction_that_breaks_a_rule_is_asked_for_once_more_naming_the_rul
     assert ("The change is made in the code that the experiment command `python train.py` runs, never in "
             "evaluate.py: the task keeps it read-only") in " ".join(first.split())
     again = llm.backend.requests[2]
-    assert again.schema_name == "ReproductionHypothesis" and again.messages[-2].role == "assistant"
+    assert again.schema_name == "ReproductionDraft" and again.messages[-2].role == "assistant"
     assert "changes evaluate.py, which the task keeps read-only" in again.messages[-1].content
     assert not llm.backend.script, "every scripted reply was used"

@@ -5,6 +5,7 @@ without numbering; idea.md shows what the paper parser could not read."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from copilot.constraints import extract_constraints
@@ -28,13 +29,11 @@ def hypothesis(title: str, method: str) -> dict:
                       method=method, supporting_result="Lower median time.", refuting_result="No faster.").model_dump()
 
 
-def reviewed(*vectors: list[int], ranking: list[int] | None = None) -> dict:
-    """A comparative review reply, one criterion at a time; vectors[i] holds hypothesis i+1's scores for validity,
-    novelty, feasibility and significance (clarity is measured, not asked)."""
-    reply: dict = {c: {"reason": f"reason {c}", "scores": [{"hypothesis": i, "score": v[k]}
-                                                          for i, v in enumerate(vectors, 1)]}
-                   for k, c in enumerate(REVIEWED)}
-    return {**reply, "ranking": ranking or list(range(1, len(vectors) + 1))}
+def reviewed(*vectors: list[int]) -> list[dict]:
+    """The review's replies, one per criterion; vectors[i] holds hypothesis i+1's scores for validity, novelty,
+    feasibility and significance (clarity is measured, not asked)."""
+    return [{"scores": [{"hypothesis": i, "reason": f"reason {c}", "score": v[k]} for i, v in enumerate(vectors, 1)]}
+            for k, c in enumerate(REVIEWED)]
 
 
 def facts(**extra) -> TaskFacts:
@@ -54,7 +53,7 @@ STRIDED = hypothesis("Sliding windows", "Use numpy.lib.stride_tricks.sliding_win
 
 def test_hypotheses_that_break_a_rule_are_rejected_listed_and_asked_for_once_more(scripted, caplog):
     llm = scripted([{"hypotheses": [TORCH, VECTOR, PEEK]}, {"hypotheses": [LUT, SCIPY]},
-                    NOVEL, NOVEL, reviewed([4, 3, 5, 4], [4, 2, 5, 3])])
+                    NOVEL, NOVEL, *reviewed([4, 3, 5, 4], [4, 2, 5, 3])])
     agent = IdeaAgent(llm, facts(constraints=PROBLEM_RULES), num_hypotheses=3, has_paper=False)
     ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
     assert [r.hypothesis.title for r in ranked] == ["Vectorise the window loops", "Precompute spatial weights"]
@@ -65,12 +64,12 @@ def test_hypotheses_that_break_a_rule_are_rejected_listed_and_asked_for_once_mor
     assert "reads reference/expected_a.npy" in agent.rejected[1].reasons[0]
     asks = [" ".join(r.messages[-1].content.split()) for r in llm.backend.requests if r.schema_name == "HypothesisSet"]
     assert "Propose 3 distinct hypotheses" in asks[0] and "Propose 2 distinct hypotheses" in asks[1]
-    assert "were rejected because they broke a rule" in asks[1]
+    assert "were rejected, each for the reason given" in asks[1]
     assert '"Replace the current model with PyTorch\'s Conv2D layer": uses PyTorch' in asks[1]
     assert "Start from what the research problem asks" in asks[0], "no paper: the prompt does not speak of one"
-    assert "2 hypotheses broke a rule of the problem; asking once more for 2 that obey the rules" in caplog.text
+    assert "2 hypotheses broke a rule of the problem or repeated another; asking once more for 2" in caplog.text
     review = llm.backend.requests[-1]
-    assert review.schema_name == "ComparativeReviewOf2" and "Conv2D" not in review.messages[-1].content
+    assert review.schema_name == "CriterionReviewOf2" and "Conv2D" not in review.messages[-1].content
 
     rows = [hypothesis_row(r) for r in ranked]
     assert all("Conv2D" not in row["title"] for row in rows)
@@ -80,7 +79,7 @@ def test_hypotheses_that_break_a_rule_are_rejected_listed_and_asked_for_once_mor
     markdown = render_idea_md("Filter", None, ANALYSIS, [], ranked, ranked[0].hypothesis, plan,
                               rejected=agent.rejected, rules=[c.prompt_line() for c in PROBLEM_RULES])
     assert "## Rules of the problem" in markdown and "(code may import only numpy" in markdown
-    assert "## Rejected (3): they break a rule of the problem" in markdown
+    assert "## Rejected (3): they break a rule of the problem or repeat another hypothesis" in markdown
     assert "- **Replace the current model with PyTorch's Conv2D layer**: uses PyTorch, but the rule" in markdown
     assert "data: (none)" in markdown
 
@@ -94,7 +93,7 @@ def test_fewer_hypotheses_than_asked_for_are_sent_back(scripted):
 
 def test_every_prompt_of_the_chain_shows_the_rules(scripted):
     llm = scripted([ANALYSIS.model_dump(), {"hypotheses": [VECTOR, LUT]}, NOVEL, NOVEL,
-                    reviewed([4, 3, 5, 4], [4, 2, 5, 3]),
+                    *reviewed([4, 3, 5, 4], [4, 2, 5, 3]),
                     {"hypothesis_title": "x", "datasets": [], "baselines": [], "metric": "m", "metric_direction":
                      "minimize", "steps": ["In smooth.py, pad the image.", "Build the 7x7 kernel.",
                                              "Sum the 49 shifted images."],
@@ -111,44 +110,51 @@ def test_every_prompt_of_the_chain_shows_the_rules(scripted):
             assert "Hard rules of the problem" in request.messages[-1].content, request.schema_name
 
 
-def test_scores_come_from_one_comparative_review_in_the_numbers_order(scripted):
-    reply = reviewed([3, 3, 4, 2], [4, 3, 5, 4], [4, 4, 4, 3], ranking=[2, 3, 1])
-    for criterion in REVIEWED:
-        reply[criterion]["scores"].reverse()  # given in another order, placed by the hypotheses' numbers
-    llm = scripted([NOVEL, NOVEL, NOVEL, reply])
+def test_scores_come_from_one_request_per_criterion_in_the_numbers_order(scripted, caplog):
+    """Scripted LLM: four replies, one per reviewed criterion, each giving every hypothesis a reason and a score."""
+    caplog.set_level(logging.INFO, logger="copilot.idea")
+    replies = reviewed([3, 3, 4, 2], [4, 3, 5, 4], [4, 4, 4, 3])
+    for reply in replies:
+        reply["scores"].reverse()  # given in another order, placed by the hypotheses' numbers
+    llm = scripted([NOVEL, NOVEL, NOVEL, *replies])
     agent = IdeaAgent(llm, facts())
     ranked = agent.rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], related=[])
     # clarity is measured: 4 for "In smooth.py ... np.pad ... 49 shifted images", 2 for the other two (no file)
-    assert [(r.hypothesis.title, r.scores.clarity.score, r.total, r.review_rank) for r in ranked] == [
-        ("Precompute spatial weights", 2, 3.6, 1), ("Sliding windows", 2, 3.4, 2),
-        ("Vectorise the window loops", 4, 3.2, 3)]
+    assert [(r.hypothesis.title, r.scores.clarity.score, r.total, r.review_number) for r in ranked] == [
+        ("Precompute spatial weights", 2, 3.6, 2), ("Sliding windows", 2, 3.4, 3),
+        ("Vectorise the window loops", 4, 3.2, 1)]
     assert ranked[0].scores.validity.justification == "reason validity"
     assert ranked[2].scores.clarity.justification == "measured: file smooth.py; code np.pad; settings 49"
-    prompt = llm.backend.requests[-1].messages[-1].content
-    assert "Hypothesis 3: Sliding windows" in prompt and "feasibility: 5 = a small change" in prompt
-    assert "clarity" not in prompt, "clarity is measured, not asked for"
+    reviews = [r for r in llm.backend.requests if r.schema_name == "CriterionReviewOf3"]
+    prompts = [r.messages[-1].content for r in reviews]
+    assert [p.split("on one criterion only: ")[1].split(".")[0] for p in prompts] == list(REVIEWED)
+    opening = prompts[0].split("Judge every hypothesis")[0]
+    assert all(p.startswith(opening) for p in prompts), "the requests share their opening (the KV cache)"
+    assert "Hypothesis 3: Sliding windows" in opening and "feasibility" not in opening
+    assert "5 = a small change that runs within minutes" in prompts[2]
+    assert "- hypothesis 2: novel" in prompts[1] and "novel" not in prompts[0].split("Judge every")[1]
+    assert all("clarity" not in p for p in prompts), "clarity is measured, not asked for"
+    assert "undecided" not in caplog.text
 
 
-def test_a_review_that_does_not_discriminate_is_sent_back_once_naming_the_problem(scripted, caplog):
+def test_a_review_that_leaves_hypotheses_undecided_says_so_and_ties_keep_the_order_proposed(scripted, caplog):
     caplog.set_level(logging.INFO, logger="copilot.idea")
-    flat = reviewed([5, 5, 5, 5], [5, 5, 5, 5], [3, 3, 3, 3])
-    better = reviewed([5, 3, 5, 4], [4, 3, 4, 3], [3, 2, 4, 2], ranking=[1, 2, 3])
-    llm = scripted([NOVEL, NOVEL, NOVEL, flat, better])
-    ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**VECTOR), Hypothesis(**LUT), Hypothesis(**STRIDED)], [])
-    assert [r.total for r in ranked] == [4.2, 3.2, 2.6]
-    retry = llm.backend.requests[-1].messages
-    assert retry[-2].role == "assistant" and retry[-1].role == "user"
-    assert "hypothesis 1 has 5 on validity, novelty, feasibility and significance" in retry[-1].content
-    assert "hypothesis 3 has 3 on validity" in retry[-1].content
-    assert "does not discriminate" in caplog.text
-
-
-def test_ties_left_after_the_second_review_follow_the_reviewers_ranking(scripted):
-    tied = reviewed([4, 3, 5, 4], [4, 3, 5, 4], ranking=[2, 1])
-    llm = scripted([NOVEL, NOVEL, tied, tied])
+    llm = scripted([NOVEL, NOVEL, *reviewed([4, 4, 4, 4], [4, 4, 4, 4])])
     ranked = IdeaAgent(llm, facts()).rank([Hypothesis(**LUT), Hypothesis(**STRIDED)], [])  # clarity 2 both
-    assert [r.hypothesis.title for r in ranked] == ["Sliding windows", "Precompute spatial weights"]
-    assert not llm.backend.script and len(llm.backend.requests) == 4, "asked once more, not twice"
+    assert [r.hypothesis.title for r in ranked] == ["Precompute spatial weights", "Sliding windows"]
+    assert not llm.backend.script and len(llm.backend.requests) == 6, "two novelty checks, four criteria, no re-ask"
+    assert "hypothesis 1 has 4 on validity, novelty, feasibility and significance" in caplog.text
+    assert "hypotheses 1 and 2 have the same mean score (3.6)" in caplog.text
+
+
+def test_a_reason_cut_off_at_its_limit_ends_at_a_whole_word():
+    from copilot.idea.models import REASON_CHARS, HypothesisScore
+
+    cut = ("The paper trains with a classification head implemented by a multilayer perceptron with one hidden "
+           "layer at pre-training time and a linear one at fine-tuning, with the")[: REASON_CHARS - 1] + "\u5c42"
+    reason = HypothesisScore(hypothesis=1, reason=cut, score=4).reason
+    assert reason.endswith(" ...") and "\u5c42" not in reason and len(reason) <= REASON_CHARS + 4
+    assert HypothesisScore(hypothesis=1, reason="Uses np.pad.", score=4).reason == "Uses np.pad."
 
 
 def test_plan_steps_are_stored_unnumbered_and_numbered_once_in_idea_md(scripted):
@@ -164,12 +170,12 @@ def test_plan_steps_are_stored_unnumbered_and_numbered_once_in_idea_md(scripted)
     assert (plan.metric, plan.metric_direction) == ("seconds", "minimize")
     prompt = " ".join(llm.backend.requests[0].messages[-1].content.split())
     assert "Do not number the steps" in prompt and 'no generic steps such as "load the dataset"' in prompt
-    ranked = IdeaAgent(scripted([NOVEL, reviewed([4, 3, 5, 4])]), facts()).rank([Hypothesis(**VECTOR)], [])
+    ranked = IdeaAgent(scripted([NOVEL, *reviewed([4, 3, 5, 4])]), facts()).rank([Hypothesis(**VECTOR)], [])
     markdown = render_idea_md("Filter", None, ANALYSIS, [], ranked, ranked[0].hypothesis, plan)
     assert "1. In smooth.py, pad the image with np.pad.\n2. In bilateral_filter" in markdown
-    assert ("- Scores: clarity 4 (measured: file smooth.py; code np.pad; settings 49), validity 4, novelty 3, "
-            "feasibility 5, significance 4 (hypothesis 1 in the review)") in markdown
-    assert "one criterion at a time (hypothesis numbers as in the review):\n\n- validity: reason validity" in markdown
+    assert ("- Scores: clarity 4 (measured: file smooth.py; code np.pad; settings 49), validity 4 (reason validity), "
+            "novelty 3 (reason novelty), feasibility 5 (reason feasibility), significance 4 (reason significance) "
+            "(hypothesis 1 in the review)") in markdown
     assert "1. 1." not in markdown
 
 
@@ -293,7 +299,7 @@ def test_idea_md_shows_what_could_not_be_read_at_the_top_and_marks_the_hypothese
     notices = paper_notices(cut)
     assert notices == ["notes.pdf has 90 pages; only the first 60 were read (idea.max_pages)"]
     assert paper_notices(paper()) == [] and paper_notices(None) == []
-    llm = scripted([NOVEL, reviewed([4, 3, 5, 4])])
+    llm = scripted([NOVEL, *reviewed([4, 3, 5, 4])])
     agent = IdeaAgent(llm, facts(), partial_input=bool(notices))
     ranked = agent.rank([Hypothesis(**VECTOR)], [])
     assert ranked[0].partial_input and hypothesis_row(ranked[0])["partial_input"] is True
@@ -385,6 +391,11 @@ def test_a_plan_that_only_describes_the_starter_is_sent_back_naming_the_methods_
     assert "no step does the hypothesis' method" in second and "rbf" in second and "svc" in second
     assert result.steps == method["steps"] and result.broken_rules == []
 
+    longer = plan(*starter["steps"], "Print the number of rows trained on and predicted")
+    shorter = plan(*method["steps"][:2], "Write the SVC's predictions to predictions.csv")
+    result = IdeaAgent(scripted([longer, shorter]), task).plan(svm)
+    assert result.steps == shorter["steps"], "the plan that does the method wins over one with more steps"
+
 
 def test_a_step_template_label_goes_and_the_step_stays():
     """The embedded model's tabular-digits plan: "description of step 4: Train the RBF SVM ..." is a real step behind
@@ -408,9 +419,77 @@ def test_a_hypothesis_that_changes_the_read_only_evaluation_is_rejected(scripted
                                                     "real-time validation scheme: a new function "
                                                     "real_time_validation(model, horizon) called every 7 days.")
     llm = scripted([{"hypotheses": [evaluation, VECTOR, STRIDED]}, {"hypotheses": [LUT]}, NOVEL, NOVEL, NOVEL,
-                    reviewed([4, 3, 5, 4], [4, 2, 5, 3], [2, 3, 2, 3])])
+                    *reviewed([4, 3, 5, 4], [4, 2, 5, 3], [2, 3, 2, 3])])
     agent = IdeaAgent(llm, facts(), num_hypotheses=3, has_paper=False)
     ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
     assert [r.hypothesis.title for r in ranked][:2] == [VECTOR["title"], STRIDED["title"]]
     assert evaluation["title"] not in [r.hypothesis.title for r in ranked]
     assert agent.rejected[0].reasons == ["changes evaluate.py, which the task keeps read-only"]
+
+
+def test_what_would_support_or_refute_a_hypothesis_is_the_tasks_measure_not_asked_for(scripted):
+    """Scripted LLM: a reply that still has the fields (an API model may write them) keeps the task's wording."""
+    from copilot.idea.models import hypothesis_set_schema
+
+    assert "supporting_result" not in json.dumps(hypothesis_set_schema(1).model_json_schema())
+    invented = {**VECTOR, "supporting_result": "Kuhn and Roth (1993) found it 20 % faster."}
+    llm = scripted([{"hypotheses": [invented]}])
+    again = IdeaAgent(llm, facts(), num_hypotheses=1, has_paper=False).hypothesize("Research problem.", ANALYSIS, [])
+    assert [(h.title, h.supporting_result, h.refuting_result) for h in again] == [(
+        "Vectorise the window loops",
+        "The task's evaluation measures a lower seconds for the experiment than for the starter code.",
+        "The experiment's seconds is the starter code's or higher, or the experiment does not run.")]
+    assert "supporting_result" not in llm.backend.requests[0].messages[-1].content
+
+
+def test_the_plan_budget_and_expected_outcome_are_the_tasks_not_the_models(scripted):
+    plan_reply = {"hypothesis_title": "x", "datasets": [], "baselines": ["loops"], "metric": "m",
+                  "metric_direction": "minimize", "expected_outcome": "Faster.",
+                  "compute_budget": "about 10 hours of CPU time on ImageNet",
+                  "workspace_files": ["smooth.py", "scidocs3.zip", "smooth.py", "evaluate.py"],
+                  "steps": ["In smooth.py, pad the image with np.pad.", "In bilateral_filter, build the 7x7 kernel.",
+                            "Replace the four loops with broadcasting."]}
+    llm = scripted([plan_reply])
+    plan = IdeaAgent(llm, facts(run_timeout_s=120)).plan(Hypothesis(**VECTOR))
+    assert plan.compute_budget == "at most 120 s per run of `python run.py` (the task's limit)"
+    assert plan.expected_outcome == VECTOR["supporting_result"] and plan.hypothesis_title == VECTOR["title"]
+    assert plan.workspace_files == ["smooth.py"]
+
+
+def test_a_hypothesis_repeating_another_in_other_words_is_rejected_and_replaced(scripted, caplog):
+    """Scripted LLM: the embedded model's three SPECTER hypotheses were one citation-based triplet loss in three
+    wordings (two of them below, verbatim); the repeats are rejected, naming the hypothesis they repeat, and asked for
+    once more."""
+    from copilot.idea.chain import _Candidate
+
+    loss = ("Modify the `train.py` script to {}citation-based loss function. The {}citation-based loss function "
+            "will be calculated as the maximum of the triplet loss and the negative of the dot product between the "
+            "query and positive paper embeddings minus the dot product between the query and negative paper "
+            "embeddings. The loss function will be added to the training loss and will be updated during the "
+            "training process.")
+    first = hypothesis("Add a citation-based loss function to the training process", loss.format("include a ", ""))
+    repeat = hypothesis("Use a more advanced citation-based loss function",
+                        loss.format("use a more advanced ", "more advanced "))
+    same_title = {**STRIDED, "title": "Precompute  spatial weights"}
+    kept, rejected = IdeaAgent(scripted([]), facts()).screen(
+        [_Candidate(Hypothesis(**first)), _Candidate(Hypothesis(**repeat)), _Candidate(Hypothesis(**LUT)),
+         _Candidate(Hypothesis(**same_title))])
+    assert [c.hypothesis.title for c in kept] == [first["title"], LUT["title"]]
+    assert [(r.hypothesis.title, r.reasons) for r in rejected] == [(repeat["title"], [
+        'repeats "Add a citation-based loss function to the training process" in other words: propose a different '
+        'change']), ("Precompute  spatial weights", [
+            'repeats "Precompute spatial weights" in other words: propose a different change'])]
+
+    vector_again = hypothesis("Vectorised window loops", VECTOR["method"])
+    llm = scripted([{"hypotheses": [VECTOR, vector_again, LUT]}, {"hypotheses": [STRIDED]},
+                    NOVEL, NOVEL, NOVEL, *reviewed([4, 3, 5, 4], [4, 2, 5, 3], [3, 3, 4, 3])])
+    agent = IdeaAgent(llm, facts(), num_hypotheses=3, has_paper=False)
+    with caplog.at_level(logging.WARNING, logger="copilot.idea"):
+        ranked = agent.propose("Research problem: ...", ANALYSIS, related=[], in_prompt=8)
+    assert sorted(r.hypothesis.title for r in ranked) == [
+        "Precompute spatial weights", "Sliding windows", "Vectorise the window loops"]
+    assert [r.hypothesis.title for r in agent.rejected] == ["Vectorised window loops"]
+    again = " ".join(llm.backend.requests[1].messages[-1].content.split())
+    assert "Propose 1 distinct hypotheses" in again
+    assert '"Vectorised window loops": repeats "Vectorise the window loops" in other words' in again
+    assert "1 hypotheses broke a rule of the problem or repeated another" in caplog.text

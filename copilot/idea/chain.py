@@ -1,5 +1,5 @@
-"""The idea chain: analyse → (retrieve) → hypotheses → rule check → novelty → comparative review → plan, one
-structured LLM call per step.
+"""The idea chain: analyse → (retrieve) → hypotheses → rule check → novelty → review → plan, one
+structured LLM call per step (one per criterion for the review).
 
 Every call goes through `LLM.complete(..., schema=...)`, so replies are schema-validated and a malformed reply is
 sent back to the model with the validation error a bounded number of times. Prompts are the Jinja templates in
@@ -10,9 +10,7 @@ on them. Retrieval is done by the caller.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,24 +30,28 @@ from copilot.idea.clarity import (
 )
 from copilot.idea.models import (
     REVIEWED,
-    ComparativeReview,
+    CriterionReview,
     ExperimentPlan,
     Hypothesis,
+    HypothesisDraft,
     HypothesisSet,
     NoveltyJudgement,
     PaperAnalysis,
+    PlanDraft,
     RankedHypothesis,
     RejectedHypothesis,
-    ReproductionHypothesis,
+    ReproductionDraft,
+    Score,
     Scores,
+    criterion_review_schema,
     hypothesis_set_schema,
     is_code,
     names_only_a_file,
     not_a_step,
     plan_schema,
-    review_schema,
     strip_item_mark,
 )
+from copilot.idea.wording import jaccard, written_method
 from copilot.llm import LLM, Message
 from copilot.llm.base import LLMError, MalformedReplyError
 from copilot.sandbox.packages import missing_packages_named
@@ -57,22 +59,6 @@ from copilot.sandbox.packages import missing_packages_named
 T = TypeVar("T", bound=BaseModel)
 CODE_SUFFIXES = frozenset({".py", ".ipynb", ".sh", ".md", ".yaml", ".yml", ".toml", ".cfg", ".ini"})
 log = logging.getLogger("copilot.idea")
-
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an and are as at be by for from in is it of on or that the this to with we our using use".split()  # noqa: SIM905
-)
-
-
-def _tokens(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
-
-
-def jaccard(a: str, b: str) -> float:
-    """Token-set Jaccard similarity of two texts, ignoring stop words (the lexical half of the novelty check)."""
-    ta, tb = _tokens(a), _tokens(b)
-    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
-
 
 @dataclass
 class TaskFacts:
@@ -87,10 +73,22 @@ class TaskFacts:
     constraints: list[Constraint] = field(default_factory=list)  # the problem's hard rules
     starter_reads: list[str] = field(default_factory=list)  # files the starter code reads: allowed by the task itself
     starter_imports: list[str] = field(default_factory=list)  # modules the starter code imports: likewise
+    run_timeout_s: float | None = None  # the task's limit on one run of the experiment command; None when unknown
 
     def data_files(self) -> list[str]:
         """The data files the starter code reads (its reads that are not code)."""
         return [f for f in self.starter_reads if PurePosixPath(f).suffix.lower() not in CODE_SUFFIXES]
+
+
+REPEAT_SIMILARITY = 0.85  # word overlap (`jaccard`) of title and method above which a hypothesis repeats another
+
+
+def _text(hypothesis: Hypothesis) -> str:
+    return f"{hypothesis.title} {hypothesis.method}"
+
+
+def _title(hypothesis: Hypothesis) -> str:
+    return " ".join(hypothesis.title.lower().split())
 
 
 @dataclass
@@ -105,15 +103,15 @@ def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float, int, int]:
     """Sort key of ranked hypotheses: one that names a package the sandbox cannot import (Prophet, XGBoost, ...)
     comes after all the others whatever its scores (nothing can be installed offline, so its attempt would only fail
     on the import); then the reproduction of the paper's method; then the best review total; then the clearer
-    (measured); then the reviewer's ranking (the embedded model's was often just the order shown)."""
+    (measured); then the order the model proposed them in (most promising first, as asked)."""
     return (bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total, -ranked.scores.clarity.score,
-            ranked.review_rank if ranked.review_rank is not None else 99)
+            ranked.review_number if ranked.review_number is not None else 99)
 
 
 def review_problems(scores: list[Scores]) -> list[str]:
-    """What makes a comparative review fail to discriminate: a hypothesis the model scored the same on all four
-    criteria it reviews (the embedded model gave 5/5/5/5/5, 3/3/3/3/3 and 1/1/1/1/1 when scoring one hypothesis at a
-    time), and hypotheses with the same total."""
+    """What a review leaves undecided (logged): a hypothesis scored the same on all four criteria the model reviews
+    (the embedded model gave 5/5/5/5/5, 3/3/3/3/3 and 1/1/1/1/1 when scoring one hypothesis at a time), and
+    hypotheses with the same total."""
     problems = []
     for number, s in enumerate(scores, 1):
         values = {getattr(s, c).score for c in REVIEWED}
@@ -128,43 +126,6 @@ def review_problems(scores: list[Scores]) -> list[str]:
             problems.append(f"hypotheses {' and '.join(map(str, numbers))} have the same mean score ({total:.1f}): "
                             "decide where one is stronger than the other")
     return problems
-
-
-def _json_string(body: str) -> str:
-    """The value of a JSON string literal's body; raw newlines and tabs inside it (which strict JSON forbids and the
-    embedded model writes) are allowed, and a broken escape leaves the body as it is."""
-    try:
-        return json.loads(f'"{body}"', strict=False)
-    except json.JSONDecodeError:
-        return body
-
-
-def written_method(text: str, limit: int = 800) -> str:
-    """A free-text answer as a method field: code fences and a leading "Method:" label dropped, whitespace joined,
-    and cut at the last sentence end within `limit` characters. A reply that is a JSON object (asked in free text
-    after a JSON reply, the embedded model repeated its hypothesis object, ucr-gunpoint) gives its `method` field;
-    one without that field gives ""."""
-    text = re.sub(r"```(?:python3?|py|json)?", " ", text)
-    if text.strip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            field_ = re.search(r'"method"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
-            data = {"method": _json_string(field_.group(1))} if field_ else {}
-        text = data.get("method", "") if isinstance(data, dict) and isinstance(data.get("method"), str) else ""
-    text = re.sub(r"^\s*(?:\*\*)?method\s*(?::\s*(?:\*\*)?|(?:\*\*)\s*:)\s*", "", text, flags=re.IGNORECASE)
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
-    return cut[: end + 1] if end > 0 else cut
-
-
-def _ranking(order: list[int], n: int) -> list[int]:
-    """The reviewer's ranking as a permutation of 1..n: repeats and unknown numbers dropped, missing ones appended."""
-    seen = list(dict.fromkeys(i for i in order if 1 <= i <= n))
-    return seen + [i for i in range(1, n + 1) if i not in seen]
 
 
 NOT_CHECKED = NoveltyJudgement(novel=False, closest_work_ids=[],
@@ -236,8 +197,12 @@ class IdeaAgent:
                                        purpose="idea.hypotheses")
         reply: HypothesisSet = completion.parsed
         conversation = [*messages, Message(role="assistant", content=completion.text)]
+        hypotheses = [self._completed(draft) for draft in reply.hypotheses[:count]]
         return [self.sharpen(h, conversation) if self.needs_sharpening(h) and self.has_time() else h
-                for h in reply.hypotheses[:count]]
+                for h in hypotheses]
+
+    def _completed(self, draft: HypothesisDraft) -> Hypothesis:
+        return Hypothesis.from_draft(draft, self.facts.metric, self.facts.direction)
 
     def needs_sharpening(self, hypothesis: Hypothesis) -> bool:
         """Whether the method does not say what to change: it names only a file, or neither code nor a setting, or it
@@ -298,12 +263,13 @@ class IdeaAgent:
                                   read_only=self.facts.read_only)
         if broken is not None:
             earlier, reasons = broken
-            messages += [Message(role="assistant", content=earlier.model_dump_json()), Message(role="user", content=(
+            messages += [Message(role="assistant", content=earlier.model_dump_json(
+                include=set(HypothesisDraft.model_fields))), Message(role="user", content=(
                 "This hypothesis breaks a rule of the problem: " + "; ".join(reasons) + ". Write the reproduction "
                 "again: the same method of the paper, changing only what the rules allow."))]
-        completion = self.llm.complete(messages, ReproductionHypothesis, max_tokens=self.max_reply_tokens,
+        completion = self.llm.complete(messages, ReproductionDraft, max_tokens=self.max_reply_tokens,
                                        purpose="idea.reproduce")
-        hypothesis = Hypothesis.model_validate(completion.parsed.model_dump())
+        hypothesis = self._completed(completion.parsed)
         if self.needs_sharpening(hypothesis) and self.has_time():
             return self.sharpen(hypothesis, [*messages, Message(role="assistant", content=completion.text)])
         return hypothesis
@@ -316,11 +282,26 @@ class IdeaAgent:
         return text_violations(text, self.facts.constraints, allowed_reads=self.facts.starter_reads,
                                allowed_modules=self.facts.starter_imports) + read_only_edits(text, self.facts.read_only)
 
-    def screen(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], list[RejectedHypothesis]]:
-        """The candidates that obey every checkable rule, and the rejected ones with their reasons."""
-        kept, rejected = [], []
+    def screen(self, candidates: list[_Candidate], earlier: list[_Candidate] | None = None,
+               ) -> tuple[list[_Candidate], list[RejectedHypothesis]]:
+        """The candidates that obey every checkable rule and propose a change of their own, and the rejected ones
+        with their reasons. A candidate with the title of one kept before it (among `earlier` or this batch), or
+        whose title and method share at least `REPEAT_SIMILARITY` of their words with it, repeats it: the embedded
+        model's three SPECTER hypotheses were one citation-based triplet loss as "Add a", "Use a more advanced" and
+        "Use a different" citation-based loss (0.86 to 0.89), and prisoners-dilemma's were a "more sophisticated /
+        aggressive / cautious strategy" with the same method (0.93); distinct hypotheses of the suite and demos
+        shared at most 0.77 (a larger and a smaller learning rate). Asked again, the model wrote "Use a different
+        citation-based loss function" twice, with methods worded apart."""
+        kept: list[_Candidate] = []
+        rejected: list[RejectedHypothesis] = []
         for candidate in candidates:
             reasons = self.broken_rules(candidate.hypothesis)
+            text = _text(candidate.hypothesis)
+            repeated = next((c for c in [*(earlier or []), *kept]
+                             if jaccard(text, _text(c.hypothesis)) >= REPEAT_SIMILARITY
+                             or _title(c.hypothesis) == _title(candidate.hypothesis)), None)
+            if repeated is not None and not reasons:
+                reasons = [f'repeats "{repeated.hypothesis.title}" in other words: propose a different change']
             if reasons:
                 log.warning("hypothesis rejected: %s (%s)", candidate.hypothesis.title, "; ".join(reasons))
                 rejected.append(RejectedHypothesis(hypothesis=candidate.hypothesis, reasons=reasons,
@@ -335,7 +316,8 @@ class IdeaAgent:
     def propose(self, material: str, analysis: PaperAnalysis, related: list[Any], in_prompt: int,
                 comment: str | None = None) -> list[RankedHypothesis]:
         """Hypotheses, ranked (`in_prompt` of the related works are shown when generating); those rejected for
-        breaking a rule of the problem are in `self.rejected` afterwards, with the reasons. With a paper method, the
+        breaking a rule of the problem or repeating another (`screen`) are in `self.rejected` afterwards, with the
+        reasons. With a paper method, the
         hypothesis reproducing it comes first: a researcher reproduces the paper before extending it. When rejections
         leave fewer than `num_hypotheses`, the missing ones are asked for once more, naming the rules they broke;
         when every remaining one needs a package the sandbox lacks, they are asked for once more, naming those
@@ -361,23 +343,24 @@ class IdeaAgent:
             log.warning("the reproduction of the paper broke a rule of the problem; asking for it once more")
             try:
                 again, rejected_again = self.screen([_Candidate(
-                    self.reproduction((broken.hypothesis, broken.reasons)), reproduces_paper=True)])
+                    self.reproduction((broken.hypothesis, broken.reasons)), reproduces_paper=True)], kept)
                 kept, rejected = [*again, *kept], [*rejected, *rejected_again]
             except MalformedReplyError as error:
                 log.warning("no second reproduction: %s", error)
         fresh = [c for c in kept if not c.reproduces_paper]
         if rejected and len(fresh) < self.num_hypotheses and self.has_time():
-            log.warning("%d hypotheses broke a rule of the problem; asking once more for %d that obey the rules",
-                        len(rejected), self.num_hypotheses - len(fresh))
+            log.warning("%d hypotheses broke a rule of the problem or repeated another; asking once more for %d that "
+                        "obey the rules", len(rejected), self.num_hypotheses - len(fresh))
             again, rejected_again = self.screen([_Candidate(h) for h in self.hypothesize(
-                material, analysis, shown, comment=comment, rejected=rejected, n=self.num_hypotheses - len(fresh))])
+                material, analysis, shown, comment=comment, rejected=rejected, n=self.num_hypotheses - len(fresh))],
+                kept)
             kept, rejected, fresh = [*kept, *again], [*rejected, *rejected_again], [*fresh, *again]
         if fresh and all(self._missing(c.hypothesis) for c in fresh) and self.has_time():
             missing = sorted({name for c in fresh for name in self._missing(c.hypothesis)})
             log.warning("every hypothesis needs a package the sandbox lacks (%s); asking once more without them",
                         ", ".join(missing))
             again, rejected_again = self.screen([_Candidate(h) for h in self.hypothesize(
-                material, analysis, shown, comment=comment, avoid=missing, rejected=rejected)])
+                material, analysis, shown, comment=comment, avoid=missing, rejected=rejected)], kept)
             kept, rejected = [*kept, *again], [*rejected, *rejected_again]
         self.rejected = rejected
         return self.rank_candidates(kept, related)
@@ -398,35 +381,30 @@ class IdeaAgent:
         top = similarities[0] if similarities else (0.0, None)
         return round(top[0], 4), (top[1].id if top[1] is not None else None), judgement
 
-    def review(self, items: list[dict[str, Any]]) -> tuple[list[Scores], list[int]]:
-        """The five 1-5 scores of every hypothesis and the reviewer's ranking (1-based numbers, best first), from one
-        comparative request with anchored criteria, laid out one criterion at a time across all hypotheses, and
-        short: titles, methods and novelty checks, not the workspace. Clarity is measured (`copilot.idea.clarity`).
-        Scored one hypothesis at a time, the embedded model gave whole hypotheses 5/5/5/5/5 or 1/1/1/1/1; one
-        hypothesis after another in one request, it copied 5/5/3/5/5 to all three; asked to order them per
-        criterion, it gave 1, 2, 3 every time; criterion by criterion with the workspace's code in the prompt, 3 to
-        everything; criterion by criterion in a short prompt, it told them apart (5 for vectorising the filter's
-        loops, 3 for "a more efficient Gaussian"). A review with a flat hypothesis or tied totals is sent back once,
-        naming them. `items` holds each `hypothesis` and its `novelty`."""
+    def review(self, items: list[dict[str, Any]]) -> list[Scores]:
+        """The five 1-5 scores of every hypothesis: clarity measured (`copilot.idea.clarity`), the other four asked
+        for one criterion per request, all hypotheses side by side with a reason before each score. The requests share
+        their opening (the rules and the hypotheses' titles and methods, not the workspace) and end with the
+        criterion's anchors, so the model reads the hypotheses once (its KV cache). Scored one hypothesis at a time,
+        the embedded model gave whole hypotheses 5/5/5/5/5 or 1/1/1/1/1; all criteria in one reply, it scored by
+        position (5, 3, 1, 1 on every criterion) or copied the novelty checks as reasons; one criterion per request,
+        its reasons name each hypothesis' method and its scores differ between criteria. `items` holds each
+        `hypothesis` and its `novelty`."""
         n = len(items)
         clarity = [measured_clarity(item["hypothesis"], self.facts.workspace) for item in items]
-        schema = review_schema(n)
-        messages = self._messages("score.j2", hypotheses=items, metric=self.facts.metric,
-                                  direction=self.facts.direction)
-        completion = self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens, purpose="idea.score")
-        reply: ComparativeReview = completion.parsed
-        scores = reply.scores(clarity)
+        schema = criterion_review_schema(n)
+        by_criterion: dict[str, list[Score]] = {}
+        for criterion in REVIEWED:
+            messages = self._messages("score.j2", hypotheses=items, criterion=criterion, metric=self.facts.metric,
+                                      direction=self.facts.direction, not_checked=NOT_CHECKED)
+            reply: CriterionReview = self.llm.complete(messages, schema, max_tokens=self.max_reply_tokens,
+                                                       purpose="idea.score").parsed
+            by_criterion[criterion] = reply.in_order(n)
+        scores = [Scores(clarity=clarity[i], **{c: by_criterion[c][i] for c in REVIEWED}) for i in range(n)]
         problems = review_problems(scores)
-        if problems and self.has_time():
-            log.info("review does not discriminate (%s); asking once more", "; ".join(problems))
-            retry = [*messages, Message(role="assistant", content=completion.text), Message(role="user", content=(
-                "Your review does not tell these hypotheses apart: " + "; ".join(problems) + ". Review all "
-                f"{n} again by the anchors, with the reasons first, so that the scores say where they differ."))]
-            again = self.llm.complete(retry, schema, max_tokens=self.max_reply_tokens, purpose="idea.score").parsed
-            again_scores = again.scores(clarity)
-            if len(review_problems(again_scores)) < len(problems):
-                reply, scores = again, again_scores
-        return scores, _ranking(reply.ranking, n)
+        if problems:
+            log.info("the review leaves these undecided: %s", "; ".join(problems))
+        return scores
 
     def rank(self, hypotheses: list[Hypothesis], related: list[Any],
              reproduces_paper: bool = False) -> list[RankedHypothesis]:
@@ -439,19 +417,20 @@ class IdeaAgent:
         if not candidates:
             return []
         novelty = [self.check_novelty(c.hypothesis, related) for c in candidates]
-        scores, ranking = self.review([{"hypothesis": c.hypothesis, "novelty": judgement}
-                                       for c, (_, _, judgement) in zip(candidates, novelty, strict=True)])
+        scores = self.review([{"hypothesis": c.hypothesis, "novelty": judgement}
+                              for c, (_, _, judgement) in zip(candidates, novelty, strict=True)])
         ranked = [RankedHypothesis(hypothesis=c.hypothesis, lexical_overlap=overlap, closest_lexical_id=closest_id,
                                    novelty=judgement, scores=s, total=s.total(),
                                    missing_packages=self._missing(c.hypothesis), reproduces_paper=c.reproduces_paper,
-                                   review_rank=ranking.index(number) + 1, review_number=number,
+                                   review_number=number,
                                    partial_input=self.partial_input)
                   for number, (c, (overlap, closest_id, judgement), s)
                   in enumerate(zip(candidates, novelty, scores, strict=True), 1)]
         return sorted(ranked, key=ranking_key)
 
     def plan(self, hypothesis: Hypothesis) -> ExperimentPlan:
-        """The experiment plan for the chosen hypothesis; metric and direction are the task's, not the model's. A plan
+        """The experiment plan for the chosen hypothesis; the model drafts its steps, data and files (`_ask_plan`). A
+        plan
         whose steps break a rule of the problem, do not do the hypothesis' method (`clarity.plan_misses_method`) or
         are all boilerplate, is asked for once more, naming the reason (`_ask_again`); what it still breaks is
         recorded in `broken_rules`. Boilerplate
@@ -461,11 +440,11 @@ class IdeaAgent:
                       run=self.facts.run, workspace=self.facts.workspace, read_only=self.facts.read_only)
         schema = plan_schema(3)
         try:
-            plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
+            plan = self._ask_plan(schema, [], values)
         except MalformedReplyError as error:  # three tries without three distinct steps: take what it can write
             log.warning("no plan of three distinct steps (%s); asking for any plan", error)
             schema = plan_schema(1)
-            plan = self._ask("plan.j2", schema, "plan", broken=[], **values)
+            plan = self._ask_plan(schema, [], values)
         broken = self._plan_violations(plan)
         off_method = plan_misses_method(plan.steps, hypothesis, self.facts.workspace)
         foreign = self._foreign_data_steps(plan)
@@ -488,12 +467,30 @@ class IdeaAgent:
             log.info("plan: dropped %d generic steps (%s)", len(plan.steps) - len(specific),
                      "; ".join(step for step in plan.steps if step not in specific))
             plan.steps = specific
-        plan.metric = self.facts.metric
-        plan.metric_direction = self.facts.direction  # type: ignore[assignment]
-        plan.hypothesis_title = hypothesis.title
-        plan.workspace_files = [f for f in plan.workspace_files if f not in self.facts.read_only]
+        plan.workspace_files = self._own_files(plan.workspace_files)
         plan.datasets = self._workspace_datasets(plan.datasets)
         return plan
+
+    def _ask_plan(self, schema: type[PlanDraft], broken: list[str], values: dict[str, Any]) -> ExperimentPlan:
+        """The plan the model drafts (`broken`: why an earlier one was sent back), completed with what is the task's
+        and the hypothesis': its title, the metric and direction, the expected outcome (what would support the
+        hypothesis) and the compute budget (the task's limit on one run, when known)."""
+        draft = self._ask("plan.j2", schema, "plan", broken=broken, **values)
+        hypothesis: Hypothesis = values["hypothesis"]
+        timeout = self.facts.run_timeout_s
+        return ExperimentPlan(
+            **draft.model_dump(include=set(PlanDraft.model_fields) - {"hypothesis_title"}),
+            hypothesis_title=hypothesis.title,
+            metric=self.facts.metric, metric_direction=self.facts.direction,
+            expected_outcome=hypothesis.supporting_result,
+            compute_budget=(f"at most {timeout:g} s per run of `{self.facts.run}` (the task's limit)" if timeout
+                            else "minutes on a CPU"))
+
+    def _own_files(self, named: list[str]) -> list[str]:
+        """The files a plan may change, as named once each: none that the task keeps read-only, and only files the
+        workspace shows or new code files (the embedded model's SPECTER plan listed "scidocs3.zip" five times)."""
+        return [f for f in dict.fromkeys(named) if f not in self.facts.read_only
+                and (f in self.facts.workspace or PurePosixPath(f).suffix.lower() in CODE_SUFFIXES)]
 
     def _foreign_data_steps(self, plan: ExperimentPlan) -> list[str]:
         """Why each step of `plan` that loads data the workspace does not have must change (`loads_foreign_data`)."""
@@ -518,22 +515,30 @@ class IdeaAgent:
     def _specific_steps(self, plan: ExperimentPlan) -> list[str]:
         return [step for step in plan.steps if not generic_step(step, self.facts.workspace)]
 
-    def _ask_again(self, first: ExperimentPlan, schema: type[ExperimentPlan], reasons: list[str],
+    def _ask_again(self, first: ExperimentPlan, schema: type[PlanDraft], reasons: list[str],
                    values: dict[str, Any]) -> ExperimentPlan:
         """The plan asked for once more, naming `reasons`; when no valid reply of `schema` comes, any plan; of that
-        and `first`, the one with more steps of this experiment (the new one on a tie). On sat-heuristic the embedded
-        model answered the re-ask with one step three times, which had ended stage 1."""
+        and `first`, the one whose steps do the hypothesis' method (`clarity.plan_misses_method`), then the one with
+        more steps of this experiment (the new one on a tie). On sat-heuristic the embedded model answered the re-ask
+        with one step three times, which had ended stage 1; on ViT, a first plan of seven steps that rebuilt the
+        starter's decision tree was kept over a re-asked one that did the method in fewer."""
         try:
-            again = self._ask("plan.j2", schema, "plan", broken=reasons, **values)
+            again = self._ask_plan(schema, reasons, values)
         except MalformedReplyError as error:
             log.warning("no valid plan when asked again (%s); asking for any plan", error)
             try:
-                again = self._ask("plan.j2", plan_schema(1), "plan", broken=reasons, **values)
+                again = self._ask_plan(plan_schema(1), reasons, values)
             except MalformedReplyError as error:
                 log.warning("no valid plan (%s); keeping the first one", error)
                 return first
-        if len(self._specific_steps(first)) > len(self._specific_steps(again)):
-            log.warning("the plan asked for again has fewer steps of this experiment; keeping the first one")
+        hypothesis, workspace = values["hypothesis"], self.facts.workspace
+
+        def merit(plan: ExperimentPlan) -> tuple[bool, int]:
+            return plan_misses_method(plan.steps, hypothesis, workspace) is None, len(self._specific_steps(plan))
+
+        if merit(first) > merit(again):
+            log.warning("the plan asked for again misses the method or has fewer steps of this experiment; keeping "
+                        "the first one")
             return first
         return again
 

@@ -90,35 +90,59 @@ class PaperAnalysis(BaseModel):
     keywords: list[Phrase] = Field(min_length=1, max_length=8, description="search keywords for related work")
 
 
-class Hypothesis(BaseModel):
-    """A testable research hypothesis."""
+class HypothesisDraft(BaseModel):
+    """What the model writes of a hypothesis. What would support or refute it is not asked for: it is what the task's
+    own evaluation measures against the starter code (`Hypothesis.from_draft`). Asked for it, the embedded model wrote
+    the paper's ImageNet accuracies, invented studies ("Kuhn and Roth (1993) found ... up to 20 %") or a sentence of
+    the prompt."""
 
     title: Phrase
     problem: Sentence = Field(description="the problem or gap it addresses")
     rationale: Sentence = Field(description="why it should work")
     method: Paragraph = Field(description="what to change in the workspace's code, concretely, with every setting")
-    supporting_result: Sentence = Field(description="the measured result that would support it")
-    refuting_result: Sentence = Field(description="the measured result that would refute it")
 
     @field_validator("title")
     @classmethod
     def _unnumbered_title(cls, value: str) -> str:
         return _HYPOTHESIS_MARK.sub("", value).strip() or value
 
-    @field_validator("problem", "rationale", "method", "supporting_result", "refuting_result")
+    @field_validator("problem", "rationale", "method")
     @classmethod
     def _without_repeats(cls, value: str) -> str:
         return without_repeated_sentences(value)
 
 
-class ReproductionHypothesis(Hypothesis):
+class Hypothesis(HypothesisDraft):
+    """A testable research hypothesis."""
+
+    supporting_result: Sentence = Field(description="the measured result that would support it")
+    refuting_result: Sentence = Field(description="the measured result that would refute it")
+
+    @field_validator("supporting_result", "refuting_result")
+    @classmethod
+    def _results_without_repeats(cls, value: str) -> str:
+        return without_repeated_sentences(value)
+
+    @classmethod
+    def from_draft(cls, draft: HypothesisDraft, metric: str, direction: str) -> Hypothesis:
+        """`draft` with the results that would support or refute it: the experiment's `metric`, as the task's own
+        evaluation measures it, better or not better than the starter code's."""
+        better, worse = ("higher", "lower") if direction == "maximize" else ("lower", "higher")
+        return cls(**draft.model_dump(include=set(HypothesisDraft.model_fields)),
+                   supporting_result=f"The task's evaluation measures a {better} {metric} for the experiment than for "
+                                     "the starter code.",
+                   refuting_result=f"The experiment's {metric} is the starter code's or {worse}, or the experiment "
+                                   "does not run.")
+
+
+class ReproductionDraft(HypothesisDraft):
     """The hypothesis reproducing the paper's method, asked for alone. Its fields must say something: under the JSON
     grammar the embedded model's ViT reproduction had `"rationale": ", and "` and `"method": ", "`, which became an
     empty plan. Such a reply is asked for again with the reason, and one that never validates is left out
     (`IdeaAgent.propose`). The hypotheses asked for together are not held to this: on sat-heuristic the model
     answered "heuristic.py" as every method three times running, and the set is all stage 1 has there."""
 
-    @field_validator("problem", "rationale", "method", "supporting_result", "refuting_result")
+    @field_validator("problem", "rationale", "method")
     @classmethod
     def _in_words(cls, value: str) -> str:
         if says_nothing(value):
@@ -136,7 +160,7 @@ class ReproductionHypothesis(Hypothesis):
 class HypothesisSet(BaseModel):
     """The model's reply when asked for hypotheses."""
 
-    hypotheses: list[Hypothesis] = Field(min_length=1, max_length=8)
+    hypotheses: list[HypothesisDraft] = Field(min_length=1, max_length=8)
 
 
 def hypothesis_set_schema(n: int) -> type[HypothesisSet]:
@@ -144,7 +168,7 @@ def hypothesis_set_schema(n: int) -> type[HypothesisSet]:
     from pydantic import create_model
 
     return create_model(  # type: ignore[call-overload, no-any-return]
-        "HypothesisSet", __base__=HypothesisSet, hypotheses=(list[Hypothesis], Field(min_length=n, max_length=8)))
+        "HypothesisSet", __base__=HypothesisSet, hypotheses=(list[HypothesisDraft], Field(min_length=n, max_length=8)))
 
 
 class NoveltyJudgement(BaseModel):
@@ -181,60 +205,58 @@ class Scores(BaseModel):
         return sum(s.score for s in values) / len(values)
 
 
+REASON_CHARS = 160
+_CUT_OFF_TAIL = re.compile(r"\s*\S*[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef]+\S*$")
+
+
 class HypothesisScore(BaseModel):
-    """One hypothesis' score on one criterion, in the comparative review."""
+    """One hypothesis' score on one criterion, after its reason."""
 
     hypothesis: int = Field(ge=1, le=8, description="the hypothesis' number as shown")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_CHARS)] = Field(
+        description="a few words: what in this hypothesis decides its score on this criterion")
     score: int = Field(ge=1, le=5)
+
+    @field_validator("reason")
+    @classmethod
+    def _whole_words(cls, value: str) -> str:
+        """A reason cut off at its length limit ends at its last whole word: there the grammar leaves only
+        one-character tokens, and the embedded model ended "... with one hidden层" and "... the图像"."""
+        if len(value) < REASON_CHARS - 2:
+            return value
+        whole = _CUT_OFF_TAIL.sub("", value)
+        if whole == value and " " in value:
+            whole = value.rsplit(" ", 1)[0]
+        return whole.rstrip(" ,;:") + " ..."
 
 
 class CriterionReview(BaseModel):
-    """One criterion across all hypotheses: what separates them (written first), then each one's score."""
+    """All hypotheses on one criterion, each with its reason written before its score; one request per criterion
+    (`IdeaAgent.review`). Asked for all criteria in one reply, the embedded model scored by position (5, 3, 1, 1 on
+    every criterion for the four ViT hypotheses), and with a reason per hypothesis in that reply it copied each one's
+    novelty check as all four reasons."""
 
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(
-        description="a few words: what separates the hypotheses on this criterion")
     scores: list[HypothesisScore] = Field(min_length=1, max_length=8)
+
+    def in_order(self, n: int) -> list[Score]:
+        """The scores of hypotheses 1..n: by the numbers the reply gives when they name each hypothesis once, else in
+        the order given; each score's justification is its reason."""
+        entries = self.scores
+        if sorted(e.hypothesis for e in entries) == list(range(1, n + 1)):
+            entries = sorted(entries, key=lambda e: e.hypothesis)
+        return [Score(score=e.score, justification=e.reason) for e in entries[:n]]
 
 
 REVIEWED = ("validity", "novelty", "feasibility", "significance")  # what the model scores; clarity is measured
 
 
-class ComparativeReview(BaseModel):
-    """The model's reply when all hypotheses are reviewed side by side, one criterion at a time, then ranked.
-    Clarity is not asked for: copilot measures it (`copilot.idea.clarity`). (`review_schema(n)` fixes every list at
-    n items, so grammar-constrained decoding cannot skip a hypothesis.)"""
-
-    validity: CriterionReview
-    novelty: CriterionReview
-    feasibility: CriterionReview
-    significance: CriterionReview
-    ranking: list[int] = Field(min_length=1, max_length=8, description="the hypotheses' numbers, best first")
-
-    def scores(self, clarity: list[Score]) -> list[Scores]:
-        """The `Scores` of hypotheses 1..n (n = len(clarity), their measured clarity): by the numbers the review
-        gives when they name each hypothesis once, else in the order given; each score's justification is its
-        criterion's reason."""
-        n = len(clarity)
-        by_criterion = {}
-        for criterion in REVIEWED:
-            review: CriterionReview = getattr(self, criterion)
-            entries = review.scores
-            if sorted(e.hypothesis for e in entries) == list(range(1, n + 1)):
-                entries = sorted(entries, key=lambda e: e.hypothesis)
-            by_criterion[criterion] = [Score(score=e.score, justification=review.reason) for e in entries[:n]]
-        return [Scores(clarity=clarity[i], **{c: by_criterion[c][i] for c in REVIEWED}) for i in range(n)]
-
-
-def review_schema(n: int) -> type[ComparativeReview]:
-    """`ComparativeReview` with exactly `n` scores per criterion and `n` numbers in the ranking."""
+def criterion_review_schema(n: int) -> type[CriterionReview]:
+    """`CriterionReview` with exactly `n` scores, so grammar-constrained decoding cannot skip a hypothesis."""
     from pydantic import create_model
 
-    criterion = create_model(  # type: ignore[call-overload]
+    return create_model(  # type: ignore[call-overload, no-any-return]
         f"CriterionReviewOf{n}", __base__=CriterionReview,
         scores=(list[HypothesisScore], Field(min_length=n, max_length=n)))
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        f"ComparativeReviewOf{n}", __base__=ComparativeReview, **{c: (criterion, ...) for c in REVIEWED},
-        ranking=(list[int], Field(min_length=n, max_length=n, description="the hypotheses' numbers, best first")))
 
 
 class RankedHypothesis(BaseModel):
@@ -251,10 +273,8 @@ class RankedHypothesis(BaseModel):
         description="packages the hypothesis names that the sandbox cannot import; such hypotheses rank last")
     reproduces_paper: bool = Field(
         default=False, description="the hypothesis reproducing the paper's proposed method; it ranks first")
-    review_rank: int | None = Field(
-        default=None, description="its place in the comparative review's ranking (1 = best); breaks ties of total")
     review_number: int | None = Field(
-        default=None, description="its number in the comparative review, which the review's reasons refer to")
+        default=None, description="its number in the review (the order proposed); breaks ties of total and clarity")
     partial_input: bool = Field(
         default=False, description="stage 1 could read the input only in part (see the paper's notices)")
 
@@ -267,21 +287,19 @@ class RejectedHypothesis(BaseModel):
     reproduces_paper: bool = False
 
 
-class ExperimentPlan(BaseModel):
-    """The plan stage 2 implements."""
+class PlanDraft(BaseModel):
+    """What the model writes of the plan: the hypothesis' title, its data, baselines, steps and files. The rest is
+    the task's and the hypothesis' (`ExperimentPlan`): asked for them, the embedded model wrote "the same accuracy as
+    the paper's results" as the expected outcome and "about 10 hours of CPU time on ImageNet" as the budget. The
+    title is asked first although the hypothesis' own replaces it: writing it first keeps the steps on the
+    hypothesis (without it, the ViT plan's steps were the starter's decision tree, step by step)."""
 
     hypothesis_title: Phrase
     datasets: list[Phrase] = Field(max_length=5)
     baselines: list[Phrase] = Field(max_length=5)
-    metric: Phrase
-    metric_direction: Literal["maximize", "minimize"]
     steps: list[Sentence] = Field(min_length=1, max_length=10, description=(
         "this experiment's steps in order, each naming the file, function and settings it changes; not numbered"))
-    expected_outcome: Sentence
-    compute_budget: Phrase = Field(description="e.g. 'minutes on 2 CPU cores'")
     workspace_files: list[Phrase] = Field(max_length=10, description="workspace files the plan changes or creates")
-    broken_rules: list[str] = Field(default_factory=list, description=(
-        "rules of the problem the plan's steps still break after it was asked once more (shown in idea.md)"))
 
     @field_validator("steps", mode="before")
     @classmethod
@@ -295,12 +313,23 @@ class ExperimentPlan(BaseModel):
                 if not not_a_step(step)]
 
 
-def plan_schema(min_steps: int) -> type[ExperimentPlan]:
-    """`ExperimentPlan` with at least `min_steps` steps: the embedded model's plans were one step, the hypothesis'
-    method restated ("In smooth.py, replace the nested loops with vectorized operations")."""
+class ExperimentPlan(PlanDraft):
+    """The plan stage 2 implements."""
+
+    metric: Phrase
+    metric_direction: Literal["maximize", "minimize"]
+    expected_outcome: Sentence
+    compute_budget: Phrase = Field(description="e.g. 'minutes on 2 CPU cores'")
+    broken_rules: list[str] = Field(default_factory=list, description=(
+        "rules of the problem the plan's steps still break after it was asked once more (shown in idea.md)"))
+
+
+def plan_schema(min_steps: int) -> type[PlanDraft]:
+    """`PlanDraft` with at least `min_steps` steps: the embedded model's plans were one step, the hypothesis' method
+    restated ("In smooth.py, replace the nested loops with vectorized operations")."""
     from pydantic import create_model
 
     return create_model(  # type: ignore[call-overload, no-any-return]
-        "ExperimentPlan", __base__=ExperimentPlan,
+        "ExperimentPlan", __base__=PlanDraft,
         steps=(list[Sentence], Field(min_length=min_steps, max_length=10, description=(
             "this experiment's steps in order, each naming the file, function and settings it changes; not numbered"))))

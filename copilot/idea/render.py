@@ -72,19 +72,13 @@ def render_idea_md(task_title: str, paper: Any, analysis: PaperAnalysis, related
     out.append("")
     for i, r in enumerate(ranked):
         scores = f"clarity {r.scores.clarity.score} ({r.scores.clarity.justification}), " + ", ".join(
-            f"{c} {getattr(r.scores, c).score}" for c in REVIEWED)
+            f"{c} {getattr(r.scores, c).score} ({getattr(r.scores, c).justification})" for c in REVIEWED)
         number = f" (hypothesis {r.review_number} in the review)" if r.review_number is not None else ""
         out += [f"**{i}. {r.hypothesis.title}**{_marks(r)}", "", f"- Method: {r.hypothesis.method}",
                 f"- Why: {r.hypothesis.rationale}", f"- Scores: {scores}{number}",
                 f"- Novelty: {r.novelty.explanation}", ""]
-    reasons = [(c, reason) for c in REVIEWED
-               for reason in dict.fromkeys(getattr(r.scores, c).justification for r in ranked)]
-    if reasons:
-        out += ["The review's reasons, one criterion at a time (hypothesis numbers as in the review):", ""]
-        out += [f"- {criterion}: {reason}" for criterion, reason in reasons]
-        out.append("")
     if rejected:
-        out += [f"## Rejected ({len(rejected)}): they break a rule of the problem", ""]
+        out += [f"## Rejected ({len(rejected)}): they break a rule of the problem or repeat another hypothesis", ""]
         for item in rejected:
             mark = " (reproduces the paper)" if item.reproduces_paper else ""
             out.append(f"- **{item.hypothesis.title}**{mark}: {'; '.join(item.reasons)}")

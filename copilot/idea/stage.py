@@ -113,7 +113,7 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
                       direction=task.spec.metric.direction, run=task.spec.run, read_only=task.spec.read_only,
                       packages=packages, constraints=rules,
                       starter_reads=starter_reads(task.workspace, exclude=not_experiment_code(task)),
-                      starter_imports=starter)
+                      starter_imports=starter, run_timeout_s=task.spec.budgets.run_timeout_s)
     ctx.console.print(f"[bold]Stage 1[/]: reading {task.paper_path or 'the research problem'}", soft_wrap=True)
     material, paper = load_material(ctx)
     for notice in paper_notices(paper):  # also at the top of idea.md
