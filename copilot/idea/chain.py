@@ -103,7 +103,7 @@ def ranking_key(ranked: RankedHypothesis) -> tuple[bool, bool, float, int, int]:
     """Sort key of ranked hypotheses: one that names a package the sandbox cannot import (Prophet, XGBoost, ...)
     comes after all the others whatever its scores (nothing can be installed offline, so its attempt would only fail
     on the import); then the reproduction of the paper's method; then the best review total; then the clearer
-    (measured); then the order the model proposed them in (most promising first, as asked)."""
+    (measured); then the order the model proposed them in (the reproduction first)."""
     return (bool(ranked.missing_packages), not ranked.reproduces_paper, -ranked.total, -ranked.scores.clarity.score,
             ranked.review_number if ranked.review_number is not None else 99)
 
