@@ -289,9 +289,9 @@ class IdeaAgent:
         whose title and method share at least `REPEAT_SIMILARITY` of their words with it, repeats it: the embedded
         model's three SPECTER hypotheses were one citation-based triplet loss as "Add a", "Use a more advanced" and
         "Use a different" citation-based loss (0.86 to 0.89), and prisoners-dilemma's were a "more sophisticated /
-        aggressive / cautious strategy" with the same method (0.93); distinct hypotheses of the suite and demos
-        shared at most 0.77 (a larger and a smaller learning rate). Asked again, the model wrote "Use a different
-        citation-based loss function" twice, with methods worded apart."""
+        aggressive / cautious strategy" with the same method (0.93); distinct hypotheses of the suite run at
+        d2f7672 and of the stage-1 checks shared at most 0.77 (a larger and a smaller learning rate). Asked again,
+        the model wrote "Use a different citation-based loss function" twice, with methods worded apart."""
         kept: list[_Candidate] = []
         rejected: list[RejectedHypothesis] = []
         for candidate in candidates:
