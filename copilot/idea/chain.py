@@ -117,14 +117,13 @@ def review_problems(scores: list[Scores]) -> list[str]:
         values = {getattr(s, c).score for c in REVIEWED}
         if len(values) == 1 and len(scores) > 1:
             problems.append(f"hypothesis {number} has {values.pop()} on {', '.join(REVIEWED[:-1])} and "
-                            f"{REVIEWED[-1]}: score each criterion by its own anchor")
+                            f"{REVIEWED[-1]}")
     totals: dict[float, list[int]] = {}
     for number, s in enumerate(scores, 1):
         totals.setdefault(s.total(), []).append(number)
     for total, numbers in totals.items():
         if len(numbers) > 1:
-            problems.append(f"hypotheses {' and '.join(map(str, numbers))} have the same mean score ({total:.1f}): "
-                            "decide where one is stronger than the other")
+            problems.append(f"hypotheses {' and '.join(map(str, numbers))} have the same mean score ({total:.1f})")
     return problems
 
 
