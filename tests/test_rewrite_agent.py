@@ -11,6 +11,7 @@ from copilot.coach.small import DROPPED_RULES, RuleCoach
 from copilot.experiment.agent import AgentConfig
 from copilot.experiment.rewrite import (
     RETRY_TEMPERATURE,
+    CarriedConversation,
     RewriteAgent,
     script_for_command,
     split_reply,
@@ -344,8 +345,40 @@ def test_the_file_comes_before_the_parts_of_the_task_block_that_vary_between_epi
     assert agent.run(task, "Raise the number.").status == "final"
     ask = backend.requests[0].messages[-1].content
     order = [ask.index(part) for part in ("## Plan", "## Current train.py", STARTER.strip(), "## Earlier attempts",
-                                          "## This episode", "## What to do now")]
+                                          "## What to do now")]
     assert order == sorted(order)
+    # "What to do now" restates the instruction right after the varying sections: the task block's own copy is left
+    # out (it would only be evaluated twice).
+    assert "## This episode" not in ask and ask.count("Raise the number.") == 1
+
+
+def test_the_debug_episode_of_a_failed_episode_takes_its_conversation_up(workspace, tmp_path):
+    """Scripted replies. The episode after one whose last file failed, starting from that file, goes on with the
+    conversation (the failed reply, then its own instruction) instead of showing the file again: a local model then
+    evaluates only the new turn. An episode starting from another file, or after a working one, starts afresh."""
+    crashing = "raise SystemExit('broken: ' + 'on purpose')\n"
+    working = "open('out.txt', 'w').write('0.9')\n"
+    carried = CarriedConversation()
+    backend = ScriptedBackend([fenced(crashing), fenced(working), fenced(working.replace("0.9", "0.8"))])
+    llm = LLM(backend)
+    task = "# Task: t\n\n## Earlier attempts\n- a000: ok\n\n## This episode\n"
+
+    def agent():
+        box = ToolBox(workspace, sandbox=LocalSandbox(), llm=llm, run_timeout_s=20, coach=RuleCoach())
+        return RewriteAgent(llm, box, AgentConfig(), script="train.py", run_command="python train.py",
+                            coach=RuleCoach(), max_rounds=1, max_line_fixes=0, carried=carried)
+
+    assert agent().run(task + "Raise the number.", "Raise the number.").status == "steps"
+    assert carried.file == crashing and carried.reply == fenced(crashing)
+    debug = "Attempt a001 failed. Fix the cause of this error: broken: on purpose"
+    assert agent().run(task.replace("a000: ok", "a000: ok\n- a001: failed") + debug, debug).status == "final"
+    first, second = backend.requests[0].messages, backend.requests[1].messages
+    assert second[:2] == first and second[2].content == fenced(crashing)
+    assert second[3].content.lstrip().startswith("## What to do now\n" + debug) and crashing not in second[3].content
+    assert carried.messages == []  # the episode ended working: nothing is handed on
+    (workspace.root / "train.py").write_text(crashing)  # as after a failed attempt, but no conversation wrote it
+    agent().run(task + "Raise the number.", "Raise the number.")
+    assert len(backend.requests[2].messages) == 2 and crashing.strip() in backend.requests[2].messages[1].content
 
 
 def test_short_line_fix_calls_do_not_make_a_whole_file_call_look_short(workspace, tmp_path):

@@ -20,7 +20,7 @@ from copilot.coach.base import Coach, NoCoach
 from copilot.errors import UserError
 from copilot.experiment.agent import AgentConfig, EpisodeResult
 from copilot.experiment.edit import EDIT_FROM_LINES, choose_strategy
-from copilot.experiment.rewrite import script_for_command
+from copilot.experiment.rewrite import CarriedConversation, script_for_command
 from copilot.llm import LLM
 from copilot.rundir import JsonlWriter
 
@@ -58,6 +58,7 @@ class EpisodeSetup:
     script: str | None = None
     earlier_versions: list[str] = field(default_factory=list)
     coach: Coach = field(default_factory=NoCoach)
+    carried: CarriedConversation | None = None
 
 
 def agent_options(name: str) -> DictConfig:

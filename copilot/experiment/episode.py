@@ -11,7 +11,7 @@ reuses its KV cache for it from one episode to the next.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from copilot.experiment.agent import AgentConfig, EpisodeResult
 from copilot.experiment.agents import EpisodeSetup, build_agent, choose_agent
 from copilot.experiment.analyst import DataFindings, analyse_data
 from copilot.experiment.outputs import expected_outputs
-from copilot.experiment.rewrite import script_for_command
+from copilot.experiment.rewrite import CarriedConversation, script_for_command
 from copilot.idea.models import ExperimentPlan
 from copilot.sandbox.packages import available_packages
 from copilot.starter import describe_workspace, file_to_change, starter_script
@@ -151,6 +151,7 @@ class Episodes:
     plan: ExperimentPlan
     resources: list[str]
     findings: str
+    carried: CarriedConversation = field(default_factory=CarriedConversation)  # from one episode to the next
 
     def __post_init__(self) -> None:
         spec = self.ctx.task.spec
@@ -208,7 +209,7 @@ class Episodes:
         setup = EpisodeSetup(llm=ctx.llm, toolbox=toolbox, config=config, run_command=spec.run,
                              trace=ctx.run.jsonl("env_log/trace.jsonl"), step_offset=steps_so_far(ctx),
                              script=self.script, earlier_versions=earlier,
-                             coach=ctx.coach)
+                             coach=ctx.coach, carried=self.carried)
         return build_agent(self.agent_name, setup)
 
 

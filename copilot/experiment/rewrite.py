@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def split_reply(reply: str) -> tuple[str | None, str]:
     return clean_code(code), prose
 
 
-VARYING_SECTIONS = ("\n## Earlier attempts\n", "\n## Hypothesis under test", "\n## This episode\n")
+EPISODE_SECTION = "\n## This episode\n"  # the last section of the task block: the instruction
+VARYING_SECTIONS = ("\n## Earlier attempts\n", "\n## Hypothesis under test", EPISODE_SECTION)
 
 
 def split_task_message(task_message: str) -> tuple[str, str]:
@@ -81,6 +83,32 @@ def split_task_message(task_message: str) -> tuple[str, str]:
     varying)`; `(task_message, "")` when it has none of them."""
     at = min((i for i in (task_message.find(m) for m in VARYING_SECTIONS) if i >= 0), default=len(task_message))
     return task_message[:at].rstrip("\n") + "\n", task_message[at:]
+
+
+@dataclass
+class CarriedConversation:
+    """The whole-file conversation of the last episode whose final reply's file failed, handed to the next episode.
+
+    The next episode that starts from that very file (the debug episode of the failed attempt) takes the conversation
+    up: the failed reply, then the new instruction (which quotes the error). Rebuilt around the file instead, the
+    debug episodes' first prompts of the real suite and the demos had 17k tokens evaluated again (14 prompts)."""
+
+    messages: list[Message] = field(default_factory=list)
+    reply: str = ""
+    file: str = ""
+
+    def take_up(self, stable: str, current: str) -> tuple[list[Message], str]:
+        """The conversation and its last reply when `current` is the file that reply wrote and the conversation opened
+        with the task block's `stable` part; `([], "")` otherwise. Taken once: it is cleared either way."""
+        messages, reply, file = self.messages, self.reply, self.file
+        self.hand_on([], "", "")
+        if len(messages) < 2 or file.strip() != current.strip() or not messages[1].content.startswith(stable):
+            return [], ""
+        return list(messages), reply
+
+    def hand_on(self, messages: list[Message], reply: str, file: str) -> None:
+        """Keep `messages` and the `reply` to them, whose file `file` is, for the next episode."""
+        self.messages, self.reply, self.file = messages, reply, file
 
 
 class RewriteAgent:
@@ -95,8 +123,9 @@ class RewriteAgent:
     def __init__(self, llm: LLM, toolbox: Any, config: AgentConfig, script: str, run_command: str,
                  trace: JsonlWriter | None = None, step_offset: int = 0, max_rounds: int = 3,
                  earlier_versions: list[str] | None = None, coach: Coach | None = None,
-                 max_repeats: int = 1, max_line_fixes: int = 3) -> None:
+                 max_repeats: int = 1, max_line_fixes: int = 3, carried: CarriedConversation | None = None) -> None:
         self.llm = llm
+        self.carried = carried  # shared by a run's episodes: a failed episode's conversation, for the next one
         # Replies repeating the current file that end the episode: asked again (at a higher temperature), the
         # embedded model wrote a new file after one in 1 of 10 rounds of the real suite's first run, 50 s each.
         self.max_repeats = max_repeats
@@ -111,12 +140,31 @@ class RewriteAgent:
         self.earlier_versions = earlier_versions or []  # working versions of the script (the starter's)
         self.coach: Coach = coach or NoCoach()
         self._imported: dict[str, str] | None = None  # names other workspace files import from the script
+        self._last: tuple[list[Message], str] = ([], "")  # the episode's last request and reply
 
     def render(self, template: str, **values: Any) -> str:
         """Render one of the agent's prompt templates."""
         return render_prompt(template, **values)
 
     def run(self, task_message: str, instruction: str = "") -> EpisodeResult:
+        """One episode (`_episode`); when its last reply wrote a new file that failed (the file the workspace holds
+        at its end), the conversation is handed on to the next episode (`CarriedConversation`)."""
+        self._last = ([], "")
+        path = self.toolbox.workspace.resolve(self.script)
+        start = path.read_text(encoding="utf-8", errors="replace")
+        result = self._episode(task_message, instruction)
+        if self.carried is not None:
+            file = path.read_text(encoding="utf-8", errors="replace")
+            messages, reply = self._last
+            code, _ = split_reply(reply)
+            wrote_new = code is not None and code.strip() == file.strip() != start.strip()
+            if result.status != "final" and messages and wrote_new:
+                self.carried.hand_on(messages, reply, file)
+            else:
+                self.carried.hand_on([], "", "")
+        return result
+
+    def _episode(self, task_message: str, instruction: str) -> EpisodeResult:
         """One episode: up to `max_rounds` whole-file versions, ending at the first one whose run succeeds.
 
         `instruction` (already part of `task_message`) is restated after the file, where a small model reads it last:
@@ -135,6 +183,10 @@ class RewriteAgent:
         repairs: list[str] = []
         conversation: list[Message] = []  # the last request, when the file it produced is the current file
         last_reply = ""
+        if self.carried is not None:
+            conversation, last_reply = self.carried.take_up(split_task_message(task_message)[0], current)
+            if conversation:
+                log.info("taking up the last episode's conversation: its last reply wrote the current %s", self.script)
         repeats = 0
         try:
             for _ in range(self.max_rounds):
@@ -147,6 +199,7 @@ class RewriteAgent:
                 completion = self._complete(messages, task_message, values, current,
                                             RETRY_TEMPERATURE if unchanged else None)
                 conversation, last_reply = messages, completion.text
+                self._last = (messages, completion.text)
                 code, summary = split_reply(completion.text)
                 if completion.finish_reason == "repetition":  # copilot/llm/repetition.py cut a looping reply
                     error = ("Your reply repeated the same lines over and over and was cut off. Write the file again, "
@@ -306,6 +359,10 @@ class RewriteAgent:
         and what to do now. Episodes that start from the same file then share the file in their cached prefix: with
         the file after the varying parts, 40 % of the real suite's whole-file prompt tokens were evaluated again."""
         stable, varying = split_task_message(task_message)
+        if values.get("instruction") and EPISODE_SECTION in varying:
+            # "What to do now" below restates the instruction: right after the varying sections, the task block's
+            # own copy would only double the tokens evaluated (about 15k of the suite's and demos' uncached 147k).
+            varying = varying[:varying.index(EPISODE_SECTION)].rstrip("\n") + "\n"
         code = self.render("rewrite_file.j2", script=self.script, code=current)
         ask = self.render("rewrite.j2", code=None, shown=True, **values)
         return [Message(role="system", content=self.render("rewrite_system.j2")),
