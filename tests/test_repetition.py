@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from copilot.llm.repetition import RepetitionGuard, is_looping
+from copilot.llm.repetition import RepetitionGuard, is_looping, prose_after_code
 
 
 def test_a_cycle_repeated_over_the_window_is_a_loop():
@@ -27,3 +27,21 @@ def test_the_guard_forces_end_of_sequence_once_the_generated_tokens_loop():
     generated = np.concatenate([prompt, np.tile(np.array([4, 5]), 130)])
     forced = guard(generated, scores)
     assert guard.tripped and forced[7] == 0.0 and np.isneginf(np.delete(forced, 7)).all()
+
+
+def test_the_guard_ends_a_reply_that_runs_on_after_its_code():
+    """Token ids stand for text pieces here (a scripted detokenizer): a closed code block, then line after line of
+    prose that is not periodic (the embedded model's "- Changed the `nn.MaxPool5d` ..." list, one name each)."""
+    pieces = ["```python\n", "x = 1\n", "```\n", "I changed x.\n"] + [f"- Changed layer {i} to another.\n"
+                                                                     for i in range(200)]
+    detokenize = lambda ids: "".join(pieces[i] for i in ids).encode()  # noqa: E731
+    scores = np.zeros(300, dtype=np.single)
+    guard = RepetitionGuard(eos_token=299, prompt_tokens=0, check_every=1, detokenize=detokenize,
+                            prose_after_code=200)
+    assert guard(np.arange(4), scores) is scores and not guard.tripped  # the code and one sentence
+    forced = guard(np.arange(12), scores)  # 8 list lines after it: over 200 characters
+    assert guard.tripped and guard.reason == "prose" and forced[299] == 0.0
+    # An open block (the code still being written) or prose before any code is never cut.
+    assert prose_after_code("```python\nx = 1\n" + "y = 2\n" * 500) == 0
+    assert prose_after_code("Here is my plan. " * 200) == 0
+    assert prose_after_code("```\na\n```\nb\n```python\nc\n```\nDone.") == len("\nDone.")

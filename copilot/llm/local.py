@@ -251,7 +251,8 @@ class LocalBackend:
         from llama_cpp import LogitsProcessorList
 
         # Free text (whole scripts) can fall into a loop; grammar-constrained JSON is bounded by its schema.
-        guard = RepetitionGuard(llama.token_eos()) if response_format is None and self.stop_loops else None
+        guard = RepetitionGuard(llama.token_eos(), detokenize=llama.detokenize) if (
+            response_format is None and self.stop_loops) else None
         with self._lock:
             self._choose_threads(llama)
             self._eval_sizes, self._generated = [], 0
@@ -284,10 +285,12 @@ class LocalBackend:
                 cached_prompt_tokens=max(prompt_tokens - prompt_evaluated, 0),
             ),
             model=self.model,
-            finish_reason="repetition" if guard and guard.tripped else choice.get("finish_reason"),
+            finish_reason=({"loop": "repetition", "prose": "prose_cut"}[guard.reason] if guard and guard.tripped
+                           else choice.get("finish_reason")),
         )
         if guard and guard.tripped:
-            log.warning("%s: the reply fell into a loop after %d tokens and was cut there", self.model,
+            what = "fell into a loop" if guard.reason == "loop" else "ran on after its code"
+            log.warning("%s: the reply %s after %d tokens and was cut there", self.model, what,
                         completion.usage.completion_tokens)
         if calls_wanted:
             completion.tool_calls = self._parse_tool_call(text)

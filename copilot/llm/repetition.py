@@ -6,10 +6,18 @@ runs, two to three minutes of a fifteen-minute budget each. The guard is a llama
 once the newest generated tokens are periodic (the last `window` tokens repeat a cycle of at most `max_period`
 tokens at least `min_repeats` times), it allows only the end-of-sequence token, so the reply stops there. The reply
 is cut, which is what `max_tokens` would have done later; the caller sees `finish_reason="repetition"`.
+
+A loop need not be periodic: after a complete script, the embedded model wrote "- Changed the `nn.MaxPool5d` to
+`nn.MSELoss` ...", "- Changed the `nn.AvgPool5d` ...", one line per made-up layer name, until 2,048 tokens (three
+replies of the real suite's ucr-gunpoint at 5bbabca, 112-145 s each, most of its 10 minutes). With `detokenize`
+given, the guard also ends a reply once it has gone on for `prose_after_code` characters after a closed code block
+with no new block opened: every reply format of the agents asks for a sentence or two there. That reply is
+complete (its code is whole); the caller sees `finish_reason="prose_cut"`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,25 +36,50 @@ def is_looping(tokens: np.ndarray, max_period: int = 128, min_repeats: int = 4, 
     return False
 
 
+FENCE = "```"
+
+
+def prose_after_code(text: str) -> int:
+    """How many characters `text` has after its last closed code block, when no block is open; 0 otherwise."""
+    fences = text.count(FENCE)
+    if fences < 2 or fences % 2:
+        return 0
+    return len(text) - text.rindex(FENCE) - len(FENCE)
+
+
 class RepetitionGuard:
-    """A llama-cpp-python logits processor that forces end-of-sequence once the generated tokens loop.
+    """A llama-cpp-python logits processor that forces end-of-sequence once the generated tokens loop, or (with
+    `detokenize`) once the reply runs on for `prose_after_code` characters after its code.
 
     `input_ids` holds the prompt and the tokens generated so far; only tokens after `prompt_tokens` are checked (a
-    prompt may quote an earlier looping reply). `tripped` tells the caller the reply was cut."""
+    prompt may quote an earlier looping reply). `tripped` tells the caller the reply was cut, `reason` why: "loop" or
+    "prose"."""
 
-    def __init__(self, eos_token: int, prompt_tokens: int | None = None, check_every: int = 16) -> None:
+    def __init__(self, eos_token: int, prompt_tokens: int | None = None, check_every: int = 16,
+                 detokenize: Callable[[list[int]], bytes] | None = None, prose_after_code: int = 1200) -> None:
         self.eos_token = eos_token
         self.prompt_tokens = prompt_tokens
         self.check_every = check_every
+        self.detokenize = detokenize
+        self.prose_after_code = prose_after_code
         self.tripped = False
+        self.reason = ""
         self._calls = 0
+        self._text, self._decoded = b"", 0  # the generated reply so far, and how many of its tokens that is
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> Any:
         if self.prompt_tokens is None:  # the first call comes right after the prompt was evaluated
             self.prompt_tokens = len(input_ids)
         self._calls += 1
         if not self.tripped and self._calls % self.check_every == 0:
-            self.tripped = is_looping(np.asarray(input_ids[self.prompt_tokens:]))
+            generated = np.asarray(input_ids[self.prompt_tokens:])
+            if is_looping(generated):
+                self.tripped, self.reason = True, "loop"
+            elif self.detokenize is not None:  # only the tokens new since the last check are decoded
+                self._text += self.detokenize([int(t) for t in generated[self._decoded:]])
+                self._decoded = len(generated)
+                if prose_after_code(self._text.decode("utf-8", errors="ignore")) > self.prose_after_code:
+                    self.tripped, self.reason = True, "prose"
         if not self.tripped:
             return scores
         forced = np.full_like(scores, -np.inf)
