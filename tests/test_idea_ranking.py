@@ -175,6 +175,48 @@ def test_the_reproduction_is_written_from_the_abstract_and_the_method_section(tm
     assert reproduction_source(load_paper(str(plain))) == ""
 
 
+def test_the_abstracts_claims_are_its_sentences_that_state_a_contribution(tmp_path):
+    """The digits paper's abstract names its best model in "The largest gain comes from ..."; the embedded model,
+    given the abstract and the method section only, wrote "Implement a deep learning model". Real abstracts phrase
+    their contribution as "We propose", "This paper introduces", "... outperforms ...". A sentence of background is
+    no claim."""
+    from copilot.paper import load_paper
+    from copilot.paper.claims import claim_sentences
+
+    repo = Path(__file__).resolve().parent.parent
+    digits = claim_sentences(load_paper(str(repo / "problems" / "tabular-digits" / "paper.pdf")).abstract)
+    assert [c.split(",")[0] for c in digits] == [
+        "On the 8x8 handwritten digits benchmark we show that a depth-4 tree reaches only 0.58 test accuracy",
+        "The largest gain comes from an RBF support-vector machine with a small kernel width"]
+    abstract = ("Representation learning is a critical ingredient for natural language processing systems. We propose "
+                "SPECTER, a new method to generate document-level embedding of scientific documents. Unlike existing "
+                "models, it needs no fine-tuning. This paper introduces SCIDOCS, a benchmark. We show that SPECTER "
+                "outperforms a variety of competitive baselines on the benchmark. Our method is also fast.")
+    assert claim_sentences(abstract) == [
+        "We propose SPECTER, a new method to generate document-level embedding of scientific documents.",
+        "This paper introduces SCIDOCS, a benchmark.",
+        "We show that SPECTER outperforms a variety of competitive baselines on the benchmark."]
+    assert claim_sentences(abstract, limit=1) == [abstract.split(". ")[1] + "."]
+    assert claim_sentences("Sepsis is a life-threatening complication. Early detection improves outcomes.") == []
+
+
+def test_the_reproduction_request_names_the_abstracts_claims(scripted):
+    """Scripted LLM (a canned reply): with claims, the request lists them word for word and says they name the
+    method; without claims it keeps pointing to the abstract."""
+    reply = hypothesis("Reproduce the paper: RBF support-vector machine",
+                       "Replace the tree with SVC(gamma=0.001, C=10).")
+    llm = scripted([reply.model_dump()])
+    facts = TaskFacts(workspace="train.py", metric="accuracy", direction="maximize", run="python train.py",
+                      read_only=["evaluate.py"])
+    claims = ["The largest gain comes from an RBF support-vector machine with a small kernel width."]
+    made = IdeaAgent(llm, facts, paper_method="## Method\nFour families.", paper_claims=claims).reproduction()
+    assert made.title == "Reproduce the paper: RBF support-vector machine"
+    ask = llm.backend.requests[0].messages[-1].content
+    assert ("The abstract's claims, word for word:\n- The largest gain comes from an RBF support-vector machine with a "
+            "small kernel width.\n\nWrite one hypothesis: that the method this paper proposes or reports as best (the "
+            "claims above name it), not a\nbaseline") in ask
+
+
 def test_past_its_deadline_stage_one_goes_on_with_what_it_has(scripted):
     """Scripted LLM (canned replies): with stage 1's share of the wall clock spent, no reproduction request, one
     hypothesis asked for, no novelty check (marked "not checked"), and one review; then the plan as always."""

@@ -194,6 +194,27 @@ def test_a_reply_cut_for_looping_is_not_run_and_the_model_is_told_why(workspace,
     assert [t["action"] and t["action"]["tool"] for t in trace] == [None, "write_file", "execute"]
 
 
+def test_a_reply_cut_inside_its_code_block_is_not_run_and_not_handed_on(workspace, tmp_path):
+    """Scripted replies; the first stands for one that reached its token limit while writing the file out item by
+    item (finish_reason='length', the fence never closed). It is not written or run, the model is told to write the
+    file shorter in a fresh prompt, and an episode that ends on it hands no conversation on. A reply whose code block
+    closed before the limit is used as usual."""
+    cut = Completion(text='```python\nx = [row["p_0"], row["p_1"], row["p_2"], row["p_',
+                     usage=Usage(prompt_tokens=100, completion_tokens=2048), finish_reason="length")
+    agent, backend = agent_for(workspace, [cut, cut], tmp_path)
+    agent.max_rounds, agent.carried = 2, CarriedConversation()
+    assert agent.run("task").status == "steps"
+    assert (workspace.root / "train.py").read_text() == STARTER, "the cut file was never written"
+    again = backend.requests[1].messages
+    assert len(again) == 2 and "reached its length limit inside the code block" in again[-1].content
+    assert "with a loop or a comprehension" in again[-1].content
+    assert agent.carried.messages == []
+    closed = Completion(text=fenced("open('out.txt', 'w').write('0.7')\n", "Changed it, because " + "x" * 50),
+                        usage=Usage(prompt_tokens=100, completion_tokens=2048), finish_reason="length")
+    agent, _ = agent_for(workspace, [closed], tmp_path)
+    assert agent.run("task").status == "final" and (workspace.root / "out.txt").read_text() == "0.7"
+
+
 def test_the_rounds_end_the_episode_when_no_version_runs(workspace, tmp_path):
     agent, _ = agent_for(workspace, [fenced(f"raise SystemExit({code})\n") for code in (3, 4, 5)], tmp_path)
     agent.max_rounds = 3

@@ -209,6 +209,16 @@ class RewriteAgent:
                     self._record(steps, None, {"ok": False, "text": error}, completion)
                     conversation = []
                     continue
+                if completion.finish_reason == "length" and completion.text.count("```") % 2:
+                    # The file was cut inside its code block: run as written it fails on its last line, and a
+                    # conversation taken up after it had the same cut reply given back (tabular-digits at 382b643:
+                    # `test["pixel_0_0"], test["pixel_0_1"], ...` to 2,048 tokens, twice, 267 s).
+                    error = ("Your reply reached its length limit inside the code block and was cut off. Write the "
+                             "file again, shorter: build repeated items (column names, layers, settings) with a loop "
+                             "or a comprehension instead of writing each one out.")
+                    self._record(steps, None, {"ok": False, "text": error}, completion)
+                    conversation, self._last = [], ([], "")
+                    continue
                 if code is None:
                     error = ("Your reply held no ```python code block. Reply with the complete file in one "
                              "```python block.")

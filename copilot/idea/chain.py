@@ -136,7 +136,7 @@ class IdeaAgent:
 
     def __init__(self, llm: LLM, facts: TaskFacts, num_hypotheses: int = 3, max_reply_tokens: int = 2048,
                  paper_method: str = "", has_paper: bool = True, partial_input: bool = False,
-                 deadline: float | None = None, material: str = "") -> None:
+                 deadline: float | None = None, material: str = "", paper_claims: list[str] | None = None) -> None:
         self.llm = llm
         # The paper and/or research problem: with the workspace, the opening of every prompt that reads them
         # (prompts/_context.j2), the same text each time, so a local model reads it once (its KV cache).
@@ -144,6 +144,9 @@ class IdeaAgent:
         self.deadline = deadline  # time.monotonic() by which stage 1 stops asking for more (the run's Budget)
         # The paper's abstract and method section (`idea.material.reproduction_source`); "" = no reproduction.
         self.paper_method = paper_method
+        # The abstract's sentences that state its contribution (`paper.claims.claim_sentences`), shown to the
+        # reproduction request: the method to reproduce is the one they name.
+        self.paper_claims = paper_claims or []
         self.has_paper = has_paper  # False for a research problem without a paper
         self.partial_input = partial_input  # the paper could be read only in part: hypotheses are marked so
         self.max_reply_tokens = max_reply_tokens
@@ -259,7 +262,7 @@ class IdeaAgent:
         messages = self._messages("reproduce.j2", method=self.paper_method, workspace=self.facts.workspace,
                                   metric=self.facts.metric, direction=self.facts.direction,
                                   data_files=self.facts.data_files(), run=self.facts.run,
-                                  read_only=self.facts.read_only)
+                                  read_only=self.facts.read_only, claims=self.paper_claims)
         if broken is not None:
             earlier, reasons = broken
             messages += [Message(role="assistant", content=earlier.model_dump_json(

@@ -119,11 +119,13 @@ def run_idea_stage(ctx: RunContext) -> ExperimentPlan | None:
     for notice in paper_notices(paper):  # also at the top of idea.md
         ctx.progress.notice(f"paper: {notice}")
     reproduce = paper is not None and bool(ctx.cfg.idea.get("reproduce_paper", True))
+    from copilot.paper.claims import claim_sentences  # imported here: copilot.paper loads PyMuPDF
+
     agent = IdeaAgent(ctx.llm, facts, num_hypotheses=int(ctx.cfg.idea.num_hypotheses),
                       max_reply_tokens=int(ctx.cfg.idea.max_reply_tokens),
                       paper_method=reproduction_source(paper) if reproduce else "", has_paper=paper is not None,
                       partial_input=bool(paper_notices(paper)), deadline=ctx.budget.idea_deadline(),
-                      material=material)
+                      material=material, paper_claims=claim_sentences(paper.abstract) if reproduce else [])
     analysis = records.analysis.get_or_make(lambda: agent.analyse(material))
     related = _retrieve(ctx, analysis, paper)
     ctx.console.print(f"related works: {len(related)}; generating {agent.num_hypotheses} hypotheses")
