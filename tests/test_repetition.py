@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from copilot.llm.repetition import RepetitionGuard, is_looping, prose_after_code
+from copilot.llm.repetition import RepetitionGuard, is_enumerating, is_looping, prose_after_code
 
 
 def test_a_cycle_repeated_over_the_window_is_a_loop():
@@ -45,3 +45,33 @@ def test_the_guard_ends_a_reply_that_runs_on_after_its_code():
     assert prose_after_code("```python\nx = 1\n" + "y = 2\n" * 500) == 0
     assert prose_after_code("Here is my plan. " * 200) == 0
     assert prose_after_code("```\na\n```\nb\n```python\nc\n```\nDone.") == len("\nDone.")
+
+
+def test_a_list_written_out_item_by_item_is_a_loop_though_its_numbers_differ():
+    """The shapes of the logged replies that ran to 2,048 tokens (monthly-nbeats' `self.fc23 = nn.Linear(...)` up to
+    `fc119`, tabular-digits' `train["pixel_0_0"], ...`); ordinary code of the same length, with numbers in it, is
+    not one. In the guard, a list after a closed code block is left to the prose rule (the code is whole)."""
+    head = "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    layers = "".join(f"        self.fc{i} = nn.Linear(hidden_dim, hidden_dim)\n" for i in range(1, 40))
+    assert is_enumerating(head + layers)
+    assert not is_enumerating(head + layers[:1000]), "under 1,200 characters of the list"
+    pixels = "X = pd.concat([" + ", ".join(f'train["pixel_{r}_{c}"]' for r in range(8) for c in range(8))
+    assert is_enumerating(pixels)
+    script = "\n".join(f"model_{i} = fit(data[{i * 7 % 13}:], depth={i % 5}, seed={i})  # run {i}: {'x' * (i % 9)}"
+                         for i in range(40))
+    assert not is_enumerating(script), "items that differ in more than their numbers"
+    assert not is_enumerating("x = 1\n" * 50 + "y = 2\n" * 50), "a short file"
+
+    pieces = ["```python\n", *(f"self.fc{i} = nn.Linear(8, 8)\n" for i in range(100))]
+    detokenize = lambda ids: "".join(pieces[i] for i in ids).encode()  # noqa: E731
+    scores = np.zeros(200, dtype=np.single)
+    guard = RepetitionGuard(eos_token=199, prompt_tokens=0, check_every=1, detokenize=detokenize)
+    ids = list(range(1, 30))  # 29 lines: under 1,200 characters
+    assert guard(np.array(ids), scores) is scores and not guard.tripped
+    forced = guard(np.arange(101), scores)
+    assert guard.tripped and guard.reason == "loop" and forced[199] == 0.0
+    closed = ["```python\n", "x = 1\n", "```\n", *(f"- Changed layer {i} to another.\n" for i in range(100))]
+    guard = RepetitionGuard(eos_token=199, prompt_tokens=0, check_every=1,
+                            detokenize=lambda ids: "".join(closed[i] for i in ids).encode())
+    guard(np.arange(60), scores)
+    assert guard.tripped and guard.reason == "prose", "after its code, a list is cut as prose: the code is used"

@@ -13,10 +13,18 @@ replies of the real suite's ucr-gunpoint at 5bbabca, 112-145 s each, most of its
 given, the guard also ends a reply once it has gone on for `prose_after_code` characters after a closed code block
 with no new block opened: every reply format of the agents asks for a sentence or two there. That reply is
 complete (its code is whole); the caller sees `finish_reason="prose_cut"`.
+
+Nor is an enumeration periodic in tokens: `self.fc23 = nn.Linear(...)`, `self.fc24 = ...` up to `fc119`, or
+`train["pixel_0_0"], train["pixel_0_1"], ...`, one number different per item, ran to 2,048 tokens in 11 whole-script
+replies of our logged runs (monthly-nbeats, tabular-digits, sat-heuristic). With `detokenize` given, the guard also
+ends a reply whose text, with every run of digits read as one digit, is periodic (`is_enumerating`); replayed over
+the 2,818 logged replies of all our runs, that fires on those 11 at 1,900-3,500 of their 4,300-8,300 characters
+and on none of the 2,710 replies that had ended by themselves. The caller sees `finish_reason="repetition"`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +40,25 @@ def is_looping(tokens: np.ndarray, max_period: int = 128, min_repeats: int = 4, 
             return False
         tail = tokens[-window:]
         if np.array_equal(tail[period:], tail[:-period]):
+            return True
+    return False
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def is_enumerating(text: str, min_chars: int = 1200, max_period: int = 400, min_repeats: int = 4) -> bool:
+    """Whether the tail of `text`, with each run of digits read as "0", is a cycle of at most `max_period` characters
+    repeated `min_repeats` times, covering at least `min_chars` characters: a list written out item by item
+    (`fc23`, `fc24`, ...), which `is_looping` misses because one number differs per item."""
+    if len(text) < min_chars:
+        return False
+    tail = _DIGITS.sub("0", text[-3 * min_chars:])
+    for period in range(1, max_period + 1):
+        window = max(min_chars, period * min_repeats)
+        if len(tail) < window:
+            return False
+        if tail[-window + period:] == tail[-window:-period]:
             return True
     return False
 
@@ -78,8 +105,12 @@ class RepetitionGuard:
             elif self.detokenize is not None:  # only the tokens new since the last check are decoded
                 self._text += self.detokenize([int(t) for t in generated[self._decoded:]])
                 self._decoded = len(generated)
-                if prose_after_code(self._text.decode("utf-8", errors="ignore")) > self.prose_after_code:
+                text = self._text.decode("utf-8", errors="ignore")
+                after_code = prose_after_code(text)  # after a closed block the code is whole: a list there is prose
+                if after_code > self.prose_after_code:
                     self.tripped, self.reason = True, "prose"
+                elif not after_code and is_enumerating(text):
+                    self.tripped, self.reason = True, "loop"
         if not self.tripped:
             return scores
         forced = np.full_like(scores, -np.inf)
